@@ -1,0 +1,51 @@
+# jitpim: the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+AZURITE   := local/azurite/node_modules/.bin/azurite-table
+
+.PHONY: build run test bench fuzz deps clean package
+
+build:
+	$(GO) build -o bin/jitpim ./functions
+	$(GO) build -o bin/jitpim-host ./local/host
+	$(GO) build -o bin/devstack ./local/devstack
+
+# deps installs the pinned Azurite from npm (local/azurite/package-lock.json).
+deps: $(AZURITE)
+$(AZURITE): local/azurite/package.json local/azurite/package-lock.json
+	npm ci --prefix local/azurite --no-audit --no-fund
+	@touch $(AZURITE)
+
+# run starts the whole local stack with the seeded demo tenant; Ctrl-C stops it.
+run: deps build
+	bin/devstack
+
+# test runs every test with the race detector, end-to-end tests included
+# (they start Azurite, the Graph simulator, the dev issuer and the local host).
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 25m ./...
+
+# bench prints the engine and storage figures: ns/op, allocs/op, round trips.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/engine/ ./shared/httpapi/
+
+# fuzz runs each fuzz target briefly.
+fuzz:
+	$(GO) test ./shared/domain/ -run '^$$' -fuzz FuzzParseISODuration -fuzztime 20s
+	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseRequest -fuzztime 20s
+	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s
+	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzApplyRule -fuzztime 20s
+	$(GO) test ./shared/funcproto/ -run '^$$' -fuzz FuzzEnvelope -fuzztime 20s
+	$(GO) test ./shared/auth/ -run '^$$' -fuzz FuzzVerify -fuzztime 20s
+
+# package lays out the Function App as Azure expects it: host.json, one
+# folder per function and the handler binary at the app root.
+package:
+	rm -rf dist && mkdir -p dist/app/bin
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o dist/app/bin/jitpim ./functions
+	cp host.json dist/app/
+	for f in functions/*/function.json; do d=dist/app/$$(basename $$(dirname $$f)); mkdir -p $$d; cp $$f $$d/; done
+	cd dist/app && zip -qr ../jitpim.zip .
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,90 @@
+// Command jitpim is the Azure Functions custom handler: one binary that
+// serves every function in this folder. main only reads configuration and
+// wires the adapters to the engine; behaviour lives in shared/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/funcproto"
+	"github.com/jitpim/jitpim/shared/graph"
+	"github.com/jitpim/jitpim/shared/httpapi"
+	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/tablestore"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(log); err != nil {
+		log.Error("jitpim stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var store domain.Store
+	if cfg.MemoryStore {
+		log.Warn("JITPIM_STORE=memory: state is lost when the process stops; for development only")
+		store = memstore.New()
+	} else {
+		ts, err := tablestore.New(ctx, cfg.StorageConnection, tablestore.Options{TablePrefix: cfg.TablePrefix})
+		if err != nil {
+			return fmt.Errorf("table storage: %w", err)
+		}
+		store = ts
+	}
+	dir, err := graph.New(ctx, cfg.Graph)
+	if err != nil {
+		return fmt.Errorf("microsoft graph: %w", err)
+	}
+	verifier, err := auth.NewVerifier(ctx, cfg.Auth, time.Now)
+	if err != nil {
+		return fmt.Errorf("token verifier: %w", err)
+	}
+	eng := engine.New(store, dir, cfg.Engine)
+	api := httpapi.New(eng, verifier, time.Now, log)
+
+	fp := funcproto.New(log)
+	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
+		fp.HandleHTTP(fn, "req", "res", api)
+	}
+	fp.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+		res, err := eng.Sweep(ctx, c)
+		return fmt.Sprintf("%+v", res), err
+	})
+
+	srv := &http.Server{Addr: "127.0.0.1:" + cfg.Port, Handler: fp, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("jitpim handler listening", "port", cfg.Port)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

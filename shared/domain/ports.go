@@ -1,0 +1,95 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Page is one page of a listing; Next is an opaque cursor, empty on the last page.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// RequestQuery selects requests. Empty fields do not filter.
+type RequestQuery struct {
+	Kind        RequestKind
+	PrincipalID string
+	TargetKey   string
+	Statuses    []Status
+	Cursor      string
+	Limit       int
+}
+
+// ScheduleQuery selects schedules. Without IncludeEnded only live ones come back.
+type ScheduleQuery struct {
+	Kind         RequestKind
+	PrincipalID  string
+	TargetKey    string
+	IncludeEnded bool
+	Cursor       string
+	Limit        int
+}
+
+// AuditQuery selects audit records, newest first.
+type AuditQuery struct {
+	Cursor string
+	Limit  int
+}
+
+// Store is jitpim's durable state. Every Update and Put is conditional on
+// the Version the caller read (an ETag): a stale version fails with
+// CodeConflict and writes nothing. Create fails with CodeConflict when the
+// id exists, which makes deterministic ids double as idempotency keys.
+// Get fails with CodeNotFound. Successful writes set the new Version on the
+// value passed in.
+type Store interface {
+	CreateRequest(ctx context.Context, r *Request) error
+	GetRequest(ctx context.Context, id string) (Request, error)
+	UpdateRequest(ctx context.Context, r *Request) error
+	ListRequests(ctx context.Context, q RequestQuery) (Page[Request], error)
+
+	CreateSchedule(ctx context.Context, s *Schedule) error
+	GetSchedule(ctx context.Context, id string) (Schedule, error)
+	UpdateSchedule(ctx context.Context, s *Schedule) error
+	ListSchedules(ctx context.Context, q ScheduleQuery) (Page[Schedule], error)
+	// SchedulesEndingBy returns live schedules whose End is at or before t,
+	// at most limit of them; its cost grows with what is due, not with
+	// what is stored.
+	SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]Schedule, error)
+
+	// GetGrant fails with CodeNotFound when no grant was ever recorded.
+	GetGrant(ctx context.Context, key string) (Grant, error)
+	// PutGrant creates the grant when Version is empty, else replaces it
+	// conditionally.
+	PutGrant(ctx context.Context, g *Grant) error
+	// UnsettledGrants returns grants whose directory state is not yet known
+	// to match their holders (a failed or interrupted grant or revoke).
+	UnsettledGrants(ctx context.Context, limit int) ([]Grant, error)
+
+	// GetPolicy fails with CodeNotFound for a policy never stored.
+	GetPolicy(ctx context.Context, id string) (Policy, error)
+	PutPolicy(ctx context.Context, p *Policy) error
+	ListPolicies(ctx context.Context) ([]Policy, error)
+
+	AppendAudit(ctx context.Context, rec *AuditRecord) error
+	ListAudit(ctx context.Context, q AuditQuery) (Page[AuditRecord], error)
+}
+
+// Directory is what jitpim asks of Entra ID. Grants and revokes are
+// idempotent: adding what exists or removing what is gone succeeds.
+type Directory interface {
+	// GetUser fails with CodeNotFound for an unknown object id.
+	GetUser(ctx context.Context, id string) (User, error)
+	// IsMemberOf reports transitive membership of a user in a group.
+	IsMemberOf(ctx context.Context, userID, groupID string) (bool, error)
+	// AddRoleAssignment creates the assignment, or finds the existing one
+	// (created=false).
+	AddRoleAssignment(ctx context.Context, principalID, roleDefinitionID, directoryScopeID string) (id string, created bool, err error)
+	RemoveRoleAssignment(ctx context.Context, id string) error
+	ListRoleAssignments(ctx context.Context, principalID string) ([]RoleAssignment, error)
+	// AddGroupMember adds a member or owner (accessID); created=false when
+	// the principal already was one.
+	AddGroupMember(ctx context.Context, groupID, accessID, principalID string) (created bool, err error)
+	RemoveGroupMember(ctx context.Context, groupID, accessID, principalID string) error
+}

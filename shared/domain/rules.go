@@ -1,0 +1,141 @@
+package domain
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Input limits, so a request fits one storage entity and a mail.
+const (
+	MaxJustification = 500
+	MaxTicketNumber  = 100
+	MaxTicketSystem  = 100
+)
+
+// AuthEvidence is what a verified token says about how the caller signed in.
+type AuthEvidence struct {
+	MFA             bool
+	ACRS            []string
+	AuthenticatedAt time.Time
+}
+
+// ActivationCheck is everything the activation rules look at.
+type ActivationCheck struct {
+	Policy        Policy
+	Now           time.Time
+	Start, End    time.Time
+	Justification string
+	Ticket        TicketInfo
+	Auth          AuthEvidence
+	MFAFreshness  time.Duration // how old an MFA sign-in may be
+	EligibleUntil time.Time     // zero = permanently eligible
+}
+
+// CheckActivation applies a policy's end-user rules to an activation or
+// its extension. Each refusal names the field or rule at fault.
+func CheckActivation(c ActivationCheck) error {
+	a := c.Policy.Activation
+	if err := checkText(c.Justification, c.Ticket); err != nil {
+		return err
+	}
+	if c.End.IsZero() {
+		return Invalid("scheduleInfo.expiration", "an activation must end: give type afterDuration (at most %s) or afterDateTime", FormatISODuration(a.MaxDuration))
+	}
+	if c.Start.After(c.Now.Add(5 * time.Minute)) {
+		return Invalid("scheduleInfo.startDateTime", "activation starts now; a start in the future is not supported")
+	}
+	if !c.End.After(c.Now) || !c.End.After(c.Start) {
+		return Invalid("scheduleInfo.expiration", "the activation ends before it starts")
+	}
+	if d := c.End.Sub(c.Start); d > a.MaxDuration {
+		return Invalid("scheduleInfo.expiration.duration", "%s is longer than this role's maximum activation of %s", FormatISODuration(d.Round(time.Minute)), FormatISODuration(a.MaxDuration))
+	}
+	if !c.EligibleUntil.IsZero() && c.End.After(c.EligibleUntil) {
+		return Invalid("scheduleInfo.expiration", "the activation would end at %s, after the eligibility ends at %s", c.End.UTC().Format(time.RFC3339), c.EligibleUntil.UTC().Format(time.RFC3339))
+	}
+	if a.RequireJustification && strings.TrimSpace(c.Justification) == "" {
+		return Invalid("justification", "this role requires a justification to activate")
+	}
+	if a.RequireTicket && strings.TrimSpace(c.Ticket.Number) == "" {
+		return Invalid("ticketInfo.ticketNumber", "this role requires a ticket number to activate")
+	}
+	if a.AuthContext != "" {
+		if !slices.Contains(c.Auth.ACRS, a.AuthContext) {
+			return Errorf(CodeForbidden, "this role requires Conditional Access authentication context %q: sign in again to satisfy it", a.AuthContext)
+		}
+		if err := fresh(c); err != nil {
+			return err
+		}
+	} else if a.RequireMFA {
+		if !c.Auth.MFA {
+			return Errorf(CodeForbidden, "this role requires multi-factor authentication to activate: sign in again with MFA")
+		}
+		if err := fresh(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fresh(c ActivationCheck) error {
+	if c.MFAFreshness > 0 && c.Now.Sub(c.Auth.AuthenticatedAt) > c.MFAFreshness {
+		return Errorf(CodeForbidden, "your sign-in is older than %s: sign in again with MFA to activate", c.MFAFreshness)
+	}
+	return nil
+}
+
+func checkText(justification string, t TicketInfo) error {
+	if len(justification) > MaxJustification {
+		return Invalid("justification", "at most %d characters, got %d", MaxJustification, len(justification))
+	}
+	if len(t.Number) > MaxTicketNumber {
+		return Invalid("ticketInfo.ticketNumber", "at most %d characters", MaxTicketNumber)
+	}
+	if len(t.System) > MaxTicketSystem {
+		return Invalid("ticketInfo.ticketSystem", "at most %d characters", MaxTicketSystem)
+	}
+	return nil
+}
+
+// AdminCheck is what the admin assignment rules look at.
+type AdminCheck struct {
+	Rules         AdminRules
+	Kind          RequestKind
+	Now           time.Time
+	Start, End    time.Time
+	Justification string
+	Ticket        TicketInfo
+	MFA           bool
+}
+
+// CheckAdminAssignment applies the Expiration_Admin_* and Enablement_Admin_*
+// rules to an administrator's assignment.
+func CheckAdminAssignment(c AdminCheck) error {
+	if err := checkText(c.Justification, c.Ticket); err != nil {
+		return err
+	}
+	what := "active"
+	if c.Kind == KindEligibility {
+		what = "eligible"
+	}
+	if c.End.IsZero() {
+		if !c.Rules.AllowPermanent {
+			return Invalid("scheduleInfo.expiration", "this policy does not allow permanent %s assignments: give an end within %s", what, FormatISODuration(c.Rules.MaxDuration))
+		}
+	} else {
+		if !c.End.After(c.Start) || !c.End.After(c.Now) {
+			return Invalid("scheduleInfo.expiration", "the assignment ends before it starts")
+		}
+		if !c.Rules.AllowPermanent && c.End.Sub(c.Start) > c.Rules.MaxDuration {
+			return Invalid("scheduleInfo.expiration", "%s assignments may last at most %s", what, FormatISODuration(c.Rules.MaxDuration))
+		}
+	}
+	if c.Rules.RequireJustification && strings.TrimSpace(c.Justification) == "" {
+		return Invalid("justification", "this policy requires a justification for %s assignments", what)
+	}
+	if c.Rules.RequireMFA && !c.MFA {
+		return Errorf(CodeForbidden, "this policy requires multi-factor authentication for %s assignments", what)
+	}
+	return nil
+}

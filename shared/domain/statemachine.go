@@ -1,0 +1,99 @@
+package domain
+
+import "time"
+
+// Event is something that happens to a request.
+type Event string
+
+const (
+	EvNeedApproval      Event = "needApproval"      // submitted; approval required
+	EvNeedAdminDecision Event = "needAdminDecision" // submitted self-extend/renew; an admin must act
+	EvGrant             Event = "grant"             // submitted without approval, or last stage approved
+	EvStageApproved     Event = "stageApproved"     // a stage approved, another follows
+	EvEscalate          Event = "escalate"          // a stage passed its escalation time
+	EvDeny              Event = "deny"
+	EvCancel            Event = "cancel"  // the requester withdrew it
+	EvTimeout           Event = "timeout" // a stage was not decided in time
+	EvProvisionStart    Event = "provisionStart"
+	EvProvisioned       Event = "provisioned" // the schedule exists and the directory reflects it
+	EvFail              Event = "fail"        // a check or the directory refused
+	EvRemoved           Event = "removed"     // a deactivate/remove request took effect
+	EvRevoke            Event = "revoke"      // the schedule this request created ended early
+)
+
+// Events lists every event.
+var Events = []Event{EvNeedApproval, EvNeedAdminDecision, EvGrant, EvStageApproved, EvEscalate, EvDeny,
+	EvCancel, EvTimeout, EvProvisionStart, EvProvisioned, EvFail, EvRemoved, EvRevoke}
+
+// StatusNew is the status of a request not yet stored.
+const StatusNew Status = ""
+
+// transitions is the whole request state machine. A missing entry means the
+// event is refused in that status. PendingScheduleCreation and
+// ScheduleCreated exist in Graph's enum but jitpim never enters them: it
+// grants at request time and refuses future-dated activations.
+var transitions = map[Status]map[Event]Status{
+	StatusNew: {
+		EvNeedApproval:      StatusPendingApproval,
+		EvNeedAdminDecision: StatusPendingAdminDecision,
+		EvGrant:             StatusGranted,
+		EvFail:              StatusFailed,
+		EvRemoved:           StatusRevoked,
+	},
+	StatusPendingApproval: {
+		EvGrant:         StatusGranted,
+		EvStageApproved: StatusPendingApproval,
+		EvEscalate:      StatusPendingApproval,
+		EvDeny:          StatusDenied,
+		EvCancel:        StatusCanceled,
+		EvTimeout:       StatusCanceled,
+		EvFail:          StatusFailed,
+	},
+	StatusPendingAdminDecision: {
+		EvDeny:    StatusDenied,
+		EvCancel:  StatusCanceled,
+		EvTimeout: StatusCanceled,
+	},
+	StatusGranted: {
+		EvProvisionStart: StatusPendingProvisioning,
+		EvProvisioned:    StatusProvisioned,
+		EvFail:           StatusFailed,
+	},
+	StatusPendingProvisioning: {
+		EvProvisioned: StatusProvisioned,
+		EvFail:        StatusFailed,
+	},
+	StatusProvisioned: {
+		EvRevoke: StatusRevoked,
+	},
+}
+
+// Transition returns the status that ev leads to from, or a conflict error
+// naming both when the machine refuses it.
+func Transition(from Status, ev Event) (Status, error) {
+	if to, ok := transitions[from][ev]; ok {
+		return to, nil
+	}
+	name := string(from)
+	if from == StatusNew {
+		name = "new"
+	}
+	return from, Errorf(CodeConflict, "the request is %s; it cannot take %s", name, ev)
+}
+
+// Apply moves r through ev, stamping CompletedAt when it settles. It is the
+// only place a request's status changes.
+func (r *Request) Apply(ev Event, now time.Time, reason string) error {
+	to, err := Transition(r.Status, ev)
+	if err != nil {
+		return err
+	}
+	r.Status = to
+	if reason != "" {
+		r.StatusReason = reason
+	}
+	if to.Terminal() || to == StatusProvisioned {
+		r.CompletedAt = now
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+// Package engine holds jitpim's use cases: submitting, approving, cancelling
+// and sweeping schedule requests, and reading and changing policies. The
+// HTTP API and the timer functions call it; it talks to the outside only
+// through the domain's Store and Directory ports.
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// Config holds the engine's settings.
+type Config struct {
+	// AdminGroupID is the group whose members are jitpim administrators, in
+	// addition to active Global and Privileged Role Administrators.
+	AdminGroupID string
+	// BreakGlass lists emergency account object ids: jitpim never grants,
+	// revokes or reviews them.
+	BreakGlass []string
+	// MFAFreshness is how old the sign-in behind an activation may be.
+	MFAFreshness time.Duration
+	// ApproverMFA makes approvers sign in with MFA to decide.
+	ApproverMFA bool
+	// SweepBatch bounds the work of one sweep step.
+	SweepBatch int
+	// StuckAfter is how long a granted request may wait for provisioning
+	// before the sweep drives it again.
+	StuckAfter time.Duration
+}
+
+// DefaultConfig is the configuration used when a setting is not given.
+func DefaultConfig() Config {
+	return Config{MFAFreshness: 15 * time.Minute, ApproverMFA: true, SweepBatch: 500, StuckAfter: 2 * time.Minute}
+}
+
+// Engine runs the use cases. It is safe for concurrent use.
+type Engine struct {
+	store domain.Store
+	dir   domain.Directory
+	cfg   Config
+}
+
+// New builds an engine.
+func New(store domain.Store, dir domain.Directory, cfg Config) *Engine {
+	d := DefaultConfig()
+	if cfg.SweepBatch <= 0 {
+		cfg.SweepBatch = d.SweepBatch
+	}
+	if cfg.StuckAfter <= 0 {
+		cfg.StuckAfter = d.StuckAfter
+	}
+	return &Engine{store: store, dir: dir, cfg: cfg}
+}
+
+// SystemActor is the actor id recorded for work the timers do.
+const SystemActor = "jitpim"
+
+// Caller is who is calling, as a verified token says.
+type Caller struct {
+	ID   string // object id; SystemActor for timers
+	Name string
+	Auth domain.AuthEvidence
+}
+
+// Call carries one invocation: the time, taken once, the caller, and a logger
+// already holding the invocation and request ids.
+type Call struct {
+	Now          time.Time
+	InvocationID string
+	Caller       Caller
+	Log          *slog.Logger
+	admin        *bool
+}
+
+// NewCall builds a Call; log may be nil.
+func NewCall(now time.Time, invocationID string, caller Caller, log *slog.Logger) *Call {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Call{Now: now.UTC(), InvocationID: invocationID, Caller: caller,
+		Log: log.With("invocation_id", invocationID, "principal_id", caller.ID)}
+}
+
+func (e *Engine) isBreakGlass(id string) bool { return slices.Contains(e.cfg.BreakGlass, id) }
+
+// IsAdmin reports whether the caller is a jitpim administrator: a member of
+// the admin group, or an active Global or Privileged Role Administrator. The
+// answer is kept for the rest of the call.
+func (e *Engine) IsAdmin(ctx context.Context, c *Call) (bool, error) {
+	if c.admin != nil {
+		return *c.admin, nil
+	}
+	ok, err := e.holdsAdminRole(ctx, c.Caller.ID)
+	if err != nil {
+		return false, err
+	}
+	c.admin = &ok
+	return ok, nil
+}
+
+func (e *Engine) holdsAdminRole(ctx context.Context, id string) (bool, error) {
+	if id == "" || id == SystemActor {
+		return false, nil
+	}
+	if e.cfg.AdminGroupID != "" {
+		in, err := e.dir.IsMemberOf(ctx, id, e.cfg.AdminGroupID)
+		if err != nil {
+			return false, err
+		}
+		if in {
+			return true, nil
+		}
+	}
+	ras, err := e.dir.ListRoleAssignments(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	for _, ra := range ras {
+		if ra.DirectoryScopeID == domain.TenantScope &&
+			(ra.RoleDefinitionID == domain.RoleGlobalAdministrator || ra.RoleDefinitionID == domain.RolePrivilegedRoleAdministrator) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (e *Engine) requireAdmin(ctx context.Context, c *Call, what string) error {
+	ok, err := e.IsAdmin(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return domain.Errorf(domain.CodeForbidden, "%s needs a jitpim administrator", what)
+	}
+	return nil
+}
+
+// audit appends a record. A failed append is logged and reported, but never
+// undoes the state change it describes: the state is the truth.
+func (e *Engine) audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
+	rec.ID = uuid.NewString()
+	rec.Time = c.Now
+	if rec.ActorID == "" {
+		rec.ActorID = c.Caller.ID
+	}
+	rec.InvocationID = c.InvocationID
+	if rec.Outcome == "" {
+		rec.Outcome = "success"
+	}
+	if rec.Category == "" {
+		rec.Category = "RoleManagement"
+		if rec.Target.Kind == domain.TargetGroup {
+			rec.Category = "GroupManagement"
+		}
+	}
+	if err := e.store.AppendAudit(ctx, &rec); err != nil {
+		c.Log.ErrorContext(ctx, "audit append failed", "action", rec.Action, "request_id", rec.RequestID, "error", err)
+	}
+}
+
+// errStale marks a conditional write that lost to another writer.
+var errStale = errors.New("stale version")
+
+// stale turns a store's write conflict into errStale, so retry loops tell a
+// lost race (read again and decide again) from a refusal.
+func stale(err error) error {
+	if domain.IsCode(err, domain.CodeConflict) {
+		return errStale
+	}
+	return err
+}
+
+// retry runs f again while it loses races, up to a bound.
+func retry(f func() error) error {
+	for i := 0; i < 10; i++ {
+		if err := f(); !errors.Is(err, errStale) {
+			return err
+		}
+	}
+	return domain.Errorf(domain.CodeConflict, "too many concurrent changes; try again")
+}

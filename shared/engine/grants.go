@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// addHolder records that schedule h needs principal's access to target. With
+// exclusive set it refuses when another activation is still running, so
+// that concurrent activations of one eligibility give one grant. The
+// grant's version makes this check-and-add atomic.
+func (e *Engine) addHolder(ctx context.Context, c *Call, principal string, t domain.Target, h domain.Holder, exclusive bool) error {
+	key := domain.GrantKey(principal, t)
+	return retry(func() error {
+		g, err := e.store.GetGrant(ctx, key)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			g = domain.Grant{PrincipalID: principal, Target: t}
+		} else if err != nil {
+			return err
+		}
+		if g.HasHolder(h.ScheduleID) {
+			return nil
+		}
+		if exclusive {
+			if other, ok := g.LiveActivation(c.Now); ok {
+				return domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
+					t, other.End.UTC().Format(time.RFC3339))
+			}
+		}
+		g.Holders = append(g.Holders, h)
+		g.ModifiedAt = c.Now
+		return stale(e.store.PutGrant(ctx, &g))
+	})
+}
+
+// removeHolder drops a schedule from the grant; the directory follows in reconcile.
+func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string) error {
+	key := domain.GrantKey(principal, t)
+	return retry(func() error {
+		g, err := e.store.GetGrant(ctx, key)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !g.RemoveHolder(scheduleID) {
+			return nil
+		}
+		g.ModifiedAt = c.Now
+		return stale(e.store.PutGrant(ctx, &g))
+	})
+}
+
+// setHolderEnd moves a holder's end, for extensions and updates.
+func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string, end time.Time) error {
+	key := domain.GrantKey(principal, t)
+	return retry(func() error {
+		g, err := e.store.GetGrant(ctx, key)
+		if err != nil {
+			return err
+		}
+		for i := range g.Holders {
+			if g.Holders[i].ScheduleID == scheduleID {
+				g.Holders[i].End = end
+				g.ModifiedAt = c.Now
+				return stale(e.store.PutGrant(ctx, &g))
+			}
+		}
+		return nil
+	})
+}
+
+// reconcile makes the directory match the grant's holders: it grants when
+// someone holds the grant, and revokes when nobody does. The directory call
+// comes first and the "applied" mark second, conditionally; a lost race
+// means another caller changed the holders meanwhile, so the directory call
+// is made again for what they now want: whoever writes last has made the
+// directory match what was stored when they read it. A failed call is
+// recorded with a backoff for the sweep to retry, never marked done.
+func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t domain.Target) error {
+	key := domain.GrantKey(principal, t)
+	raced := false
+	for i := 0; i < 10; i++ {
+		g, err := e.store.GetGrant(ctx, key)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		want := g.Wanted()
+		if g.Applied == want && !raced {
+			return nil
+		}
+		if !want && e.isBreakGlass(g.PrincipalID) {
+			// Defence in depth: the engine never grants break-glass accounts, so this is a bug or tampering.
+			c.Log.ErrorContext(ctx, "refusing to revoke a break-glass account", "principal_id", g.PrincipalID, "target", t.Key())
+			return domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
+		}
+		dirErr := e.applyDirectory(ctx, c, &g, want)
+		if dirErr != nil {
+			g.FailedAttempts++
+			g.LastError = dirErr.Error()
+			g.NextAttempt = c.Now.Add(backoff(g.FailedAttempts))
+			g.ModifiedAt = c.Now
+			if err := e.store.PutGrant(ctx, &g); err != nil && !domain.IsCode(err, domain.CodeConflict) {
+				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
+			}
+			verb := "grant"
+			if !want {
+				verb = "revoke"
+			}
+			e.audit(ctx, c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
+				Reason: dirErr.Error(), Details: map[string]string{"attempt": fmt.Sprint(g.FailedAttempts)}})
+			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, t, principal)
+		}
+		wasApplied := g.Applied
+		g.Applied = want
+		g.FailedAttempts, g.LastError, g.NextAttempt = 0, "", time.Time{}
+		if !want {
+			g.DirectoryID = ""
+		}
+		g.ModifiedAt = c.Now
+		if err := e.store.PutGrant(ctx, &g); domain.IsCode(err, domain.CodeConflict) {
+			raced = true
+			continue
+		} else if err != nil {
+			return err
+		}
+		if wasApplied != want {
+			action := "grant.add"
+			if !want {
+				action = "grant.remove"
+			}
+			e.audit(ctx, c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal})
+		}
+		return nil
+	}
+	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", t, principal)
+}
+
+// applyDirectory performs the directory call; both directions are idempotent.
+func (e *Engine) applyDirectory(ctx context.Context, c *Call, g *domain.Grant, want bool) error {
+	t := g.Target
+	switch {
+	case t.Kind == domain.TargetRole && want:
+		id, created, err := e.dir.AddRoleAssignment(ctx, g.PrincipalID, t.RoleDefinitionID, t.DirectoryScopeID)
+		if err != nil {
+			return err
+		}
+		if !created && !g.Applied {
+			// It existed before: made outside jitpim, or by an attempt of ours cut short.
+			// Either way jitpim now manages it and removes it when the last holder ends.
+			c.Log.WarnContext(ctx, "role assignment already existed; jitpim now manages it", "target", t.Key(), "principal_id", g.PrincipalID)
+		}
+		g.DirectoryID = id
+		return nil
+	case t.Kind == domain.TargetRole:
+		id := g.DirectoryID
+		if id == "" {
+			ras, err := e.dir.ListRoleAssignments(ctx, g.PrincipalID)
+			if err != nil {
+				return err
+			}
+			for _, ra := range ras {
+				if ra.RoleDefinitionID == t.RoleDefinitionID && ra.DirectoryScopeID == t.DirectoryScopeID {
+					id = ra.ID
+				}
+			}
+			if id == "" {
+				return nil
+			}
+		}
+		return e.dir.RemoveRoleAssignment(ctx, id)
+	case want:
+		_, err := e.dir.AddGroupMember(ctx, t.GroupID, t.AccessID, g.PrincipalID)
+		return err
+	default:
+		return e.dir.RemoveGroupMember(ctx, t.GroupID, t.AccessID, g.PrincipalID)
+	}
+}
+
+// backoff doubles from one minute up to an hour.
+func backoff(attempts int) time.Duration {
+	d := time.Minute
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}

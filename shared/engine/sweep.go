@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// SweepResult counts what one sweep did.
+type SweepResult struct {
+	Expired          int
+	GrantsRetried    int
+	GrantsFailing    int
+	RequestsResumed  int
+	ApprovalsExpired int
+	Errors           int
+}
+
+// Sweep is the expiry timer's job. It ends schedules whose end has passed,
+// retries directory changes that failed, resumes requests a crash left
+// granted but unprovisioned, and cancels approvals whose stage timed out.
+// Every step reads only what is due and is safe to run twice or
+// concurrently: each change is a conditional write through the same
+// functions the API uses.
+func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
+	var res SweepResult
+	due, err := e.store.SchedulesEndingBy(ctx, c.Now, e.cfg.SweepBatch)
+	if err != nil {
+		return res, err
+	}
+	for _, s := range due {
+		if e.isBreakGlass(s.PrincipalID) {
+			continue
+		}
+		if err := e.EndSchedule(ctx, c, s, domain.ScheduleExpired, "reached its end"); err != nil {
+			res.Errors++
+			c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
+			continue
+		}
+		res.Expired++
+	}
+	grants, err := e.store.UnsettledGrants(ctx, e.cfg.SweepBatch)
+	if err != nil {
+		return res, err
+	}
+	for _, g := range grants {
+		if c.Now.Before(g.NextAttempt) {
+			res.GrantsFailing++
+			continue
+		}
+		res.GrantsRetried++
+		if err := e.reconcile(ctx, c, g.PrincipalID, g.Target); err != nil {
+			res.GrantsFailing++
+			c.Log.ErrorContext(ctx, "directory change still failing", "target", g.Target.Key(), "principal_id", g.PrincipalID,
+				"attempts", g.FailedAttempts+1, "error", err)
+		}
+	}
+	stuck, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusGranted, domain.StatusPendingProvisioning}, Limit: e.cfg.SweepBatch})
+	if err != nil {
+		return res, err
+	}
+	for _, r := range stuck.Items {
+		if c.Now.Sub(r.CreatedAt) < e.cfg.StuckAfter {
+			continue
+		}
+		r := r
+		if err := e.provision(ctx, c, &r); err != nil {
+			res.Errors++
+			continue
+		}
+		res.RequestsResumed++
+	}
+	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
+	if err != nil {
+		return res, err
+	}
+	for _, r := range pending.Items {
+		i := r.Approval.Current()
+		if i < 0 || c.Now.Before(r.Approval.Stages[i].TimeoutAt) {
+			continue
+		}
+		r := r
+		if err := e.transition(ctx, c, &r, domain.EvTimeout, "approval timed out"); err != nil {
+			if !domain.IsCode(err, domain.CodeConflict) {
+				res.Errors++
+			}
+			continue
+		}
+		res.ApprovalsExpired++
+		e.audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
+	}
+	if res != (SweepResult{}) {
+		e.audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
+			"expired": fmt.Sprint(res.Expired), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
+			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "errors": fmt.Sprint(res.Errors)}})
+	}
+	return res, nil
+}

@@ -1,0 +1,194 @@
+// Package fakedir is an in-memory domain.Directory for unit tests and
+// benchmarks: users, groups, role assignments, with injectable failures and
+// call counts. The Graph simulator under local/ is the end-to-end stand-in.
+package fakedir
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// Dir is safe for concurrent use.
+type Dir struct {
+	mu      sync.Mutex
+	users   map[string]domain.User
+	members map[string]map[string]bool // groupID|access -> principal -> true
+	roles   map[string]domain.RoleAssignment
+	seq     int
+	calls   map[string]int
+	// Fail, when set, is asked before every call; a non-nil error is returned instead.
+	Fail func(op string) error
+}
+
+// New returns an empty directory.
+func New() *Dir {
+	return &Dir{users: map[string]domain.User{}, members: map[string]map[string]bool{}, roles: map[string]domain.RoleAssignment{}, calls: map[string]int{}}
+}
+
+// AddUser adds or replaces a user.
+func (d *Dir) AddUser(u domain.User) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[u.ID] = u
+}
+
+// SetEnabled enables or disables an account.
+func (d *Dir) SetEnabled(id string, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.users[id]
+	u.Enabled = on
+	d.users[id] = u
+}
+
+// AddMember puts a user in a group directly (test setup; not counted).
+func (d *Dir) AddMember(groupID, userID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.add(groupID, domain.AccessMember, userID)
+}
+
+func (d *Dir) add(groupID, access, id string) bool {
+	k := groupID + "|" + access
+	if d.members[k] == nil {
+		d.members[k] = map[string]bool{}
+	}
+	had := d.members[k][id]
+	d.members[k][id] = true
+	return !had
+}
+
+// HasRole reports whether principal holds the role at scope.
+func (d *Dir) HasRole(principal, role, scope string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ra := range d.roles {
+		if ra.PrincipalID == principal && ra.RoleDefinitionID == role && ra.DirectoryScopeID == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// InGroup reports whether principal is a member (or owner) of a group.
+func (d *Dir) InGroup(groupID, access, principal string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.members[groupID+"|"+access][principal]
+}
+
+// Calls returns the per-operation call counts.
+func (d *Dir) Calls() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.calls)
+}
+
+func (d *Dir) enter(op string) error {
+	d.calls[op]++
+	if d.Fail != nil {
+		return d.Fail(op)
+	}
+	return nil
+}
+
+// GetUser implements domain.Directory.
+func (d *Dir) GetUser(ctx context.Context, id string) (domain.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("GetUser"); err != nil {
+		return domain.User{}, err
+	}
+	u, ok := d.users[id]
+	if !ok {
+		return u, domain.Errorf(domain.CodeNotFound, "user %s not found", id)
+	}
+	return u, nil
+}
+
+// IsMemberOf implements domain.Directory (direct membership only).
+func (d *Dir) IsMemberOf(ctx context.Context, userID, groupID string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("IsMemberOf"); err != nil {
+		return false, err
+	}
+	return d.members[groupID+"|"+domain.AccessMember][userID], nil
+}
+
+// AddRoleAssignment implements domain.Directory.
+func (d *Dir) AddRoleAssignment(ctx context.Context, principal, role, scope string) (string, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("AddRoleAssignment"); err != nil {
+		return "", false, err
+	}
+	for id, ra := range d.roles {
+		if ra.PrincipalID == principal && ra.RoleDefinitionID == role && ra.DirectoryScopeID == scope {
+			return id, false, nil
+		}
+	}
+	d.seq++
+	id := fmt.Sprintf("ra-%d", d.seq)
+	d.roles[id] = domain.RoleAssignment{ID: id, PrincipalID: principal, RoleDefinitionID: role, DirectoryScopeID: scope}
+	return id, true, nil
+}
+
+// RemoveRoleAssignment implements domain.Directory.
+func (d *Dir) RemoveRoleAssignment(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("RemoveRoleAssignment"); err != nil {
+		return err
+	}
+	delete(d.roles, id)
+	return nil
+}
+
+// ListRoleAssignments implements domain.Directory.
+func (d *Dir) ListRoleAssignments(ctx context.Context, principal string) ([]domain.RoleAssignment, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("ListRoleAssignments"); err != nil {
+		return nil, err
+	}
+	var out []domain.RoleAssignment
+	for _, ra := range d.roles {
+		if ra.PrincipalID == principal {
+			out = append(out, ra)
+		}
+	}
+	return out, nil
+}
+
+// AddGroupMember implements domain.Directory.
+func (d *Dir) AddGroupMember(ctx context.Context, groupID, access, principal string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("AddGroupMember"); err != nil {
+		return false, err
+	}
+	return d.add(groupID, access, principal), nil
+}
+
+// RemoveGroupMember implements domain.Directory.
+func (d *Dir) RemoveGroupMember(ctx context.Context, groupID, access, principal string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("RemoveGroupMember"); err != nil {
+		return err
+	}
+	delete(d.members[groupID+"|"+access], principal)
+	return nil
+}
+
+// RoleCount counts role assignments, to assert "no double grant".
+func (d *Dir) RoleCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.roles)
+}

@@ -1,0 +1,247 @@
+// Package funcproto speaks the Azure Functions custom handler protocol with
+// enableForwardingHttpRequest off: the host POSTs every invocation, HTTP or
+// timer, to /{functionName} as a JSON envelope and reads the outputs from
+// the answer. HTTP invocations are turned into ordinary *http.Request values
+// for a plain net/http handler, so the API knows nothing of the protocol.
+package funcproto
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// InvocationHeader is the header the host sends with each invocation id.
+const InvocationHeader = "X-Azure-Functions-InvocationId"
+
+// maxEnvelope bounds an invocation body; HTTP bodies inside are far smaller.
+const maxEnvelope = 4 << 20
+
+// TimerInfo is the timer trigger payload.
+type TimerInfo struct {
+	ScheduleStatus *struct {
+		Last        time.Time
+		Next        time.Time
+		LastUpdated time.Time
+	}
+	IsPastDue bool
+}
+
+// TimerFunc runs one timer invocation and returns a one-line summary.
+type TimerFunc func(ctx context.Context, invocationID string, t TimerInfo) (string, error)
+
+// Server dispatches invocations to HTTP handlers and timer functions by name.
+type Server struct {
+	http   map[string]httpFunc
+	timers map[string]timerFunc
+	log    *slog.Logger
+}
+
+type httpFunc struct {
+	binding, output string
+	h               http.Handler
+}
+
+type timerFunc struct {
+	binding string
+	f       TimerFunc
+}
+
+// New returns an empty dispatcher.
+func New(log *slog.Logger) *Server {
+	return &Server{http: map[string]httpFunc{}, timers: map[string]timerFunc{}, log: log}
+}
+
+// HandleHTTP registers an HTTP-triggered function: binding is the trigger's
+// name in function.json ("req") and output the http output's ("res").
+func (s *Server) HandleHTTP(function, binding, output string, h http.Handler) {
+	s.http[strings.ToLower(function)] = httpFunc{binding, output, h}
+}
+
+// HandleTimer registers a timer-triggered function.
+func (s *Server) HandleTimer(function, binding string, f TimerFunc) {
+	s.timers[strings.ToLower(function)] = timerFunc{binding, f}
+}
+
+// Envelope is an invocation request from the host.
+type Envelope struct {
+	Data     map[string]json.RawMessage
+	Metadata map[string]json.RawMessage
+}
+
+// HTTPRequest is the HTTP trigger's Data entry.
+type HTTPRequest struct {
+	URL        string              `json:"Url"`
+	Method     string              `json:"Method"`
+	Query      json.RawMessage     `json:"Query"`
+	Headers    map[string][]string `json:"Headers"`
+	Params     map[string]string   `json:"Params"`
+	Identities json.RawMessage     `json:"Identities"`
+	Body       json.RawMessage     `json:"Body"`
+}
+
+// HTTPResponse is the http output binding's value.
+type HTTPResponse struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+}
+
+// Answer is the handler's reply to the host.
+type Answer struct {
+	Outputs     map[string]any `json:"Outputs"`
+	Logs        []string       `json:"Logs"`
+	ReturnValue any            `json:"ReturnValue"`
+}
+
+// ServeHTTP implements the handler side of the protocol.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		w.WriteHeader(http.StatusOK) // readiness probe
+		return
+	}
+	name := strings.ToLower(strings.Trim(r.URL.Path, "/"))
+	if r.Method != http.MethodPost || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	inv := r.Header.Get(InvocationHeader)
+	log := s.log.With("invocation_id", inv, "function", name)
+	var env Envelope
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxEnvelope)).Decode(&env); err != nil {
+		log.Error("bad invocation envelope", "error", err)
+		http.Error(w, "bad invocation envelope", http.StatusBadRequest)
+		return
+	}
+	var ans Answer
+	var err error
+	if f, ok := s.http[name]; ok {
+		ans, err = s.invokeHTTP(r.Context(), inv, f, env)
+	} else if t, ok := s.timers[name]; ok {
+		ans, err = s.invokeTimer(r.Context(), inv, t, env, log)
+	} else {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		// A non-2xx answer fails the invocation, which the host records.
+		log.Error("invocation failed", "error", err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(Answer{Outputs: map[string]any{}, Logs: []string{"failed: " + err.Error()}})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ans)
+}
+
+// unwrap decodes a Data entry that may arrive as a JSON string holding JSON.
+func unwrap(raw json.RawMessage, into any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		raw = []byte(s)
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// ToRequest rebuilds the client's HTTP request from the trigger payload.
+func ToRequest(ctx context.Context, in HTTPRequest) (*http.Request, error) {
+	u, err := url.Parse(in.URL)
+	if err != nil || u.Path == "" {
+		return nil, fmt.Errorf("bad Url %q", in.URL)
+	}
+	if in.Method == "" {
+		return nil, errors.New("no Method")
+	}
+	body, err := bodyOf(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(in.Method), u.String(), strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range in.Headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Host = u.Host
+	req.RequestURI = u.RequestURI()
+	return req, nil
+}
+
+// bodyOf reads Body: a JSON string (the usual case), null, or raw JSON.
+func bodyOf(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] != '"' {
+		return string(raw), nil // some hosts send a parsed JSON body
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("bad Body: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) invokeHTTP(ctx context.Context, inv string, f httpFunc, env Envelope) (Answer, error) {
+	raw, ok := env.Data[f.binding]
+	if !ok {
+		return Answer{}, fmt.Errorf("no %q in Data", f.binding)
+	}
+	var in HTTPRequest
+	if err := unwrap(raw, &in); err != nil {
+		return Answer{}, fmt.Errorf("bad %q: %w", f.binding, err)
+	}
+	req, err := ToRequest(ctx, in)
+	if err != nil {
+		return Answer{}, err
+	}
+	req.Header.Set(InvocationHeader, inv)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	res := HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
+	for k, vs := range rec.Header() {
+		res.Headers[k] = strings.Join(vs, ", ")
+	}
+	b := rec.Body.Bytes()
+	if utf8.Valid(b) {
+		res.Body = string(b)
+	} else {
+		res.Body = base64.StdEncoding.EncodeToString(b)
+	}
+	return Answer{Outputs: map[string]any{f.output: res}, Logs: []string{}}, nil
+}
+
+func (s *Server) invokeTimer(ctx context.Context, inv string, t timerFunc, env Envelope, log *slog.Logger) (Answer, error) {
+	var info TimerInfo
+	if raw, ok := env.Data[t.binding]; ok {
+		if err := unwrap(raw, &info); err != nil {
+			return Answer{}, fmt.Errorf("bad %q: %w", t.binding, err)
+		}
+	}
+	summary, err := t.f(ctx, inv, info)
+	if err != nil {
+		return Answer{}, err
+	}
+	log.Info("timer ran", "summary", summary, "past_due", info.IsPastDue)
+	return Answer{Outputs: map[string]any{}, Logs: []string{summary}}, nil
+}

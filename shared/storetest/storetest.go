@@ -1,0 +1,456 @@
+// Package storetest is the conformance suite every domain.Store must pass:
+// the in-memory store and the Table Storage store run the same tests, so the
+// engine can rely on one contract (conditional writes, create-if-absent,
+// paging, due-index queries, a hash-chained audit log).
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// Run runs the suite; newStore must return an empty store each call.
+func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
+	t.Run("Requests", func(t *testing.T) { testRequests(t, newStore(t)) })
+	t.Run("RequestList", func(t *testing.T) { testRequestList(t, newStore(t)) })
+	t.Run("Schedules", func(t *testing.T) { testSchedules(t, newStore(t)) })
+	t.Run("SchedulesEndingBy", func(t *testing.T) { testEndingBy(t, newStore(t)) })
+	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore(t)) })
+	t.Run("Policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
+	t.Run("ConcurrentUpdate", func(t *testing.T) { testConcurrentUpdate(t, newStore(t)) })
+}
+
+var base = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+const (
+	roleGA = domain.RoleGlobalAdministrator
+	userA  = "11111111-1111-1111-1111-111111111111"
+	userB  = "22222222-2222-2222-2222-222222222222"
+	group1 = "33333333-3333-3333-3333-333333333333"
+)
+
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Fatalf("%s differs after a round trip\n got: %s\nwant: %s", what, g, w)
+	}
+}
+
+func wantCode(t *testing.T, err error, code domain.Code) {
+	t.Helper()
+	if !domain.IsCode(err, code) {
+		t.Fatalf("want error code %s, got %v", code, err)
+	}
+}
+
+func sampleRequest(id string) domain.Request {
+	return domain.Request{
+		ID: id, Kind: domain.KindAssignment, Action: domain.ActionSelfActivate, PrincipalID: userA,
+		Target:        domain.RoleTarget(roleGA, "/"),
+		Justification: strings.Repeat("ü", 250), // 500 bytes of non-ASCII
+		Schedule:      domain.ScheduleInfo{Start: base, ExpirationType: domain.ExpireAfterDuration, Duration: time.Hour},
+		Ticket:        domain.TicketInfo{Number: "INC0012345", System: "ServiceNow"},
+		Status:        domain.StatusPendingApproval, CreatedBy: userA, CreatedAt: base,
+		StartAt: base, EndAt: base.Add(time.Hour), EligibilityScheduleID: "elig-1",
+		Approval: &domain.Approval{Stages: []domain.ApprovalStage{{
+			ID: "stage-1", Approvers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}, {Kind: domain.ApproverGroup, ID: group1}},
+			EscalationApprovers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}}, ApproverJustificationRequired: true,
+			TimeoutDays: 1, EscalationMinutes: 30, TimeoutAt: base.Add(24 * time.Hour), EscalateAt: base.Add(30 * time.Minute),
+			Status: domain.StageInProgress, ReviewResult: domain.ReviewNotReviewed,
+		}, {ID: "stage-2", Status: domain.StageNotStarted, ReviewResult: domain.ReviewNotReviewed, TimeoutDays: 2}}},
+	}
+}
+
+func testRequests(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	r := sampleRequest("req-1")
+	if err := s.CreateRequest(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Version == "" {
+		t.Fatal("CreateRequest did not set a version")
+	}
+	dup := sampleRequest("req-1")
+	wantCode(t, s.CreateRequest(ctx, &dup), domain.CodeConflict)
+	got, err := s.GetRequest(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != r.Version {
+		t.Fatalf("version %q, want %q", got.Version, r.Version)
+	}
+	same(t, "request", got, r)
+	_, err = s.GetRequest(ctx, "nope")
+	wantCode(t, err, domain.CodeNotFound)
+
+	// A conditional update wins once; the stale copy then conflicts.
+	stale := got.Clone()
+	got.Status = domain.StatusGranted
+	got.Approval.Stages[0].ReviewResult = domain.ReviewApprove
+	got.Approval.Stages[0].ReviewedBy = userB
+	got.Approval.Stages[0].ReviewedAt = base.Add(time.Minute)
+	if err := s.UpdateRequest(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Version == stale.Version {
+		t.Fatal("update did not change the version")
+	}
+	stale.Status = domain.StatusDenied
+	wantCode(t, s.UpdateRequest(ctx, &stale), domain.CodeConflict)
+	again, _ := s.GetRequest(ctx, "req-1")
+	if again.Status != domain.StatusGranted || again.Approval.Stages[0].ReviewedBy != userB {
+		t.Fatalf("lost update: %+v", again.Status)
+	}
+	missing := sampleRequest("missing")
+	missing.Version = "1"
+	wantCode(t, s.UpdateRequest(ctx, &missing), domain.CodeNotFound)
+
+	// Ids that hold characters Table Storage forbids in keys still work.
+	odd := sampleRequest("a/b\\c#d?e")
+	if err := s.CreateRequest(ctx, &odd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetRequest(ctx, "a/b\\c#d?e"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testRequestList(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i := 0; i < 7; i++ {
+		r := sampleRequest(fmt.Sprintf("r-%02d", i))
+		r.CreatedAt = base.Add(time.Duration(i) * time.Minute)
+		r.Approval = nil
+		if i%2 == 1 {
+			r.PrincipalID = userB
+			r.Status = domain.StatusProvisioned
+		}
+		if i == 6 {
+			r.Kind = domain.KindEligibility
+			r.Target = domain.GroupTarget(group1, "member")
+		}
+		if err := s.CreateRequest(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect := func(q domain.RequestQuery) []string {
+		var ids []string
+		seen := map[string]bool{}
+		for i := 0; i < 20; i++ {
+			p, err := s.ListRequests(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Items {
+				if seen[r.ID] {
+					t.Fatalf("request %s listed twice", r.ID)
+				}
+				seen[r.ID] = true
+				ids = append(ids, r.ID)
+			}
+			if p.Next == "" {
+				return ids
+			}
+			q.Cursor = p.Next
+		}
+		t.Fatal("paging did not end")
+		return nil
+	}
+	if got := collect(domain.RequestQuery{Limit: 2}); len(got) != 7 {
+		t.Fatalf("paged listing gave %d requests, want 7: %v", len(got), got)
+	}
+	if got := collect(domain.RequestQuery{PrincipalID: userB}); len(got) != 3 {
+		t.Fatalf("by principal gave %v, want 3", got)
+	}
+	if got := collect(domain.RequestQuery{PrincipalID: userA, Statuses: []domain.Status{domain.StatusPendingApproval}, Kind: domain.KindAssignment}); len(got) != 3 {
+		t.Fatalf("by principal+status+kind gave %v, want 3", got)
+	}
+	if got := collect(domain.RequestQuery{TargetKey: domain.GroupTarget(group1, "member").Key()}); len(got) != 1 || got[0] != "r-06" {
+		t.Fatalf("by target gave %v", got)
+	}
+	if got := collect(domain.RequestQuery{Statuses: []domain.Status{domain.StatusProvisioned}}); len(got) != 3 {
+		t.Fatalf("by status gave %v, want 3", got)
+	}
+}
+
+func sampleSchedule(id, principal string, end time.Time) domain.Schedule {
+	return domain.Schedule{
+		ID: id, Kind: domain.KindAssignment, PrincipalID: principal, Target: domain.RoleTarget(roleGA, "/"),
+		AssignmentType: domain.AssignmentActivated, MemberType: domain.MemberDirect, Start: base, End: end,
+		Status: domain.ScheduleProvisioned, CreatedUsing: "req-" + id, EligibilityScheduleID: "elig", CreatedAt: base, ModifiedAt: base,
+	}
+}
+
+func testSchedules(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	a := sampleSchedule("s-1", userA, base.Add(time.Hour))
+	if err := s.CreateSchedule(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	dup := a
+	wantCode(t, s.CreateSchedule(ctx, &dup), domain.CodeConflict)
+	got, err := s.GetSchedule(ctx, "s-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "schedule", got, a)
+	_, err = s.GetSchedule(ctx, "nope")
+	wantCode(t, err, domain.CodeNotFound)
+
+	e := sampleSchedule("s-2", userB, time.Time{})
+	e.Kind = domain.KindEligibility
+	e.AssignmentType = ""
+	e.Target = domain.GroupTarget(group1, "owner")
+	if err := s.CreateSchedule(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	stale := got
+	got.Status = domain.ScheduleRevoked
+	got.EndedAt = base.Add(time.Minute)
+	if err := s.UpdateSchedule(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.UpdateSchedule(ctx, &stale), domain.CodeConflict)
+
+	list := func(q domain.ScheduleQuery) []string {
+		p, err := s.ListSchedules(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range p.Items {
+			ids = append(ids, x.ID)
+		}
+		return ids
+	}
+	if got := list(domain.ScheduleQuery{}); len(got) != 1 || got[0] != "s-2" {
+		t.Fatalf("live schedules %v, want [s-2]", got)
+	}
+	if got := list(domain.ScheduleQuery{IncludeEnded: true}); len(got) != 2 {
+		t.Fatalf("all schedules %v, want 2", got)
+	}
+	if got := list(domain.ScheduleQuery{IncludeEnded: true, PrincipalID: userA}); len(got) != 1 || got[0] != "s-1" {
+		t.Fatalf("by principal %v", got)
+	}
+	if got := list(domain.ScheduleQuery{Kind: domain.KindEligibility, TargetKey: e.Target.Key()}); len(got) != 1 {
+		t.Fatalf("by kind+target %v", got)
+	}
+}
+
+func testEndingBy(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		sc := sampleSchedule(fmt.Sprintf("e-%d", i), userA, base.Add(time.Duration(i)*time.Hour))
+		if err := s.CreateSchedule(ctx, &sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perm := sampleSchedule("perm", userA, time.Time{})
+	if err := s.CreateSchedule(ctx, &perm); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 4 {
+		t.Fatalf("due %d, want 4 (ends at +0h..+3h)", len(due))
+	}
+	// Ended schedules leave the index.
+	due[0].Status = domain.ScheduleExpired
+	if err := s.UpdateSchedule(ctx, &due[0]); err != nil {
+		t.Fatal(err)
+	}
+	// A moved end moves it in the index.
+	late, _ := s.GetSchedule(ctx, "e-9")
+	late.End = base.Add(time.Hour)
+	if err := s.UpdateSchedule(ctx, &late); err != nil {
+		t.Fatal(err)
+	}
+	due, err = s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 4 {
+		t.Fatalf("after updates due %d, want 4", len(due))
+	}
+	for _, d := range due {
+		if d.ID == "e-0" {
+			t.Fatal("an expired schedule is still due")
+		}
+	}
+	limited, _ := s.SchedulesEndingBy(ctx, base.Add(100*time.Hour), 3)
+	if len(limited) != 3 {
+		t.Fatalf("limit 3 gave %d", len(limited))
+	}
+}
+
+func testGrants(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	tg := domain.RoleTarget(roleGA, "/")
+	_, err := s.GetGrant(ctx, domain.GrantKey(userA, tg))
+	wantCode(t, err, domain.CodeNotFound)
+	g := domain.Grant{PrincipalID: userA, Target: tg, Holders: []domain.Holder{{ScheduleID: "s-1", AssignmentType: domain.AssignmentActivated, End: base.Add(time.Hour)}}, ModifiedAt: base}
+	if err := s.PutGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	again := domain.Grant{PrincipalID: userA, Target: tg}
+	wantCode(t, s.PutGrant(ctx, &again), domain.CodeConflict)
+	got, err := s.GetGrant(ctx, g.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "grant", got, g)
+	unsettled, _ := s.UnsettledGrants(ctx, 10)
+	if len(unsettled) != 1 {
+		t.Fatalf("a wanted, unapplied grant is unsettled; got %d", len(unsettled))
+	}
+	stale := got
+	got.Applied, got.DirectoryID = true, "ra-1"
+	if err := s.PutGrant(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.PutGrant(ctx, &stale), domain.CodeConflict)
+	unsettled, _ = s.UnsettledGrants(ctx, 10)
+	if len(unsettled) != 0 {
+		t.Fatalf("settled grant still listed: %d", len(unsettled))
+	}
+	got.Holders = nil
+	if err := s.PutGrant(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	unsettled, _ = s.UnsettledGrants(ctx, 10)
+	if len(unsettled) != 1 || unsettled[0].DirectoryID != "ra-1" {
+		t.Fatalf("a revoke still due must be listed: %+v", unsettled)
+	}
+}
+
+func testPolicies(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	p := domain.DefaultPolicy()
+	p.ID = domain.PolicyID(domain.RoleTarget(roleGA, "/"))
+	p.Scope = domain.ScopeTarget
+	p.Target = domain.RoleTarget(roleGA, "/")
+	p.Activation.ApprovalRequired = true
+	p.Activation.ApprovalMode = domain.ApprovalSerial
+	p.Activation.AuthContext = "c1"
+	var many []domain.Approver
+	for i := 0; i < domain.MaxApproversPerStage; i++ {
+		many = append(many, domain.Approver{Kind: domain.ApproverUser, ID: fmt.Sprintf("%08d-0000-0000-0000-000000000000", i)})
+	}
+	p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1, PrimaryApprovers: many}, {TimeoutDays: 2, ApproverJustificationRequired: true,
+		PrimaryApprovers: []domain.Approver{{Kind: domain.ApproverGroup, ID: group1}}, EscalationEnabled: true, EscalationMinutes: 60,
+		EscalationApprovers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}}}}
+	p.Notifications[0].ExtraRecipients = []string{"soc@example.com"}
+	p.ModifiedBy, p.ModifiedAt = userA, base
+	if err := s.PutPolicy(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetPolicy(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "policy", got, p)
+	tier := domain.DefaultPolicy()
+	tier.ID, tier.Scope, tier.Tier = domain.TierPolicyID("L3"), domain.ScopeTier, "L3"
+	tier.TierTargets = []domain.Target{domain.GroupTarget(group1, "member"), domain.RoleTarget(roleGA, "/")}
+	if err := s.PutPolicy(ctx, &tier); err != nil {
+		t.Fatal(err)
+	}
+	stale := got
+	got.Activation.MaxDuration = time.Hour
+	if err := s.PutPolicy(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.PutPolicy(ctx, &stale), domain.CodeConflict)
+	all, err := s.ListPolicies(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("list policies: %d %v", len(all), err)
+	}
+	_, err = s.GetPolicy(ctx, "nope")
+	wantCode(t, err, domain.CodeNotFound)
+}
+
+func testAudit(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		rec := domain.AuditRecord{ID: fmt.Sprintf("a-%d", i), Time: base.Add(time.Duration(i) * time.Second), ActorID: userA,
+			Action: "request.create", Category: "RoleManagement", Target: domain.RoleTarget(roleGA, "/"), PrincipalID: userA,
+			RequestID: "r", Outcome: "success", InvocationID: "inv", Details: map[string]string{"n": fmt.Sprint(i)}}
+		if err := s.AppendAudit(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Hash == "" {
+			t.Fatal("AppendAudit did not set the hash")
+		}
+	}
+	var all []domain.AuditRecord
+	q := domain.AuditQuery{Limit: 2}
+	for i := 0; i < 10; i++ {
+		p, err := s.ListAudit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Items...)
+		if p.Next == "" {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if len(all) != 5 || all[0].ID != "a-4" || all[4].ID != "a-0" {
+		t.Fatalf("audit must list newest first, got %d records", len(all))
+	}
+	oldest := make([]domain.AuditRecord, len(all))
+	for i, r := range all {
+		oldest[len(all)-1-i] = r
+	}
+	if i := domain.VerifyChain(oldest); i != -1 {
+		t.Fatalf("chain broken at %d", i)
+	}
+	oldest[2].Reason = "tampered"
+	if i := domain.VerifyChain(oldest); i != 2 {
+		t.Fatalf("tampering not detected at 2, got %d", i)
+	}
+}
+
+func testConcurrentUpdate(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	r := sampleRequest("race")
+	if err := s.CreateRequest(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	var wins, conflicts atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := r.Clone()
+			c.Status = domain.StatusGranted
+			err := s.UpdateRequest(ctx, &c)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case domain.IsCode(err, domain.CodeConflict):
+				conflicts.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != 19 {
+		t.Fatalf("20 updates of one version: %d won, %d conflicted; want 1 and 19", wins.Load(), conflicts.Load())
+	}
+}
