@@ -16,9 +16,12 @@ func ParseISODuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as PT8H or P180D", orig)
 	}
 	s = s[1:]
-	var total time.Duration
+	// Bounded so no sum of parts can overflow: no access window is longer.
+	const maxTotal = 3660 * 24 * time.Hour
+	var total float64
 	inTime := false
 	seen := false
+	timeParts := 0
 	for len(s) > 0 {
 		if s[0] == 'T' {
 			if inTime {
@@ -58,18 +61,25 @@ func ParseISODuration(s string) (time.Duration, error) {
 		default:
 			return 0, fmt.Errorf("%q has an unknown unit %q", orig, unit)
 		}
-		total += time.Duration(n * float64(d))
+		total += n * float64(d)
+		if total > float64(maxTotal) {
+			return 0, fmt.Errorf("%q is longer than ten years", orig)
+		}
 		seen = true
+		if inTime {
+			timeParts++
+		}
 	}
-	if !seen {
+	if !seen || (inTime && timeParts == 0) {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as PT8H or P180D", orig)
 	}
-	return total, nil
+	return time.Duration(total), nil
 }
 
 // FormatISODuration writes d the way Graph does: P{days}DT{h}H{m}M{s}S,
 // leaving out zero parts.
 func FormatISODuration(d time.Duration) string {
+	d = d.Round(time.Second) // ISO output carries whole seconds; "PT" alone would not parse
 	if d <= 0 {
 		return "PT0S"
 	}

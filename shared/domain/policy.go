@@ -201,6 +201,7 @@ func DefaultPolicy() Policy {
 // Limits on what a policy may say.
 const (
 	MaxActivationDuration = 24 * time.Hour // the Entra portal's upper bound
+	MaxGroupActivation    = 8 * time.Hour  // PIM for Groups' upper bound
 	MaxApprovalStages     = 2
 	MaxApproversPerStage  = 25
 )
@@ -211,7 +212,11 @@ func (p Policy) Validate() error {
 	if a.MaxDuration < 30*time.Minute || a.MaxDuration > MaxActivationDuration {
 		return Invalid("Expiration_EndUser_Assignment.maximumDuration", "activation must last between 30 minutes and 24 hours, got %s", FormatISODuration(a.MaxDuration))
 	}
-	if p.Target.Kind == TargetGroup && a.MaxDuration > 8*time.Hour {
+	hasGroup := p.Target.Kind == TargetGroup
+	for _, t := range p.TierTargets {
+		hasGroup = hasGroup || t.Kind == TargetGroup
+	}
+	if hasGroup && a.MaxDuration > MaxGroupActivation {
 		// kept as in PIM for Groups, which caps group activation at 8 h
 		return Invalid("Expiration_EndUser_Assignment.maximumDuration", "group activation may last at most 8 hours, got %s", FormatISODuration(a.MaxDuration))
 	}

@@ -180,12 +180,12 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
-// TestBug_TierPolicyOverridesGroupActivationCap: Validate enforces PIM for
+// TestTierPolicyOverridesGroupActivationCap: Validate enforces PIM for
 // Groups' 8 h activation cap only through p.Target, which a tier policy never
 // has. A tier policy of 24 h listing a group therefore validates, and
 // engine.EffectivePolicy hands it to that group unvalidated, so the group can
 // be activated for 24 h.
-func TestBug_TierPolicyOverridesGroupActivationCap(t *testing.T) {
+func TestTierPolicyOverridesGroupActivationCap(t *testing.T) {
 	p := domain.DefaultPolicy()
 	p.ID, p.Scope, p.Tier = domain.TierPolicyID("t0"), domain.ScopeTier, "t0"
 	p.Activation.MaxDuration = 24 * time.Hour

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Input limits, so a request fits one storage entity and a mail.
@@ -48,8 +49,12 @@ func CheckActivation(c ActivationCheck) error {
 	if !c.End.After(c.Now) || !c.End.After(c.Start) {
 		return Invalid("scheduleInfo.expiration", "the activation ends before it starts")
 	}
-	if d := c.End.Sub(c.Start); d > a.MaxDuration {
-		return Invalid("scheduleInfo.expiration.duration", "%s is longer than this role's maximum activation of %s", FormatISODuration(d.Round(time.Minute)), FormatISODuration(a.MaxDuration))
+	maxDur := a.MaxDuration
+	if c.Policy.Target.Kind == TargetGroup && maxDur > MaxGroupActivation {
+		maxDur = MaxGroupActivation // a tier or default policy may allow more than groups take
+	}
+	if d := c.End.Sub(c.Start); d > maxDur {
+		return Invalid("scheduleInfo.expiration.duration", "%s is longer than this role's maximum activation of %s", FormatISODuration(d), FormatISODuration(maxDur))
 	}
 	if !c.EligibleUntil.IsZero() && c.End.After(c.EligibleUntil) {
 		return Invalid("scheduleInfo.expiration", "the activation would end at %s, after the eligibility ends at %s", c.End.UTC().Format(time.RFC3339), c.EligibleUntil.UTC().Format(time.RFC3339))
@@ -86,13 +91,13 @@ func fresh(c ActivationCheck) error {
 }
 
 func checkText(justification string, t TicketInfo) error {
-	if len(justification) > MaxJustification {
-		return Invalid("justification", "at most %d characters, got %d", MaxJustification, len(justification))
+	if n := utf8.RuneCountInString(justification); n > MaxJustification {
+		return Invalid("justification", "at most %d characters, got %d", MaxJustification, n)
 	}
-	if len(t.Number) > MaxTicketNumber {
+	if utf8.RuneCountInString(t.Number) > MaxTicketNumber {
 		return Invalid("ticketInfo.ticketNumber", "at most %d characters", MaxTicketNumber)
 	}
-	if len(t.System) > MaxTicketSystem {
+	if utf8.RuneCountInString(t.System) > MaxTicketSystem {
 		return Invalid("ticketInfo.ticketSystem", "at most %d characters", MaxTicketSystem)
 	}
 	return nil

@@ -298,11 +298,11 @@ func TestCheckAdminAssignment(t *testing.T) {
 	}
 }
 
-// TestBug_OverMaxMessageRoundsToTheMax: a window a few seconds over the
+// TestOverMaxMessageRoundsToTheMax: a window a few seconds over the
 // maximum is refused (correctly), but the message rounds the asked duration
 // to the minute and then says "PT8H is longer than this role's maximum
 // activation of PT8H", which tells the caller nothing.
-func TestBug_OverMaxMessageRoundsToTheMax(t *testing.T) {
+func TestOverMaxMessageRoundsToTheMax(t *testing.T) {
 	c := baseActivation()
 	c.End = c.Start.Add(8*time.Hour + 10*time.Second)
 	err := domain.CheckActivation(c)
@@ -312,10 +312,10 @@ func TestBug_OverMaxMessageRoundsToTheMax(t *testing.T) {
 	}
 }
 
-// TestBug_JustificationLimitCountsBytes: the limit and its message speak of
+// TestJustificationLimitCountsBytes: the limit and its message speak of
 // characters, but len() counts UTF-8 bytes, so 200 CJK characters (600 bytes)
 // are refused with "at most 500 characters, got 600".
-func TestBug_JustificationLimitCountsBytes(t *testing.T) {
+func TestJustificationLimitCountsBytes(t *testing.T) {
 	c := baseActivation()
 	c.Justification = strings.Repeat("障", 200) // 200 characters, 600 bytes
 	if err := domain.CheckActivation(c); err != nil {
