@@ -1,0 +1,173 @@
+package engine_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+func TestPolicyTierInheritance(t *testing.T) {
+	f := newFixture(t)
+	tier := domain.TierPolicyID("L3")
+	if tier != "Tier_L3" {
+		t.Fatalf("tier id %q", tier)
+	}
+
+	p, err := f.eng.EffectivePolicy(f.ctx, roleOther)
+	if err != nil || p.InheritedFrom != domain.DefaultPolicyID || p.Activation.MaxDuration != 8*time.Hour {
+		t.Fatalf("before any policy: %+v %v", p, err)
+	}
+
+	stored := f.setPolicy(tier, func(p *domain.Policy) {
+		p.TierTargets = []domain.Target{roleOther}
+		p.Activation.MaxDuration = 2 * time.Hour
+		p.Activation.RequireTicket = true
+	})
+	if stored.Scope != domain.ScopeTier || stored.Tier != "L3" || stored.ModifiedBy != f.admin {
+		t.Fatalf("stored tier policy %+v", stored)
+	}
+	p, err = f.eng.EffectivePolicy(f.ctx, roleOther)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.InheritedFrom != tier || p.ID != domain.PolicyID(roleOther) || p.Target != roleOther || p.Activation.MaxDuration != 2*time.Hour ||
+		!p.Activation.RequireTicket || len(p.TierTargets) != 0 {
+		t.Fatalf("effective policy of a tier member: %+v", p)
+	}
+	if via, err := f.eng.GetPolicy(f.ctx, domain.PolicyID(roleOther)); err != nil || via.InheritedFrom != tier {
+		t.Fatalf("GetPolicy of the role: %+v %v", via, err)
+	}
+	if ga, _ := f.eng.EffectivePolicy(f.ctx, roleGA); ga.InheritedFrom != domain.DefaultPolicyID {
+		t.Fatalf("a role outside the tier inherits from %q", ga.InheritedFrom)
+	}
+	// The tier's rules are the ones enforced.
+	u := f.newUser()
+	f.makeEligible(u, roleOther)
+	in := activationSub(u, roleOther, 3*time.Hour)
+	in.Ticket = domain.TicketInfo{Number: "CHG1"}
+	_, err = f.submit(u, in)
+	wantCode(t, err, domain.CodeInvalid)
+	in.Schedule.Duration = 2 * time.Hour
+	in.Ticket = domain.TicketInfo{}
+	_, err = f.submit(u, in)
+	wantCode(t, err, domain.CodeInvalid)
+	wantContains(t, err, "ticket")
+
+	// The role gets its own policy: copied from the tier, then its own.
+	own := f.setPolicy(domain.PolicyID(roleOther), func(p *domain.Policy) { p.Activation.MaxDuration = 4 * time.Hour })
+	if own.InheritedFrom != "" || own.Scope != domain.ScopeTarget || own.Target != roleOther || !own.Activation.RequireTicket {
+		t.Fatalf("the role's own policy %+v: want a target policy started from the tier's rules", own)
+	}
+	f.setPolicy(tier, func(p *domain.Policy) { p.Activation.MaxDuration = time.Hour; p.Activation.RequireTicket = false })
+	p, err = f.eng.EffectivePolicy(f.ctx, roleOther)
+	if err != nil || p.InheritedFrom != "" || p.Activation.MaxDuration != 4*time.Hour || !p.Activation.RequireTicket {
+		t.Fatalf("effective policy with its own: %+v %v: the tier must no longer apply", p, err)
+	}
+	in.Schedule.Duration = 3 * time.Hour
+	in.Ticket = domain.TicketInfo{Number: "CHG2"}
+	if r, err := f.submit(u, in); err != nil || r.Status != domain.StatusProvisioned {
+		t.Fatalf("activation under the role's own policy: %+v %v", r, err)
+	}
+
+	all, err := f.eng.ListPolicies(f.ctx, f.call(f.admin))
+	if err != nil || len(all) != 2 {
+		t.Fatalf("stored policies %+v %v: want the tier and the role", all, err)
+	}
+	if a := f.audits("policy.update"); len(a) != 3 || a[0].Category != "Policy" || a[0].ActorID != f.admin ||
+		a[0].Details["policy_id"] != tier || a[1].Details["policy_id"] != domain.PolicyID(roleOther) {
+		t.Fatalf("policy.update records %+v", a)
+	}
+}
+
+func TestPolicyUpdateRefusals(t *testing.T) {
+	f := newFixture(t)
+	u := f.newUser()
+	id := domain.PolicyID(roleGA)
+	cases := []struct {
+		name   string
+		caller string
+		id     string
+		change func(*domain.Policy) error
+		code   domain.Code
+	}{
+		{"not an admin", u, id, func(p *domain.Policy) error { p.Activation.MaxDuration = time.Hour; return nil }, domain.CodeForbidden},
+		{"activation of 25 hours", f.admin, id, func(p *domain.Policy) error { p.Activation.MaxDuration = 25 * time.Hour; return nil }, domain.CodeInvalid},
+		{"activation of 10 minutes", f.admin, id, func(p *domain.Policy) error { p.Activation.MaxDuration = 10 * time.Minute; return nil }, domain.CodeInvalid},
+		{"approval without stages", f.admin, id, func(p *domain.Policy) error { p.Activation.ApprovalRequired = true; return nil }, domain.CodeInvalid},
+		{"approver not an object id", f.admin, id, func(p *domain.Policy) error {
+			p.Activation.ApprovalRequired, p.Activation.ApprovalMode = true, domain.ApprovalSingleStage
+			p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1, PrimaryApprovers: []domain.Approver{{Kind: domain.ApproverUser, ID: "boss@contoso.example"}}}}
+			return nil
+		}, domain.CodeInvalid},
+		{"group activation over 8 hours", f.admin, domain.PolicyID(domain.GroupTarget(f.newID(), "member")),
+			func(p *domain.Policy) error { p.Activation.MaxDuration = 9 * time.Hour; return nil }, domain.CodeInvalid},
+		{"unknown policy id", f.admin, "Role_GlobalAdmin", func(p *domain.Policy) error { return nil }, domain.CodeNotFound},
+		{"change refuses", f.admin, id, func(p *domain.Policy) error { return domain.Invalid("x", "no") }, domain.CodeInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.snapshot()
+			_, err := f.eng.UpdatePolicy(f.ctx, f.call(tc.caller), tc.id, tc.change)
+			wantCode(t, err, tc.code)
+			f.assertNoWrites(t, before)
+			if all, _ := f.store.ListPolicies(f.ctx); len(all) != 0 {
+				t.Fatalf("a refused update stored %+v", all)
+			}
+			if p, _ := f.eng.EffectivePolicy(f.ctx, roleGA); p.Activation.MaxDuration != 8*time.Hour || p.InheritedFrom != domain.DefaultPolicyID {
+				t.Fatalf("effective policy changed: %+v", p)
+			}
+		})
+	}
+	if n := len(f.audits("policy.update")); n != 0 {
+		t.Fatalf("%d policy.update records for refused updates", n)
+	}
+}
+
+// TestPolicyConcurrentUpdates: admins editing one policy at once do not
+// overwrite each other's changes.
+func TestPolicyConcurrentUpdates(t *testing.T) {
+	f := newFixture(t)
+	tier := domain.TierPolicyID("L0")
+	targets := make([]domain.Target, 8)
+	for i := range targets {
+		targets[i] = domain.GroupTarget(f.newID(), domain.AccessMember)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(targets))
+	for i := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.eng.UpdatePolicy(f.ctx, f.call(f.admin), tier, func(p *domain.Policy) error {
+				p.TierTargets = append(p.TierTargets, targets[i])
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		// Losing ten races in a row is allowed to fail, but never silently.
+		if !domain.IsCode(err, domain.CodeConflict) {
+			t.Fatal(err)
+		}
+	}
+	p, err := f.eng.GetPolicy(f.ctx, tier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for _, e := range errs {
+		if e == nil {
+			ok++
+		}
+	}
+	if len(p.TierTargets) != ok {
+		t.Fatalf("%d updates succeeded but the tier lists %d targets: an update was lost", ok, len(p.TierTargets))
+	}
+	if n := len(f.audits("policy.update")); n != ok {
+		t.Fatalf("%d policy.update records for %d updates", n, ok)
+	}
+}
