@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -102,7 +103,7 @@ func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t dom
 		dirErr := e.applyDirectory(ctx, c, &g, want)
 		if dirErr != nil {
 			g.FailedAttempts++
-			g.LastError = dirErr.Error()
+			g.LastError = clip(dirErr.Error(), 1000) // bounded: it is stored with the grant
 			g.NextAttempt = c.Now.Add(backoff(g.FailedAttempts))
 			g.ModifiedAt = c.Now
 			if err := e.store.PutGrant(ctx, &g); err != nil && !domain.IsCode(err, domain.CodeConflict) {
@@ -189,4 +190,15 @@ func backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Hour)
+}
+
+// clip shortens s to at most n bytes without splitting a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
