@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		if err := command(os.Args[1:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "jitpim:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {
 		log.Error("jitpim stopped", "error", err)
@@ -69,7 +77,8 @@ func run(log *slog.Logger) error {
 	fp.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
 		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
 		res, err := eng.Sweep(ctx, c)
-		return fmt.Sprintf("%+v", res), err
+		summary, _ := json.Marshal(res)
+		return "expirySweep " + string(summary), err
 	})
 
 	srv := &http.Server{Addr: "127.0.0.1:" + cfg.Port, Handler: fp, ReadHeaderTimeout: 10 * time.Second}

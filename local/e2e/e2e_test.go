@@ -17,7 +17,10 @@ import (
 	"github.com/jitpim/jitpim/local/stack"
 )
 
-var st *stack.Stack
+var (
+	st            *stack.Stack
+	handlerBinary string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -48,6 +51,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	handlerBinary = filepath.Join(bin, "jitpim")
 	logs := &bytes.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -233,11 +237,34 @@ func TestSweepTimer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
-	if !strings.Contains(out, "Expired") {
+	if !strings.Contains(out, `\"Expired\":`) {
 		t.Fatalf("sweep summary: %s", out)
 	}
 	audit := must(t, as(t, "gina", true), 200, "GET", "auditLogs/directoryAudits?$top=5", nil)
 	if len(audit["value"].([]any)) == 0 {
 		t.Fatal("no audit records")
+	}
+}
+
+// TestAuditVerify runs the operator command on the stack's store: the chain
+// verifies, and after one record is altered in the table it reports the
+// break.
+func TestAuditVerify(t *testing.T) {
+	verify := func() (string, error) {
+		cmd := exec.Command(handlerBinary, "audit-verify")
+		cmd.Env = append(os.Environ(), "AzureWebJobsStorage="+st.Connection, "JITPIM_TABLE_PREFIX="+st.TablePrefix)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := verify()
+	if err != nil || !strings.Contains(out, "audit chain intact") {
+		t.Fatalf("verify: %v %s", err, out)
+	}
+	if err := tamperOneAuditRecord(st.Connection, st.TablePrefix); err != nil {
+		t.Fatal(err)
+	}
+	out, err = verify()
+	if err == nil || !strings.Contains(out, "audit chain broken at record") {
+		t.Fatalf("tampering not reported: %v %s", err, out)
 	}
 }
