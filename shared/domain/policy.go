@@ -44,10 +44,13 @@ type ActivationRules struct {
 	RequireMFA           bool          // Enablement_EndUser_Assignment
 	RequireJustification bool
 	RequireTicket        bool
-	AuthContext          string // AuthenticationContext_EndUser_Assignment claimValue; "" = off
-	ApprovalRequired     bool   // Approval_EndUser_Assignment
-	ApprovalMode         string
-	Stages               []StageRule
+	// ValidateTicket demands a ticket that the ticket system confirms (it
+	// exists, is open, names the requester, covers the window), not just text.
+	ValidateTicket   bool
+	AuthContext      string // AuthenticationContext_EndUser_Assignment claimValue; "" = off
+	ApprovalRequired bool   // Approval_EndUser_Assignment
+	ApprovalMode     string
+	Stages           []StageRule
 }
 
 // AdminRules are the rules for an administrator's eligible or active assignment.
@@ -219,6 +222,9 @@ func (p Policy) Validate() error {
 	if hasGroup && a.MaxDuration > MaxGroupActivation {
 		// kept as in PIM for Groups, which caps group activation at 8 h
 		return Invalid("Expiration_EndUser_Assignment.maximumDuration", "group activation may last at most 8 hours, got %s", FormatISODuration(a.MaxDuration))
+	}
+	if a.ValidateTicket && !a.RequireTicket {
+		return Invalid("Enablement_EndUser_Assignment.isTicketValidationRequired", "ticket validation needs Ticketing among the enabled rules")
 	}
 	if a.ApprovalRequired {
 		if len(a.Stages) == 0 || len(a.Stages) > MaxApprovalStages {

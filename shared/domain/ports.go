@@ -74,6 +74,35 @@ type Store interface {
 
 	AppendAudit(ctx context.Context, rec *AuditRecord) error
 	ListAudit(ctx context.Context, q AuditQuery) (Page[AuditRecord], error)
+
+	// EnqueueMail queues a mail; CodeConflict when its id is already queued.
+	EnqueueMail(ctx context.Context, m *Mail) error
+	// MailDue returns unsent mail whose NextAttempt is at or before t.
+	MailDue(ctx context.Context, t time.Time, limit int) ([]Mail, error)
+	UpdateMail(ctx context.Context, m *Mail) error
+
+	// ClaimOnce records key as used until expires; CodeConflict when it was
+	// already claimed. It makes e-mail link tokens single-use.
+	ClaimOnce(ctx context.Context, key string, expires time.Time) error
+}
+
+// TicketCheck is what a ticket system confirmed about a ticket.
+type TicketCheck struct {
+	System, Table, Number, SysID string
+	State                        string
+	// Requesters are the names (user principal names or e-mail addresses)
+	// of the people the ticket allows to request; jitpim resolves them to
+	// object ids before comparing.
+	Requesters []string
+}
+
+// TicketSystem validates tickets and writes back to them (ServiceNow).
+type TicketSystem interface {
+	// CheckTicket confirms the ticket exists and allows access over
+	// [start, end): CodeNotFound or CodeForbidden with the reason otherwise.
+	CheckTicket(ctx context.Context, t TicketInfo, start, end time.Time) (TicketCheck, error)
+	// AddNote writes a work note to the ticket.
+	AddNote(ctx context.Context, t TicketCheck, note string) error
 }
 
 // Directory is what jitpim asks of Entra ID. Grants and revokes are
@@ -92,4 +121,9 @@ type Directory interface {
 	// the principal already was one.
 	AddGroupMember(ctx context.Context, groupID, accessID, principalID string) (created bool, err error)
 	RemoveGroupMember(ctx context.Context, groupID, accessID, principalID string) error
+	// ListGroupMembers lists a group's users, transitively (for approver groups).
+	ListGroupMembers(ctx context.Context, groupID string) ([]User, error)
+	// FindUser resolves a user principal name (or e-mail address) to the
+	// account, so that outside systems' names become object ids.
+	FindUser(ctx context.Context, name string) (User, error)
 }

@@ -140,10 +140,14 @@ func (s ScheduleInfo) Window(now time.Time) (start, end time.Time) {
 	return start, end
 }
 
-// TicketInfo is the ticket a requester cites.
+// TicketInfo is the ticket a requester cites. Table and SysID are set
+// once the ticket system has confirmed the ticket (Validated).
 type TicketInfo struct {
-	Number string
-	System string
+	Number    string
+	System    string
+	Table     string
+	SysID     string
+	Validated bool
 }
 
 // Request is a schedule request: the record of someone asking for (or
@@ -196,15 +200,19 @@ type ApprovalStage struct {
 	Approvers                     []Approver
 	EscalationApprovers           []Approver
 	ApproverJustificationRequired bool
-	TimeoutDays                   int
-	EscalationMinutes             int // 0 = no escalation
-	TimeoutAt                     time.Time
-	EscalateAt                    time.Time // zero when escalation is off
-	Status                        string
-	ReviewResult                  string
-	ReviewedBy                    string
-	ReviewedAt                    time.Time
-	Justification                 string
+	// Confirmation marks the stage a ticket-originated activation opens for
+	// its own requester: it is passed by the requester signing in with the
+	// MFA the policy asks for, not by an approver.
+	Confirmation      bool
+	TimeoutDays       int
+	EscalationMinutes int // 0 = no escalation
+	TimeoutAt         time.Time
+	EscalateAt        time.Time // zero when escalation is off
+	Status            string
+	ReviewResult      string
+	ReviewedBy        string
+	ReviewedAt        time.Time
+	Justification     string
 }
 
 // Current returns the index of the stage in progress, or -1.

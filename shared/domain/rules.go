@@ -65,27 +65,29 @@ func CheckActivation(c ActivationCheck) error {
 	if a.RequireTicket && strings.TrimSpace(c.Ticket.Number) == "" {
 		return Invalid("ticketInfo.ticketNumber", "this role requires a ticket number to activate")
 	}
-	if a.AuthContext != "" {
-		if !slices.Contains(c.Auth.ACRS, a.AuthContext) {
-			return Errorf(CodeForbidden, "this role requires Conditional Access authentication context %q: sign in again to satisfy it", a.AuthContext)
-		}
-		if err := fresh(c); err != nil {
-			return err
-		}
-	} else if a.RequireMFA {
-		if !c.Auth.MFA {
-			return Errorf(CodeForbidden, "this role requires multi-factor authentication to activate: sign in again with MFA")
-		}
-		if err := fresh(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return CheckStepUp(a, c.Auth, c.Now, c.MFAFreshness)
 }
 
-func fresh(c ActivationCheck) error {
-	if c.MFAFreshness > 0 && c.Now.Sub(c.Auth.AuthenticatedAt) > c.MFAFreshness {
-		return Errorf(CodeForbidden, "your sign-in is older than %s: sign in again with MFA to activate", c.MFAFreshness)
+// NeedsStepUp reports whether activation asks for MFA or an auth context.
+func NeedsStepUp(a ActivationRules) bool { return a.RequireMFA || a.AuthContext != "" }
+
+// CheckStepUp applies the activation's sign-in rules: the Conditional
+// Access authentication context when the policy names one, else MFA, in
+// both cases from a sign-in younger than freshness (0 = any age).
+func CheckStepUp(a ActivationRules, auth AuthEvidence, now time.Time, freshness time.Duration) error {
+	if a.AuthContext != "" {
+		if !slices.Contains(auth.ACRS, a.AuthContext) {
+			return Errorf(CodeForbidden, "this role requires Conditional Access authentication context %q: sign in again to satisfy it", a.AuthContext)
+		}
+	} else if a.RequireMFA {
+		if !auth.MFA {
+			return Errorf(CodeForbidden, "this role requires multi-factor authentication to activate: sign in again with MFA")
+		}
+	} else {
+		return nil
+	}
+	if freshness > 0 && now.Sub(auth.AuthenticatedAt) > freshness {
+		return Errorf(CodeForbidden, "your sign-in is older than %s: sign in again with MFA to activate", freshness)
 	}
 	return nil
 }

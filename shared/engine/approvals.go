@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/notify"
 )
 
 // GetApproval returns the approval of a request, to its requester, its
@@ -102,13 +103,20 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			return domain.Errorf(domain.CodeNotFound, "approval %s has no stage %s", approvalID, d.StageID)
 		}
 		st := &r.Approval.Stages[i]
-		if c.Caller.ID == r.PrincipalID || c.Caller.ID == r.CreatedBy {
-			return domain.Errorf(domain.CodeForbidden, "you cannot approve your own request")
-		}
-		if ok, err := e.IsApprover(ctx, c, *st); err != nil {
-			return err
-		} else if !ok {
-			return domain.Errorf(domain.CodeForbidden, "you are not an approver of this stage")
+		if st.Confirmation {
+			// The requester's own confirmation of a ticket-originated activation.
+			if c.Caller.ID != r.PrincipalID {
+				return domain.Errorf(domain.CodeForbidden, "only the requester can confirm this activation")
+			}
+		} else {
+			if c.Caller.ID == r.PrincipalID || c.Caller.ID == r.CreatedBy {
+				return domain.Errorf(domain.CodeForbidden, "you cannot approve your own request")
+			}
+			if ok, err := e.IsApprover(ctx, c, *st); err != nil {
+				return err
+			} else if !ok {
+				return domain.Errorf(domain.CodeForbidden, "you are not an approver of this stage")
+			}
 		}
 		if r.Status != domain.StatusPendingApproval || (st.Status != domain.StageInProgress && st.Status != domain.StageEscalated) {
 			if st.ReviewResult != domain.ReviewNotReviewed {
@@ -116,7 +124,15 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			}
 			return domain.Errorf(domain.CodeConflict, "this stage is not open for decisions; the request is %s", r.Status)
 		}
-		if e.cfg.ApproverMFA && !c.Caller.Auth.MFA {
+		if st.Confirmation {
+			p, err := e.EffectivePolicy(ctx, r.Target)
+			if err != nil {
+				return err
+			}
+			if err := domain.CheckStepUp(p.Activation, c.Caller.Auth, c.Now, e.cfg.MFAFreshness); err != nil {
+				return err
+			}
+		} else if e.cfg.ApproverMFA && !c.Caller.Auth.MFA {
 			return domain.Errorf(domain.CodeForbidden, "approvers must sign in with multi-factor authentication")
 		}
 		if st.ApproverJustificationRequired && strings.TrimSpace(d.Justification) == "" {
@@ -164,10 +180,20 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 	e.audit(ctx, c, domain.AuditRecord{Action: "approval.decide", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
 		Outcome: outcome, Reason: d.Justification, Details: map[string]string{"stage": d.StageID, "result": result, "status": string(r.Status)}})
 	c.Log.InfoContext(ctx, "approval decided", "stage", d.StageID, "result", result, "status", r.Status)
-	if r.Status == domain.StatusGranted {
+	switch r.Status {
+	case domain.StatusGranted:
 		if err := e.provision(ctx, c, &r); err != nil {
 			return r, err
 		}
+		if r.Status == domain.StatusProvisioned {
+			e.notifyDecision(ctx, c, r, notify.Approved, d.Justification)
+		}
+	case domain.StatusDenied:
+		e.notifyDecision(ctx, c, r, notify.Denied, d.Justification)
+		e.ticketNote(ctx, c, r, "denied by "+c.Caller.ID)
+	case domain.StatusPendingApproval:
+		e.notifyApprovers(ctx, c, r) // the next stage's approvers
+		e.ticketNote(ctx, c, r, e.pendingNote(ctx, r))
 	}
 	return r, nil
 }

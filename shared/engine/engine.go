@@ -29,9 +29,18 @@ type Config struct {
 	ApproverMFA bool
 	// SweepBatch bounds the work of one sweep step.
 	SweepBatch int
-	// StuckAfter is how long a granted request may wait for provisioning
+	// StuckAfter is how long a granted request may wait for provisioning,
+	// or a grant (with no failed attempt recorded) for its directory call,
 	// before the sweep drives it again.
 	StuckAfter time.Duration
+	// Tickets validates tickets and takes work notes; nil = tickets are free text.
+	Tickets domain.TicketSystem
+	// Mailer delivers notifications; nil leaves them queued.
+	Mailer domain.Mailer
+	// AdminRecipients get the policies' "Admin" notifications.
+	AdminRecipients []string
+	// ApprovalLink makes the personal link an approver's mail carries.
+	ApprovalLink func(requestID, stageID, approverID string, expires time.Time) (string, error)
 }
 
 // DefaultConfig is the configuration used when a setting is not given.
@@ -76,6 +85,7 @@ type Call struct {
 	Caller       Caller
 	Log          *slog.Logger
 	admin        *bool
+	queued       []string // mail ids queued during this call
 }
 
 // NewCall builds a Call; log may be nil.

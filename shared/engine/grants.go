@@ -37,10 +37,12 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal string, t dom
 	})
 }
 
-// removeHolder drops a schedule from the grant; the directory follows in reconcile.
-func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string) error {
+// removeHolder drops a schedule from the grant; the directory follows in
+// reconcile. removed reports whether this call dropped it: of concurrent
+// callers only one does.
+func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string) (removed bool, err error) {
 	key := domain.GrantKey(principal, t)
-	return retry(func() error {
+	err = retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
 		if domain.IsCode(err, domain.CodeNotFound) {
 			return nil
@@ -51,8 +53,13 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t 
 			return nil
 		}
 		g.ModifiedAt = c.Now
-		return stale(e.store.PutGrant(ctx, &g))
+		if err := e.store.PutGrant(ctx, &g); err != nil {
+			return stale(err)
+		}
+		removed = true
+		return nil
 	})
+	return removed, err
 }
 
 // setHolderEnd moves a holder's end, for extensions and updates.
@@ -82,8 +89,16 @@ func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal string, t 
 // directory match what was stored when they read it. A failed call is
 // recorded with a backoff for the sweep to retry, never marked done.
 func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t domain.Target) error {
+	return e.reconcileGrant(ctx, c, principal, t, false)
+}
+
+// reconcileGrant is reconcile; with force it calls the directory even when
+// the grant says it already matches. Cleanups after a failed provisioning
+// use it: the failed attempt may have changed the directory without
+// recording it (the call landed, the write after it did not).
+func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal string, t domain.Target, force bool) error {
 	key := domain.GrantKey(principal, t)
-	raced := false
+	raced := force
 	for i := 0; i < 10; i++ {
 		g, err := e.store.GetGrant(ctx, key)
 		if domain.IsCode(err, domain.CodeNotFound) {
@@ -102,6 +117,10 @@ func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t dom
 		}
 		dirErr := e.applyDirectory(ctx, c, &g, want)
 		if dirErr != nil {
+			if force && g.Applied == want {
+				// The directory's state is unknown: leave the grant unsettled, so the sweep retries.
+				g.Applied = !want
+			}
 			g.FailedAttempts++
 			g.LastError = clip(dirErr.Error(), 1000) // bounded: it is stored with the grant
 			g.NextAttempt = c.Now.Add(backoff(g.FailedAttempts))

@@ -187,40 +187,73 @@ func (e *Engine) eligibilityNow(ctx context.Context, c *Call, principal string, 
 }
 
 func (e *Engine) selfActivate(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+	p, err := e.prepareActivation(ctx, c, r, c.Caller.Auth, false)
+	if err != nil {
 		return err
+	}
+	return e.openActivation(ctx, c, r, p, validationOnly, false)
+}
+
+// prepareActivation runs every activation check: account, eligibility,
+// policy rules, ticket, and no activation already running. With
+// deferStepUp the sign-in rule is left for the requester's confirmation (a
+// ticket-originated request has no sign-in yet).
+func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Request, auth domain.AuthEvidence, deferStepUp bool) (domain.Policy, error) {
+	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+		return domain.Policy{}, err
 	}
 	elig, err := e.eligibilityNow(ctx, c, r.PrincipalID, r.Target)
 	if err != nil {
-		return err
+		return domain.Policy{}, err
 	}
 	p, err := e.policyFor(ctx, r.Target)
 	if err != nil {
-		return err
+		return domain.Policy{}, err
+	}
+	checked := p
+	if deferStepUp {
+		checked.Activation.RequireMFA, checked.Activation.AuthContext = false, ""
 	}
 	start, end := r.Schedule.Window(c.Now)
 	if err := domain.CheckActivation(domain.ActivationCheck{
-		Policy: p, Now: c.Now, Start: start, End: end, Justification: r.Justification, Ticket: r.Ticket,
-		Auth: c.Caller.Auth, MFAFreshness: e.cfg.MFAFreshness, EligibleUntil: elig.End,
+		Policy: checked, Now: c.Now, Start: start, End: end, Justification: r.Justification, Ticket: r.Ticket,
+		Auth: auth, MFAFreshness: e.cfg.MFAFreshness, EligibleUntil: elig.End,
 	}); err != nil {
-		return err
+		return domain.Policy{}, err
+	}
+	if err := e.validateTicket(ctx, r, p, start, end, deferStepUp); err != nil {
+		return domain.Policy{}, err
 	}
 	if g, err := e.store.GetGrant(ctx, domain.GrantKey(r.PrincipalID, r.Target)); err == nil {
 		if h, ok := g.LiveActivation(c.Now); ok {
-			return domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
+			return domain.Policy{}, domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
 				r.Target, h.End.UTC().Format(time.RFC3339))
 		}
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
-		return err
+		return domain.Policy{}, err
 	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
-	if p.Activation.ApprovalRequired {
+	return p, nil
+}
+
+// openActivation stores a checked activation and moves it on: to the
+// requester's confirmation, to approval, or straight to the grant.
+func (e *Engine) openActivation(ctx context.Context, c *Call, r *domain.Request, p domain.Policy, validationOnly, confirm bool) error {
+	switch {
+	case confirm:
+		r.Approval = confirmationApproval(p, r.PrincipalID, c.Now)
+		if err := r.Apply(domain.EvNeedApproval, c.Now, ""); err != nil {
+			return err
+		}
+	case p.Activation.ApprovalRequired:
 		r.Approval = domain.NewApproval(p, c.Now)
 		if err := r.Apply(domain.EvNeedApproval, c.Now, ""); err != nil {
 			return err
 		}
-	} else if err := r.Apply(domain.EvGrant, c.Now, ""); err != nil {
-		return err
+	default:
+		if err := r.Apply(domain.EvGrant, c.Now, ""); err != nil {
+			return err
+		}
 	}
 	if validationOnly {
 		return nil
@@ -231,6 +264,8 @@ func (e *Engine) selfActivate(ctx context.Context, c *Call, r *domain.Request, v
 	if r.Status == domain.StatusGranted {
 		return e.provision(ctx, c, r)
 	}
+	e.notifyApprovers(ctx, c, *r)
+	e.ticketNote(ctx, c, *r, e.pendingNote(ctx, *r))
 	return nil
 }
 
@@ -238,12 +273,10 @@ func (e *Engine) selfActivate(ctx context.Context, c *Call, r *domain.Request, v
 func (e *Engine) create(ctx context.Context, c *Call, r *domain.Request) error {
 	if err := e.store.CreateRequest(ctx, r); err != nil {
 		if domain.IsCode(err, domain.CodeConflict) {
-			// Same idempotency key submitted concurrently: return the first.
-			prev, gerr := e.store.GetRequest(ctx, r.ID)
-			if gerr == nil {
-				*r = prev
-			}
-			return gerr
+			// Same idempotency key submitted concurrently: the first submission carries the
+			// request out (a second one provisioning it too would call the directory again);
+			// Submit answers this one with the stored request.
+			return domain.Wrap(domain.CodeConflict, err, "request %s was submitted concurrently", r.ID)
 		}
 		return err
 	}
@@ -296,6 +329,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 			return err
 		}
 		e.audit(ctx, c, domain.AuditRecord{Action: "request.fail", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: msg})
+		e.ticketNote(ctx, c, *r, "refused: "+msg)
 		c.Log.WarnContext(ctx, "request failed", "reason", msg)
 		return nil
 	}
@@ -347,8 +381,8 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.reconcile(ctx, c, r.PrincipalID, r.Target); err != nil {
 			// Access did not arrive, whatever the directory's reason: take the claim back so
 			// nothing is granted later (by the sweep's retry) on a request marked Failed.
-			_ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID)
-			_ = e.reconcile(ctx, c, r.PrincipalID, r.Target)
+			_, _ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID)
+			_ = e.reconcileGrant(ctx, c, r.PrincipalID, r.Target, true)
 			e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
 			return fail(err)
 		}
@@ -356,6 +390,10 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	err := e.transition(ctx, c, r, domain.EvProvisioned, "")
 	if domain.IsCode(err, domain.CodeConflict) && r.Status == domain.StatusProvisioned {
 		return nil // someone else finished it
+	}
+	if err == nil {
+		e.notifyProvisioned(ctx, c, *r)
+		e.ticketNote(ctx, c, *r, "granted "+domain.TargetName(r.Target)+" until "+fmtEnd(r.EndAt))
 	}
 	return err
 }
@@ -393,11 +431,16 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	}
 	var revokeErr error
 	if s.Kind == domain.KindAssignment {
-		if err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID); err != nil {
+		removed, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID)
+		if err != nil {
 			return err
 		}
 		// A failed revoke stays on the grant for the sweep to retry; the schedule still ends.
-		revokeErr = e.reconcile(ctx, c, s.PrincipalID, s.Target)
+		// When a concurrent caller dropped the holder, it makes the directory call: a second
+		// one would revoke twice (and if it crashed, the grant is unsettled: the sweep retries).
+		if removed {
+			revokeErr = e.reconcile(ctx, c, s.PrincipalID, s.Target)
+		}
 	} else {
 		q := domain.ScheduleQuery{Kind: domain.KindAssignment, PrincipalID: s.PrincipalID, TargetKey: s.Target.Key(), Limit: 100}
 		p, err := e.store.ListSchedules(ctx, q)
@@ -412,6 +455,7 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			}
 		}
 	}
+	ended := false
 	err := retry(func() error {
 		cur, err := e.store.GetSchedule(ctx, s.ID)
 		if err != nil {
@@ -424,7 +468,11 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		if cur.End.IsZero() || cur.End.After(c.Now) {
 			cur.End = c.Now
 		}
-		return stale(e.store.UpdateSchedule(ctx, &cur))
+		if err := e.store.UpdateSchedule(ctx, &cur); err != nil {
+			return stale(err)
+		}
+		ended = true
+		return nil
 	})
 	if err != nil {
 		return err
@@ -432,10 +480,13 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	action := "schedule.revoke"
 	if status == domain.ScheduleExpired {
 		action = "schedule.expire"
+		e.notifyExpired(ctx, c, s)
 	}
-	e.audit(ctx, c, domain.AuditRecord{Action: action, Target: s.Target, PrincipalID: s.PrincipalID, RequestID: s.CreatedUsing, Reason: reason,
-		Details: map[string]string{"schedule_id": s.ID, "kind": string(s.Kind)}})
-	if status == domain.ScheduleRevoked && s.CreatedUsing != "" {
+	if ended { // else a concurrent caller ended it, and audits it
+		e.audit(ctx, c, domain.AuditRecord{Action: action, Target: s.Target, PrincipalID: s.PrincipalID, RequestID: s.CreatedUsing, Reason: reason,
+			Details: map[string]string{"schedule_id": s.ID, "kind": string(s.Kind)}})
+	}
+	if ended && status == domain.ScheduleRevoked && s.CreatedUsing != "" {
 		r, err := e.store.GetRequest(ctx, s.CreatedUsing)
 		if err == nil && r.Status == domain.StatusProvisioned {
 			if err := e.transition(ctx, c, &r, domain.EvRevoke, reason); err != nil && !domain.IsCode(err, domain.CodeConflict) {

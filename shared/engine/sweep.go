@@ -14,6 +14,8 @@ type SweepResult struct {
 	GrantsFailing    int
 	RequestsResumed  int
 	ApprovalsExpired int
+	MailSent         int
+	MailFailed       int
 	Errors           int
 }
 
@@ -45,6 +47,9 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 		return res, err
 	}
 	for _, g := range grants {
+		if g.FailedAttempts == 0 && c.Now.Sub(g.ModifiedAt) < e.cfg.StuckAfter {
+			continue // just changed: its writer is still settling it; if it crashed, a later sweep will
+		}
 		if c.Now.Before(g.NextAttempt) {
 			res.GrantsFailing++
 			continue
@@ -90,10 +95,16 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 		res.ApprovalsExpired++
 		e.audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
 	}
+	mail, err := e.DeliverMail(ctx, c)
+	if err != nil {
+		res.Errors++
+	}
+	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
 		e.audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
 			"expired": fmt.Sprint(res.Expired), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
-			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "errors": fmt.Sprint(res.Errors)}})
+			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
+			"errors": fmt.Sprint(res.Errors)}})
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -191,4 +192,35 @@ func (d *Dir) RoleCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.roles)
+}
+
+// ListGroupMembers implements domain.Directory.
+func (d *Dir) ListGroupMembers(ctx context.Context, groupID string) ([]domain.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("ListGroupMembers"); err != nil {
+		return nil, err
+	}
+	var out []domain.User
+	for id := range d.members[groupID+"|"+domain.AccessMember] {
+		if u, ok := d.users[id]; ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// FindUser implements domain.Directory: by user principal name or mail, case-insensitively.
+func (d *Dir) FindUser(ctx context.Context, name string) (domain.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("FindUser"); err != nil {
+		return domain.User{}, err
+	}
+	for _, u := range d.users {
+		if name != "" && (strings.EqualFold(u.UserPrincipalName, name) || strings.EqualFold(u.Mail, name)) {
+			return u, nil
+		}
+	}
+	return domain.User{}, domain.Errorf(domain.CodeNotFound, "no user named %s", name)
 }

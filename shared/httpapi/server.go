@@ -197,6 +197,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, no
 			var body any
 			status, body, err = h(ctx, c, r)
 			if err == nil {
+				// Mail goes out after the change is stored; a failed send stays queued for the timer.
+				s.eng.FlushMail(ctx, c)
 				writeJSON(w, status, body)
 				return status, nil
 			}

@@ -25,6 +25,8 @@ type Store struct {
 	grants    map[string]domain.Grant
 	policies  map[string]domain.Policy
 	audit     []domain.AuditRecord
+	mail      map[string]domain.Mail
+	claims    map[string]time.Time
 	// Calls counts operations by name, for round-trip figures in benchmarks.
 	calls map[string]int
 }
@@ -36,6 +38,7 @@ func New() *Store {
 		schedules: map[string]domain.Schedule{},
 		grants:    map[string]domain.Grant{},
 		policies:  map[string]domain.Policy{},
+		mail:      map[string]domain.Mail{},
 		calls:     map[string]int{},
 	}
 }
@@ -366,4 +369,78 @@ func (s *Store) ListAudit(ctx context.Context, q domain.AuditQuery) (domain.Page
 		all[len(s.audit)-1-i] = r
 	}
 	return page(all, q.Cursor, q.Limit)
+}
+
+// EnqueueMail implements domain.Store.
+func (s *Store) EnqueueMail(ctx context.Context, m *domain.Mail) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.mail[m.ID]; ok {
+		s.count("EnqueueMail")
+		return exists("mail", m.ID)
+	}
+	m.Version = s.next("EnqueueMail")
+	c := *m
+	c.To = slices.Clone(m.To)
+	s.mail[m.ID] = c
+	return nil
+}
+
+// MailDue implements domain.Store.
+func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.Mail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count("MailDue")
+	var out []domain.Mail
+	for _, m := range s.mail {
+		if m.SentAt.IsZero() && !m.NextAttempt.After(t) {
+			m.To = slices.Clone(m.To)
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// UpdateMail implements domain.Store.
+func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.mail[m.ID]
+	if !ok {
+		s.count("UpdateMail")
+		return notFound("mail", m.ID)
+	}
+	if cur.Version != m.Version {
+		s.count("UpdateMail")
+		return conflict("mail", m.ID)
+	}
+	m.Version = s.next("UpdateMail")
+	c := *m
+	c.To = slices.Clone(m.To)
+	s.mail[m.ID] = c
+	return nil
+}
+
+// ClaimOnce implements domain.Store.
+func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count("ClaimOnce")
+	if s.claims == nil {
+		s.claims = map[string]time.Time{}
+	}
+	if _, ok := s.claims[key]; ok {
+		return domain.Errorf(domain.CodeConflict, "%s was already used", key)
+	}
+	s.claims[key] = expires
+	return nil
 }

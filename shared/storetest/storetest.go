@@ -27,6 +27,8 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
 	t.Run("ConcurrentUpdate", func(t *testing.T) { testConcurrentUpdate(t, newStore(t)) })
+	t.Run("Mail", func(t *testing.T) { testMail(t, newStore(t)) })
+	t.Run("ClaimOnce", func(t *testing.T) { testClaimOnce(t, newStore(t)) })
 }
 
 var base = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -60,12 +62,12 @@ func sampleRequest(id string) domain.Request {
 		Target:        domain.RoleTarget(roleGA, "/"),
 		Justification: strings.Repeat("ü", 250), // 500 bytes of non-ASCII
 		Schedule:      domain.ScheduleInfo{Start: base, ExpirationType: domain.ExpireAfterDuration, Duration: time.Hour},
-		Ticket:        domain.TicketInfo{Number: "INC0012345", System: "ServiceNow"},
+		Ticket:        domain.TicketInfo{Number: "INC0012345", System: "ServiceNow", Table: "incident", SysID: "9d385017c611228701d22104cc95c371", Validated: true},
 		Status:        domain.StatusPendingApproval, CreatedBy: userA, CreatedAt: base,
 		StartAt: base, EndAt: base.Add(time.Hour), EligibilityScheduleID: "elig-1",
 		Approval: &domain.Approval{Stages: []domain.ApprovalStage{{
 			ID: "stage-1", Approvers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}, {Kind: domain.ApproverGroup, ID: group1}},
-			EscalationApprovers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}}, ApproverJustificationRequired: true,
+			EscalationApprovers: []domain.Approver{{Kind: domain.ApproverUser, ID: userB}}, ApproverJustificationRequired: true, Confirmation: true,
 			TimeoutDays: 1, EscalationMinutes: 30, TimeoutAt: base.Add(24 * time.Hour), EscalateAt: base.Add(30 * time.Minute),
 			Status: domain.StageInProgress, ReviewResult: domain.ReviewNotReviewed,
 		}, {ID: "stage-2", Status: domain.StageNotStarted, ReviewResult: domain.ReviewNotReviewed, TimeoutDays: 2}}},
@@ -452,5 +454,76 @@ func testConcurrentUpdate(t *testing.T, s domain.Store) {
 	wg.Wait()
 	if wins.Load() != 1 || conflicts.Load() != 19 {
 		t.Fatalf("20 updates of one version: %d won, %d conflicted; want 1 and 19", wins.Load(), conflicts.Load())
+	}
+}
+
+func testMail(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	m := domain.Mail{ID: "m-1", Key: "expiring:s-1", To: []string{"adam@example.com", "soc@example.com"}, Subject: "Your role expires",
+		HTML: "<p>" + strings.Repeat("x", 20000) + "</p>", Text: "x", CreatedAt: base, NextAttempt: base}
+	if err := s.EnqueueMail(ctx, &m); err != nil {
+		t.Fatal(err)
+	}
+	again := m
+	again.Version = ""
+	wantCode(t, s.EnqueueMail(ctx, &again), domain.CodeConflict)
+	later := domain.Mail{ID: "m-2", To: []string{"x@example.com"}, Subject: "later", CreatedAt: base, NextAttempt: base.Add(time.Hour)}
+	if err := s.EnqueueMail(ctx, &later); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.MailDue(ctx, base, 10)
+	if err != nil || len(due) != 1 || due[0].ID != "m-1" {
+		t.Fatalf("due mail %v %v", due, err)
+	}
+	same(t, "mail", due[0], m)
+	stale := due[0]
+	due[0].Attempts, due[0].LastError, due[0].NextAttempt = 1, "503", base.Add(2*time.Minute)
+	if err := s.UpdateMail(ctx, &due[0]); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.UpdateMail(ctx, &stale), domain.CodeConflict)
+	if d, _ := s.MailDue(ctx, base.Add(time.Minute), 10); len(d) != 0 {
+		t.Fatalf("mail in backoff is due: %v", d)
+	}
+	d, _ := s.MailDue(ctx, base.Add(3*time.Hour), 10)
+	if len(d) != 2 {
+		t.Fatalf("both due later, got %d", len(d))
+	}
+	for i := range d {
+		d[i].SentAt = base.Add(3 * time.Hour)
+		if err := s.UpdateMail(ctx, &d[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, _ := s.MailDue(ctx, base.Add(9*time.Hour), 10); len(d) != 0 {
+		t.Fatalf("sent mail is still due: %v", d)
+	}
+}
+
+func testClaimOnce(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	var wins, conflicts atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.ClaimOnce(ctx, "link/nonce-1", base.Add(time.Hour))
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case domain.IsCode(err, domain.CodeConflict):
+				conflicts.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != 9 {
+		t.Fatalf("10 claims of one key: %d won, %d conflicted", wins.Load(), conflicts.Load())
+	}
+	if err := s.ClaimOnce(ctx, "link/nonce-2", base.Add(time.Hour)); err != nil {
+		t.Fatalf("another key: %v", err)
 	}
 }

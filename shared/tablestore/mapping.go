@@ -27,6 +27,9 @@ func requestProps(r *domain.Request) *props {
 	p.i64("ScheduleDuration", int64(r.Schedule.Duration))
 	p.str("TicketNumber", r.Ticket.Number)
 	p.str("TicketSystem", r.Ticket.System)
+	p.str("TicketTable", r.Ticket.Table)
+	p.str("TicketSysId", r.Ticket.SysID)
+	p.boolean("TicketValidated", r.Ticket.Validated)
 	p.str("Status", string(r.Status))
 	p.str("StatusReason", r.StatusReason)
 	p.str("CreatedBy", r.CreatedBy)
@@ -54,8 +57,9 @@ func requestFrom(e entity) (domain.Request, error) {
 			End:            rd.tm("ScheduleEnd"),
 			Duration:       time.Duration(rd.i64("ScheduleDuration")),
 		},
-		Justification:         rd.str("Justification"),
-		Ticket:                domain.TicketInfo{Number: rd.str("TicketNumber"), System: rd.str("TicketSystem")},
+		Justification: rd.str("Justification"),
+		Ticket: domain.TicketInfo{Number: rd.str("TicketNumber"), System: rd.str("TicketSystem"), Table: rd.str("TicketTable"),
+			SysID: rd.str("TicketSysId"), Validated: rd.boolean("TicketValidated")},
 		Status:                domain.Status(rd.str("Status")),
 		StatusReason:          rd.str("StatusReason"),
 		CreatedBy:             rd.str("CreatedBy"),

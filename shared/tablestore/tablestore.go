@@ -61,9 +61,10 @@ const (
 	tblGrantIndex    = "GrantIndex"
 	tblPolicies      = "Policies"
 	tblAudit         = "Audit"
+	tblMail          = "Mail"
 )
 
-var allTables = []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit}
+var allTables = []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit, tblMail}
 
 const (
 	// staleGrace is how old an index entry must be before a reader that
@@ -88,6 +89,7 @@ type Store struct {
 	schedules, scheduleIndex *aztables.Client
 	grants, grantIndex       *aztables.Client
 	policies, audit          *aztables.Client
+	mail                     *aztables.Client
 
 	reqFam, schedFam, grantFam *family
 
@@ -154,6 +156,7 @@ func New(ctx context.Context, connectionString string, opts Options) (*Store, er
 	s.schedules, s.scheduleIndex = name(tblSchedules), name(tblScheduleIndex)
 	s.grants, s.grantIndex = name(tblGrants), name(tblGrantIndex)
 	s.policies, s.audit = name(tblPolicies), name(tblAudit)
+	s.mail = name(tblMail)
 	s.reqFam = &family{name: "request", main: s.requests, index: s.requestIndex}
 	s.schedFam = &family{name: "schedule", main: s.schedules, index: s.scheduleIndex}
 	s.grantFam = &family{name: "grant", main: s.grants, index: s.grantIndex, missingIsConflict: true}

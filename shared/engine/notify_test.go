@@ -1,0 +1,202 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
+)
+
+// fakeMailer records sends and can fail on demand.
+type fakeMailer struct {
+	mu   sync.Mutex
+	sent []sentMail
+	fail error
+}
+
+type sentMail struct {
+	to            []string
+	subject, html string
+}
+
+func (m *fakeMailer) SendMail(ctx context.Context, to []string, subject, html, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.sent = append(m.sent, sentMail{append([]string(nil), to...), subject, html})
+	return nil
+}
+
+func (m *fakeMailer) to(addr string) []sentMail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sentMail
+	for _, s := range m.sent {
+		for _, a := range s.to {
+			if a == addr {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func mailFixture(t *testing.T) (*fixture, *fakeMailer) {
+	m := &fakeMailer{}
+	f := newFixture(t, func(c *engine.Config) {
+		c.Mailer = m
+		c.AdminRecipients = []string{"soc@contoso.example"}
+		c.ApprovalLink = func(req, stage, approver string, exp time.Time) (string, error) {
+			return "https://jitpim.example/api/approvals/" + req + "-" + stage + "-" + approver, nil
+		}
+	})
+	return f, m
+}
+
+func addr(id string) string { return id + "@contoso.example" }
+
+func (m *fakeMailer) about(addr, subject string) int {
+	n := 0
+	for _, s := range m.to(addr) {
+		if strings.Contains(s.subject, subject) {
+			n++
+		}
+	}
+	return n
+}
+
+// flush does what the API does after each call: send what the call queued.
+func (f *fixture) submitAndFlush(caller string, in engine.Submission) domain.Request {
+	f.t.Helper()
+	c := f.call(caller)
+	r, err := f.eng.Submit(f.ctx, c, in)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.eng.FlushMail(f.ctx, c)
+	return r
+}
+
+func TestActivationNotifiesRequesterAndAdmins(t *testing.T) {
+	f, m := mailFixture(t)
+	alice := f.newUser()
+	f.makeEligible(alice, roleGA)
+	f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
+	if got := m.to(addr(alice)); len(got) != 1 || !strings.Contains(got[0].subject, "activated Global Administrator") {
+		t.Fatalf("requester mail: %+v", got)
+	}
+	if got := m.to("soc@contoso.example"); len(got) != 1 {
+		t.Fatalf("admin mail: %+v", got)
+	}
+	// A second flush or a sweep sends nothing twice.
+	f.sweep()
+	if n := m.about(addr(alice), "activated"); n != 1 {
+		t.Fatalf("activation mail sent %d times", n)
+	}
+	if n := m.about(addr(alice), "You are eligible"); n != 1 {
+		t.Fatalf("eligibility mail sent %d times, want once (by the sweep)", n)
+	}
+}
+
+func TestApproversGetPersonalLinksNotTheRequester(t *testing.T) {
+	f, m := mailFixture(t)
+	alice, bob, carol := f.newUser(), f.newUser(), f.newUser()
+	group := f.newID()
+	f.dir.AddMember(group, carol)
+	f.dir.AddMember(group, alice) // the requester is in the approver group
+	f.requireApproval(roleGA, userApprover(bob), groupApprover(group))
+	f.makeEligible(alice, roleGA)
+	r := f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
+	for _, who := range []string{bob, carol} {
+		got := m.to(addr(who))
+		if len(got) != 1 || !strings.Contains(got[0].html, "/api/approvals/"+r.ID+"-stage-1-"+who) {
+			t.Fatalf("approver %s mail: %+v", who, got)
+		}
+	}
+	if got := m.to(addr(alice)); len(got) != 0 {
+		t.Fatalf("the requester was asked to approve: %+v", got)
+	}
+	c := f.call(bob)
+	if _, err := f.eng.Decide(f.ctx, c, r.ID, engine.Decision{StageID: "stage-1", Result: "Deny", Justification: "no change window"}); err != nil {
+		t.Fatal(err)
+	}
+	f.eng.FlushMail(f.ctx, c)
+	got := m.to(addr(alice))
+	if len(got) != 1 || !strings.Contains(got[0].subject, "Denied") || !strings.Contains(got[0].html, "no change window") {
+		t.Fatalf("denial mail: %+v", got)
+	}
+}
+
+func TestFailedSendNeverBlocksAndIsRetried(t *testing.T) {
+	f, m := mailFixture(t)
+	alice := f.newUser()
+	f.makeEligible(alice, roleGA)
+	m.fail = errors.New("503 mailbox busy")
+	r := f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
+	if r.Status != domain.StatusProvisioned || !f.hasRole(alice, roleGA) {
+		t.Fatalf("a mail failure changed the outcome: %s", r.Status)
+	}
+	m.fail = nil
+	f.sweep() // still in backoff: nothing sent yet
+	if n := m.about(addr(alice), "activated"); n != 0 {
+		t.Fatalf("sent during backoff: %d", n)
+	}
+	f.advance(2 * time.Minute)
+	res := f.sweep()
+	if n := m.about(addr(alice), "activated"); n != 1 || res.MailSent < 1 {
+		t.Fatalf("retry did not send: %d (%+v)", n, res)
+	}
+}
+
+func TestCriticalLevelSendsOnlyActionMail(t *testing.T) {
+	f, m := mailFixture(t)
+	alice := f.newUser()
+	f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) {
+		for i := range p.Notifications {
+			p.Notifications[i].Level = domain.LevelCritical
+		}
+	})
+	f.makeEligible(alice, roleGA)
+	f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
+	if m.about(addr(alice), "activated") != 0 || m.about("soc@contoso.example", "activated") != 0 {
+		t.Fatal("critical-only rules sent an informational mail")
+	}
+}
+
+func TestExpiringReminderOnce(t *testing.T) {
+	f, m := mailFixture(t)
+	alice := f.newUser()
+	f.mustSubmit(f.admin, eligibilitySub(alice, roleOther, lasting(10*24*time.Hour)))
+	for i := 0; i < 3; i++ { // a daily timer that runs three times, or twice at once
+		if _, err := f.eng.SendReminders(f.ctx, f.system()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for _, s := range m.to(addr(alice)) {
+		if strings.Contains(s.subject, "expires on") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Fatalf("%d reminders, want 1", got)
+	}
+	f.advance(11 * 24 * time.Hour)
+	f.sweep()
+	expired := 0
+	for _, s := range m.to(addr(alice)) {
+		if strings.Contains(s.subject, "has expired") {
+			expired++
+		}
+	}
+	if expired != 1 {
+		t.Fatalf("%d expiry mails, want 1", expired)
+	}
+}

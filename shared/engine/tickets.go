@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/domain"
+)
+
+// validateTicket asks the ticket system to confirm the ticket a request
+// cites, and checks that the ticket names the requester, comparing object
+// ids resolved through the directory, never names. A ticket is validated
+// when the policy demands it, when it came from the ticket system itself
+// (force), or whenever a ticket system is configured and the ticket is one
+// of its own; other tickets stay free text, as in Entra.
+func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain.Policy, start, end time.Time, force bool) error {
+	must := p.Activation.ValidateTicket || force
+	if r.Ticket.Number == "" {
+		if must {
+			return domain.Invalid("ticketInfo.ticketNumber", "this role requires a ticket that jitpim can validate")
+		}
+		return nil
+	}
+	if e.cfg.Tickets == nil {
+		if must {
+			return domain.Errorf(domain.CodeForbidden, "this role requires a validated ticket, but no ticket system is configured")
+		}
+		return nil
+	}
+	if !must && r.Ticket.System != "" && !strings.EqualFold(r.Ticket.System, "ServiceNow") {
+		return nil
+	}
+	chk, err := e.cfg.Tickets.CheckTicket(ctx, r.Ticket, start, end)
+	if err != nil {
+		var de *domain.Error
+		if asDomain(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient {
+			return &domain.Error{Code: de.Code, Field: de.Field, Message: "ticket " + r.Ticket.Number + ": " + de.Message, Cause: err}
+		}
+		return err
+	}
+	named := false
+	for _, name := range chk.Requesters {
+		if u, err := e.dir.FindUser(ctx, name); err == nil && u.ID == r.PrincipalID {
+			named = true
+			break
+		}
+	}
+	if !named {
+		return domain.Errorf(domain.CodeForbidden, "ticket %s does not name %s as its caller, requester or assignee", chk.Number, r.PrincipalID)
+	}
+	r.Ticket = domain.TicketInfo{Number: chk.Number, System: chk.System, Table: chk.Table, SysID: chk.SysID, Validated: true}
+	return nil
+}
+
+// ticketNote writes to the ticket a request came with; a failure is
+// logged and never changes the request.
+func (e *Engine) ticketNote(ctx context.Context, c *Call, r domain.Request, note string) {
+	if note == "" || e.cfg.Tickets == nil || !r.Ticket.Validated || r.Ticket.SysID == "" {
+		return
+	}
+	ref := domain.TicketCheck{System: r.Ticket.System, Table: r.Ticket.Table, Number: r.Ticket.Number, SysID: r.Ticket.SysID}
+	if err := e.cfg.Tickets.AddNote(ctx, ref, "jitpim: "+note+" (request "+r.ID+")"); err != nil {
+		c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", r.Ticket.Number, "error", err)
+	}
+}
+
+func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
+	i := r.Approval.Current()
+	if i < 0 {
+		return ""
+	}
+	_, name := e.addressOf(ctx, r.PrincipalID)
+	st := r.Approval.Stages[i]
+	if st.Confirmation {
+		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
+			domain.TargetName(r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s for %s is pending approval (stage %d of %d, until %s)", domain.TargetName(r.Target), name, i+1, len(r.Approval.Stages),
+		st.TimeoutAt.UTC().Format(time.RFC3339))
+}
+
+// confirmationStage is the id of the requester's confirmation stage.
+const confirmationStage = "confirm"
+
+// confirmationApproval puts the requester's confirmation before any
+// approval stages the policy has.
+func confirmationApproval(p domain.Policy, requester string, now time.Time) *domain.Approval {
+	a := &domain.Approval{Stages: []domain.ApprovalStage{{ID: confirmationStage, Approvers: []domain.Approver{{Kind: domain.ApproverUser, ID: requester}},
+		Confirmation: true, TimeoutDays: 1, Status: domain.StageNotStarted, ReviewResult: domain.ReviewNotReviewed}}}
+	if more := domain.NewApproval(p, now); more != nil {
+		for _, st := range more.Stages {
+			st.Status, st.TimeoutAt, st.EscalateAt = domain.StageNotStarted, time.Time{}, time.Time{}
+			a.Stages = append(a.Stages, st)
+		}
+	}
+	a.StartStage(0, now)
+	return a
+}
+
+// TicketRequest is an access request a ticket system sent.
+type TicketRequest struct {
+	Number, SysID, Table string
+	Activate             bool // false = deactivate
+	Requester            string
+	Target               domain.Target
+	Duration             time.Duration // 0 = the policy's maximum
+	Justification        string
+}
+
+// SubmitTicket carries out a ticket system's request for a requester. The
+// requester's name becomes an object id through the directory; the ticket
+// is validated; a retry with the same ticket and action returns the first
+// request. When the role asks for MFA the request waits for the requester
+// to confirm with a fresh MFA sign-in through the link jitpim mails.
+func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (domain.Request, error) {
+	if e.cfg.Tickets == nil {
+		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "no ticket system is configured")
+	}
+	ref := domain.TicketCheck{System: "ServiceNow", Table: in.Table, Number: in.Number, SysID: in.SysID}
+	refuse := func(err error) (domain.Request, error) {
+		msg := err.Error()
+		var de *domain.Error
+		if asDomain(err, &de) && de.Code != domain.CodeInternal {
+			msg = de.Message
+		}
+		if nerr := e.cfg.Tickets.AddNote(ctx, ref, "jitpim: refused: "+msg); nerr != nil {
+			c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", in.Number, "error", nerr)
+		}
+		return domain.Request{}, err
+	}
+	if err := in.Target.Validate(); err != nil {
+		return refuse(err)
+	}
+	action := domain.ActionSelfDeactivate
+	if in.Activate {
+		action = domain.ActionSelfActivate
+	}
+	id := RequestID("servicenow", in.SysID+"|"+string(action))
+	if prev, err := e.store.GetRequest(ctx, id); err == nil {
+		return prev, nil // a retried webhook
+	} else if !domain.IsCode(err, domain.CodeNotFound) {
+		return domain.Request{}, err
+	}
+	u, err := e.dir.FindUser(ctx, in.Requester)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return refuse(domain.Errorf(domain.CodeNotFound, "the requester %s is not an account in Entra ID", in.Requester))
+	} else if err != nil {
+		return domain.Request{}, err
+	}
+	if e.isBreakGlass(u.ID) {
+		return refuse(domain.Errorf(domain.CodeForbidden, "%s is a break-glass account: jitpim never manages its access", in.Requester))
+	}
+	rc := *c
+	rc.Caller = Caller{ID: u.ID, Name: u.DisplayName}
+	rc.Log = c.Log.With("request_id", id, "principal_id", u.ID, "ticket", in.Number)
+	r := domain.Request{ID: id, Kind: domain.KindAssignment, Action: action, PrincipalID: u.ID, Target: in.Target,
+		Justification: in.Justification, Ticket: domain.TicketInfo{Number: in.Number, System: "ServiceNow"}, Status: domain.StatusNew,
+		CreatedBy: u.ID, CreatedAt: c.Now}
+	if !in.Activate {
+		if err := e.remove(ctx, &rc, &r, false, domain.ScheduleRevoked); err != nil {
+			return refuse(err)
+		}
+		r.Ticket = domain.TicketInfo{Number: in.Number, System: "ServiceNow", Table: in.Table, SysID: in.SysID, Validated: true}
+		e.ticketNote(ctx, &rc, r, "deactivated "+domain.TargetName(r.Target))
+		c.queued = append(c.queued, rc.queued...)
+		return r, nil
+	}
+	d := in.Duration
+	if d <= 0 {
+		p, err := e.EffectivePolicy(ctx, in.Target)
+		if err != nil {
+			return domain.Request{}, err
+		}
+		d = p.Activation.MaxDuration
+	}
+	r.Schedule = domain.ScheduleInfo{ExpirationType: domain.ExpireAfterDuration, Duration: d}
+	p, err := e.prepareActivation(ctx, &rc, &r, domain.AuthEvidence{}, true)
+	if err != nil {
+		return refuse(err)
+	}
+	err = e.openActivation(ctx, &rc, &r, p, false, domain.NeedsStepUp(p.Activation))
+	c.queued = append(c.queued, rc.queued...)
+	if err != nil {
+		return refuse(err)
+	}
+	return r, nil
+}
