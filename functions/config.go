@@ -6,10 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/graph"
+	"github.com/jitpim/jitpim/shared/servicenow"
+	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
 // config is everything the handler reads from app settings. Secrets come
@@ -22,6 +25,14 @@ type config struct {
 	Graph             graph.Config
 	Auth              auth.Config
 	Engine            engine.Config
+	// PublicURL is where people reach the app (links in mails).
+	PublicURL string
+	LinkKeys  []approvallink.Key
+	Web       weblogin.Config
+	// ServiceNow is off unless JITPIM_SERVICENOW_URL is set.
+	ServiceNow     *servicenow.Config
+	WebhookAuth    servicenow.WebhookAuth
+	ServiceNowRule servicenow.Rules
 }
 
 // loadConfig reads the settings; every error names the setting.
@@ -93,7 +104,81 @@ func loadConfig(get func(string) string) (config, error) {
 		}
 		e.ApproverMFA = b
 	}
+	for _, a := range strings.Split(get("JITPIM_ADMIN_MAIL"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			if !strings.Contains(a, "@") {
+				return c, fmt.Errorf("JITPIM_ADMIN_MAIL: %q is not an e-mail address", a)
+			}
+			e.AdminRecipients = append(e.AdminRecipients, a)
+		}
+	}
+
+	c.PublicURL = strings.TrimRight(get("JITPIM_PUBLIC_URL"), "/")
+	if c.PublicURL == "" {
+		return c, fmt.Errorf("JITPIM_PUBLIC_URL: the app's public base URL is required (links in mails point there)")
+	}
+	if !strings.HasPrefix(c.PublicURL, "https://") && !isLoopback(c.PublicURL+"/") {
+		return c, fmt.Errorf("JITPIM_PUBLIC_URL: must be https (http only on loopback)")
+	}
+	keys, err := parseKeys("JITPIM_LINK_KEYS", get("JITPIM_LINK_KEYS"))
+	if err != nil {
+		return c, err
+	}
+	c.LinkKeys = keys
+	cookieKeys, err := parseKeys("JITPIM_COOKIE_KEYS", get("JITPIM_COOKIE_KEYS"))
+	if err != nil {
+		return c, err
+	}
+	c.Web = weblogin.Config{Issuer: c.Auth.Issuer, ClientID: get("JITPIM_WEB_CLIENT_ID"), ClientSecret: get("JITPIM_WEB_CLIENT_SECRET"),
+		RedirectURL: c.PublicURL + "/api/approvals/callback", SecureCookies: strings.HasPrefix(c.PublicURL, "https://"),
+		TrustEasyAuth: get("JITPIM_TRUST_EASY_AUTH") == "true"}
+	if c.Web.ClientID == "" {
+		return c, fmt.Errorf("JITPIM_WEB_CLIENT_ID: the client id of the app registration approvers sign in to is required")
+	}
+	if v := get("JITPIM_WEB_ISSUER"); v != "" {
+		c.Web.Issuer = v
+	}
+	for _, k := range cookieKeys {
+		c.Web.CookieKeys = append(c.Web.CookieKeys, k.Secret)
+	}
+
+	if u := get("JITPIM_SERVICENOW_URL"); u != "" {
+		c.ServiceNow = &servicenow.Config{InstanceURL: u, User: get("JITPIM_SERVICENOW_USER"), Password: get("JITPIM_SERVICENOW_PASSWORD")}
+		for _, s := range strings.Split(get("JITPIM_SERVICENOW_WEBHOOK_SECRETS"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				if len(s) < 32 {
+					return c, fmt.Errorf("JITPIM_SERVICENOW_WEBHOOK_SECRETS: each secret needs at least 32 characters")
+				}
+				c.WebhookAuth.Secrets = append(c.WebhookAuth.Secrets, []byte(s))
+			}
+		}
+		c.WebhookAuth.BasicUser, c.WebhookAuth.BasicPassword = get("JITPIM_SERVICENOW_WEBHOOK_USER"), get("JITPIM_SERVICENOW_WEBHOOK_PASSWORD")
+		if len(c.WebhookAuth.Secrets) == 0 && (c.WebhookAuth.BasicUser == "" || c.WebhookAuth.BasicPassword == "") {
+			return c, fmt.Errorf("JITPIM_SERVICENOW_WEBHOOK_SECRETS (or JITPIM_SERVICENOW_WEBHOOK_USER and _PASSWORD): ServiceNow webhooks need a secret")
+		}
+	}
 	return c, nil
+}
+
+// parseKeys reads "id:secret,id:secret": the first signs, all verify, so a
+// key can be rotated by putting the new one first.
+func parseKeys(name, v string) ([]approvallink.Key, error) {
+	var keys []approvallink.Key
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(part, ":")
+		if !ok || id == "" || len(secret) < 32 {
+			return nil, fmt.Errorf("%s: give id:secret pairs with secrets of at least 32 characters", name)
+		}
+		keys = append(keys, approvallink.Key{ID: id, Secret: []byte(secret)})
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: at least one id:secret key is required", name)
+	}
+	return keys, nil
 }
 
 func isLoopback(u string) bool {

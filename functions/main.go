@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
@@ -22,7 +23,9 @@ import (
 	"github.com/jitpim/jitpim/shared/graph"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/servicenow"
 	"github.com/jitpim/jitpim/shared/tablestore"
+	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
 func main() {
@@ -67,6 +70,23 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
+	links, err := approvallink.NewSigner(cfg.LinkKeys, time.Now)
+	if err != nil {
+		return fmt.Errorf("JITPIM_LINK_KEYS: %w", err)
+	}
+	web, err := weblogin.New(ctx, cfg.Web)
+	if err != nil {
+		return fmt.Errorf("approval sign-in: %w", err)
+	}
+	cfg.Engine.Mailer = dir
+	cfg.Engine.ApprovalLink = httpapi.LinkMaker(links, cfg.PublicURL, time.Now)
+	if cfg.ServiceNow != nil {
+		sn, err := servicenow.New(*cfg.ServiceNow)
+		if err != nil {
+			return fmt.Errorf("servicenow: %w", err)
+		}
+		cfg.Engine.Tickets = servicenow.TicketSystem{Client: sn, Rules: cfg.ServiceNowRule}
+	}
 	eng := engine.New(store, dir, cfg.Engine)
 	api := httpapi.New(eng, verifier, time.Now, log)
 
@@ -74,6 +94,19 @@ func run(log *slog.Logger) error {
 	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
 		fp.HandleHTTP(fn, "req", "res", api)
 	}
+	fp.HandleHTTP("approvals", "req", "res", httpapi.NewPages(links, web, eng, store, time.Now, log))
+	if cfg.ServiceNow != nil {
+		fp.HandleHTTP("servicenow", "req", "res", httpapi.NewWebhook(cfg.WebhookAuth, eng, time.Now, log))
+	} else {
+		fp.HandleHTTP("servicenow", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)
+		}))
+	}
+	fp.HandleTimer("reminders", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+		n, err := eng.SendReminders(ctx, c)
+		return fmt.Sprintf("reminders queued=%d", n), err
+	})
 	fp.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
 		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
 		res, err := eng.Sweep(ctx, c)

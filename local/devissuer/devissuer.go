@@ -1,6 +1,9 @@
 // Package devissuer is a development OpenID Connect issuer that mints
-// Entra-shaped access tokens. Entra cannot be reached on a machine without
-// internet, so local runs and tests point shared/auth at this instead.
+// Entra-shaped access tokens and, through a sign-in page and the
+// authorization code flow with PKCE (authorize.go), ID tokens for the
+// browser sign-in of shared/weblogin. Entra cannot be reached on a machine
+// without internet, so local runs and tests point shared/auth and
+// shared/weblogin at this instead.
 //
 // It signs whatever it is asked to, for anyone who can reach it: never
 // expose it beyond localhost and never configure it as a production issuer.
@@ -19,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -46,6 +50,8 @@ type Issuer struct {
 	mu         sync.RWMutex
 	keys       []signingKey // the last one signs; older ones stay published
 	defaultAud string
+
+	codes codeStore // authorization codes of the sign-in flow (authorize.go)
 }
 
 type signingKey struct {
@@ -190,12 +196,16 @@ func (i *Issuer) Mint(t TokenRequest) (string, error) {
 	return tok.SignedString(key.priv)
 }
 
-// Handler serves the discovery document, the JWKS and POST /token.
+// Handler serves the discovery document, the JWKS, POST /token (JSON
+// minting shortcut, or the form-encoded authorization_code grant) and
+// GET/POST /authorize (the sign-in page of the authorization code flow).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", i.discovery)
 	mux.HandleFunc("GET /keys", i.jwks)
 	mux.HandleFunc("POST /token", i.token)
+	mux.HandleFunc("GET /authorize", i.authorizeGet)
+	mux.HandleFunc("POST /authorize", i.authorizePost)
 	return mux
 }
 
@@ -205,9 +215,16 @@ func (i *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                i.url,
 		"jwks_uri":                              i.endpoint("/keys"),
+		"authorization_endpoint":                i.endpoint("/authorize"),
 		"token_endpoint":                        i.endpoint("/token"),
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"response_types_supported":              []string{"token"},
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "none"},
+		"scopes_supported":                      []string{"openid", "profile"},
+		"claims_supported":                      []string{"iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "amr", "oid", "sub", "name"},
 		"subject_types_supported":               []string{"public"},
 	})
 }
@@ -245,6 +262,10 @@ type tokenBody struct {
 }
 
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		i.codeGrant(w, r)
+		return
+	}
 	var b tokenBody
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields() // a typo such as "acr" must not silently mint a weaker token

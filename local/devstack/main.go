@@ -29,6 +29,7 @@ func main() {
 	o := stack.Options{
 		Root: abs, HandlerBinary: filepath.Join(abs, "bin", "jitpim"), HostBinary: filepath.Join(abs, "bin", "jitpim-host"),
 		HostAddr: "127.0.0.1:7071", GraphAddr: "127.0.0.1:7090", IssuerAddr: "127.0.0.1:7080", AzuriteAddr: "127.0.0.1:10002",
+		SNAddr: "127.0.0.1:7095", WebhookSecret: "local-dev-webhook-secret-not-for-production",
 		DataDir: filepath.Join(abs, "local", ".data"), TenantFile: filepath.Join(abs, "local", "demo", "tenant.json"), TablePrefix: "demo",
 	}
 	if *verbose {
@@ -49,6 +50,8 @@ jitpim local stack is up (demo tenant seeded)
   token issuer         %s   (POST /token {"oid": "...", "mfa": true})
   Graph simulator      %s   (GET /_sim/state, GET /_sim/outbox)
   Azurite tables       %s
+  ServiceNow simulator %s   (GET /_sim/worknotes?number=INC0012345)
+  webhook secret       %s
 
 demo users (object ids):
   gina  (jitpim admin)        %s
@@ -57,7 +60,7 @@ demo users (object ids):
   rita  (eligible GA)         %s
   bg1   (break-glass)         %s
 Follow README.md's walkthrough. Ctrl-C stops everything.
-`, s.HostURL, s.IssuerURL, s.GraphURL, o.AzuriteAddr,
+`, s.HostURL, s.IssuerURL, s.GraphURL, o.AzuriteAddr, s.SNURL, s.WebhookSecret,
 		stack.UserID(s.Tenant, "gina"), stack.UserID(s.Tenant, "alice"), stack.UserID(s.Tenant, "adam"),
 		stack.UserID(s.Tenant, "rita"), stack.UserID(s.Tenant, "bg1"))
 	<-ctx.Done()

@@ -144,9 +144,12 @@ func TestWalkthrough(t *testing.T) {
 	}
 }
 
+// tickets of the ServiceNow demo data: each names its requester.
+var ticketOf = map[string]string{"adam": "INC0012345", "steve": "INC0012346", "rita": "CHG0040001", "stan": "RITM0010001"}
+
 func activation(alias, role, dur string) map[string]any {
 	return map[string]any{"action": "selfActivate", "principalId": user(alias), "roleDefinitionId": role, "directoryScopeId": "/",
-		"justification": "INC0012345 outage", "ticketInfo": map[string]any{"ticketNumber": "INC0012345", "ticketSystem": "ServiceNow"},
+		"justification": "outage", "ticketInfo": map[string]any{"ticketNumber": ticketOf[alias], "ticketSystem": "ServiceNow"},
 		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}}
 }
 

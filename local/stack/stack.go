@@ -22,6 +22,7 @@ import (
 
 	"github.com/jitpim/jitpim/local/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
+	"github.com/jitpim/jitpim/local/snsim"
 )
 
 // Audience is the API audience the local stack's tokens carry.
@@ -36,6 +37,10 @@ type Options struct {
 	GraphAddr     string
 	IssuerAddr    string
 	AzuriteAddr   string
+	SNAddr        string // ServiceNow simulator
+	SNData        string // its seed file; default local/demo/servicenow.json
+	// WebhookSecret signs ServiceNow webhooks; default: random per stack.
+	WebhookSecret string
 	// AzuriteConnection, when set, uses a running Azurite instead of starting one.
 	AzuriteConnection string
 	// DataDir keeps the issuer's signing key, so tokens survive restarts;
@@ -51,16 +56,20 @@ type Options struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	HostURL     string // http://127.0.0.1:7071
-	GraphURL    string
-	IssuerURL   string
-	Issuer      *devissuer.Issuer
-	Graph       *graphsim.Server
-	Tenant      graphsim.Tenant
-	Connection  string
-	TablePrefix string
-	procs       []*exec.Cmd
-	servers     []*http.Server
+	HostURL   string // http://127.0.0.1:7071
+	GraphURL  string
+	IssuerURL string
+	Issuer    *devissuer.Issuer
+	Graph     *graphsim.Server
+	Tenant    graphsim.Tenant
+	SNURL     string
+	SN        *snsim.Server
+	// WebhookSecret is the HMAC secret jitpim accepts ServiceNow webhooks with.
+	WebhookSecret string
+	Connection    string
+	TablePrefix   string
+	procs         []*exec.Cmd
+	servers       []*http.Server
 }
 
 // Start brings everything up and waits until the host answers.
@@ -112,6 +121,25 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	s.Issuer.SetDefaultAudience(Audience)
 	s.serve(il, s.Issuer.Handler())
 
+	sl, err := listen(o.SNAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.SNURL = "http://" + sl.Addr().String()
+	if o.SNData == "" {
+		o.SNData = filepath.Join(o.Root, "local", "demo", "servicenow.json")
+	}
+	snData, err := snsim.LoadData(o.SNData)
+	if err != nil {
+		return nil, fmt.Errorf("servicenow demo data: %w", err)
+	}
+	s.SN = snsim.New(snData, snsim.Options{User: "jitpim", Password: "local-only"})
+	s.serve(sl, s.SN)
+	s.WebhookSecret = o.WebhookSecret
+	if s.WebhookSecret == "" {
+		s.WebhookSecret = randomHex(24)
+	}
+
 	s.Connection = o.AzuriteConnection
 	if s.Connection == "" {
 		if s.Connection, err = s.startAzurite(o); err != nil {
@@ -141,6 +169,16 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"JITPIM_BREAK_GLASS_IDS="+strings.Join(BreakGlassIDs(tenant), ","),
 		"JITPIM_MAIL_SENDER="+MailSender(tenant),
 		"JITPIM_SWEEP_SCHEDULE=0 */1 * * * *",
+		"JITPIM_REMINDER_SCHEDULE=0 0 8 * * *",
+		"JITPIM_PUBLIC_URL="+s.HostURL,
+		"JITPIM_LINK_KEYS=dev1:"+randomHex(24),
+		"JITPIM_COOKIE_KEYS=dev1:"+randomHex(24),
+		"JITPIM_WEB_CLIENT_ID=jitpim-web",
+		"JITPIM_ADMIN_MAIL=security@jitpimdemo.onmicrosoft.com",
+		"JITPIM_SERVICENOW_URL="+s.SNURL,
+		"JITPIM_SERVICENOW_USER=jitpim",
+		"JITPIM_SERVICENOW_PASSWORD=local-only",
+		"JITPIM_SERVICENOW_WEBHOOK_SECRETS="+s.WebhookSecret,
 	)
 	env = append(env, o.Env...)
 	host := exec.Command(o.HostBinary, "-root", o.Root, "-handler", o.HandlerBinary, "-addr", hostAddr)

@@ -480,7 +480,9 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	action := "schedule.revoke"
 	if status == domain.ScheduleExpired {
 		action = "schedule.expire"
-		e.notifyExpired(ctx, c, s)
+		if ended { // only the caller that ended it announces it
+			e.notifyExpired(ctx, c, s)
+		}
 	}
 	if ended { // else a concurrent caller ended it, and audits it
 		e.audit(ctx, c, domain.AuditRecord{Action: action, Target: s.Target, PrincipalID: s.PrincipalID, RequestID: s.CreatedUsing, Reason: reason,

@@ -35,7 +35,7 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 	chk, err := e.cfg.Tickets.CheckTicket(ctx, r.Ticket, start, end)
 	if err != nil {
 		var de *domain.Error
-		if asDomain(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient {
+		if asDomain(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient && !strings.Contains(de.Message, r.Ticket.Number) {
 			return &domain.Error{Code: de.Code, Field: de.Field, Message: "ticket " + r.Ticket.Number + ": " + de.Message, Cause: err}
 		}
 		return err
@@ -179,6 +179,9 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 	p, err := e.prepareActivation(ctx, &rc, &r, domain.AuthEvidence{}, true)
 	if err != nil {
 		return refuse(err)
+	}
+	if !strings.EqualFold(r.Ticket.SysID, in.SysID) {
+		return refuse(domain.Errorf(domain.CodeForbidden, "sys_id %s is not the sys_id of ticket %s", in.SysID, in.Number))
 	}
 	err = e.openActivation(ctx, &rc, &r, p, false, domain.NeedsStepUp(p.Activation))
 	c.queued = append(c.queued, rc.queued...)

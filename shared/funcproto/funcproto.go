@@ -220,6 +220,12 @@ func (s *Server) invokeHTTP(ctx context.Context, inv string, f httpFunc, env Env
 	f.h.ServeHTTP(rec, req)
 	res := HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
 	for k, vs := range rec.Header() {
+		if http.CanonicalHeaderKey(k) == "Set-Cookie" && len(vs) > 1 {
+			// The protocol carries one value per header and cookies cannot be
+			// comma-joined: keep the first and say so, rather than corrupt both.
+			s.log.Error("a response set more than one cookie; only the first is sent", "function", f.output)
+			vs = vs[:1]
+		}
 		res.Headers[k] = strings.Join(vs, ", ")
 	}
 	b := rec.Body.Bytes()

@@ -42,6 +42,9 @@ type rule struct {
 	MaximumDuration      *string `json:"maximumDuration,omitempty"`
 	// enablement
 	EnabledRules *[]string `json:"enabledRules,omitempty"`
+	// IsTicketValidationRequired is jitpim's extension of the end-user
+	// enablement rule: the ticket must be confirmed by the ticket system.
+	IsTicketValidationRequired *bool `json:"isTicketValidationRequired,omitempty"`
 	// approval
 	Setting *approvalSetting `json:"setting,omitempty"`
 	// authentication context
@@ -120,7 +123,8 @@ func rulesOf(p domain.Policy) []rule {
 	rules := []rule{
 		{ODataType: odataExpiration, ID: "Expiration_EndUser_Assignment", Target: target("EndUser", "Assignment"),
 			IsExpirationRequired: bp(true), MaximumDuration: sp(domain.FormatISODuration(a.MaxDuration))},
-		{ODataType: odataEnablement, ID: "Enablement_EndUser_Assignment", Target: target("EndUser", "Assignment"), EnabledRules: lp(enabled)},
+		{ODataType: odataEnablement, ID: "Enablement_EndUser_Assignment", Target: target("EndUser", "Assignment"), EnabledRules: lp(enabled),
+			IsTicketValidationRequired: bp(a.ValidateTicket)},
 		{ODataType: odataApproval, ID: "Approval_EndUser_Assignment", Target: target("EndUser", "Assignment"), Setting: setting},
 		{ODataType: odataAuthContext, ID: "AuthenticationContext_EndUser_Assignment", Target: target("EndUser", "Assignment"),
 			IsEnabled: bp(a.AuthContext != ""), ClaimValue: sp(a.AuthContext)},
@@ -191,7 +195,7 @@ func approversOf(field string, us []userSet) ([]domain.Approver, error) {
 // ruleFields lists what a PATCH may send for each kind of rule.
 var ruleFields = map[string][]string{
 	odataExpiration:  {"id", "target", "isExpirationRequired", "maximumDuration"},
-	odataEnablement:  {"id", "target", "enabledRules"},
+	odataEnablement:  {"id", "target", "enabledRules", "isTicketValidationRequired"},
 	odataApproval:    {"id", "target", "setting"},
 	odataAuthContext: {"id", "target", "isEnabled", "claimValue"},
 	odataNotify:      {"id", "target", "notificationType", "recipientType", "notificationLevel", "isDefaultRecipientsEnabled", "notificationRecipients"},
@@ -260,10 +264,16 @@ func ApplyRule(p *domain.Policy, ruleID string, data []byte) error {
 				}
 			}
 		}
+		if in.IsTicketValidationRequired != nil {
+			p.Activation.ValidateTicket = *in.IsTicketValidationRequired
+		}
 	case "Enablement_Admin_Eligibility", "Enablement_Admin_Assignment":
 		r := &p.Active
 		if ruleID == "Enablement_Admin_Eligibility" {
 			r = &p.Eligible
+		}
+		if in.IsTicketValidationRequired != nil {
+			return domain.Invalid("isTicketValidationRequired", "applies to Enablement_EndUser_Assignment only")
 		}
 		if in.EnabledRules != nil {
 			r.RequireJustification, r.RequireMFA = false, false

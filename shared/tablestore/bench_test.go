@@ -1,11 +1,23 @@
 package tablestore_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 )
@@ -35,4 +47,321 @@ func BenchmarkSchedulesEndingBy(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(s.RoundTrips())/float64(b.N), "round-trips/op")
+}
+
+// --- engine figures against Azurite -----------------------------------------
+
+// readCounter is a transport that counts the entities GET requests bring
+// back: the length of a query page's "value", or 1 for a point read.
+type readCounter struct {
+	entities atomic.Int64
+}
+
+func (c *readCounter) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var page struct {
+		Value *[]json.RawMessage `json:"value"`
+	}
+	if json.Unmarshal(body, &page) == nil && page.Value != nil {
+		c.entities.Add(int64(len(*page.Value)))
+	} else {
+		c.entities.Add(1)
+	}
+	return resp, nil
+}
+
+// seedEligibilities stores n eligibilities of fresh users, eight writers at
+// once, ending between 30 and 395 days from now (so they sit in the due
+// index, in buckets no sweep reaches), and returns the users.
+func (f *engFix) seedEligibilities(n int) []string {
+	f.t.Helper()
+	users := make([]string, n)
+	for i := range users {
+		users[i] = f.newUser()
+	}
+	now := f.clock()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f.seedEligible(users[i], roleApp, now.Add(30*24*time.Hour+time.Duration(i%8760)*time.Hour))
+			}
+		}()
+	}
+	wg.Wait()
+	return users
+}
+
+// percentile is the nearest-rank q-quantile of sorted durations, in ms.
+func percentile(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+// TestRoundTrips counts the store's HTTP requests for one run of each
+// engine operation, on a warm store (the audit head is known, the policy
+// is the default), and holds them to the figures measured when this test
+// was written plus a little slack: a change that makes them grow shows
+// here. Measured (Azurite): selfActivate 24, selfDeactivate 22, Decide 22,
+// Sweep expiring one 22, idle Sweep 5; activation notifications add 4 to
+// selfActivate and 5 to Decide.
+func TestRoundTrips(t *testing.T) {
+	conn := azuritetest.Start(t)
+	// warm makes a store's first audit append and reads happen before counting.
+	warm := func(f *engFix) { f.mustActivate(f.eligibleUser(), roleApp, time.Hour) }
+	measure := func(f *engFix, op func()) int64 {
+		f.store.ResetRoundTrips()
+		op()
+		return f.store.RoundTrips()
+	}
+	type figure struct {
+		name  string
+		n     int64
+		limit int64
+	}
+	var figs []figure
+
+	// One selfActivate without approval.
+	f := newEngFix(t, conn, tablestore.Options{})
+	warm(f)
+	alice := f.eligibleUser()
+	n := measure(f, func() { f.mustActivate(alice, roleApp, time.Hour) })
+	figs = append(figs, figure{"selfActivate (no approval)", n, 30})
+
+	// One selfDeactivate of that activation.
+	n = measure(f, func() {
+		r, err := f.submit(alice, deactivation(alice, roleApp))
+		if err != nil || r.Status != domain.StatusRevoked {
+			t.Fatalf("selfDeactivate: %s %v", r.Status, err)
+		}
+	})
+	figs = append(figs, figure{"selfDeactivate", n, 24})
+	if f.hasRole(alice, roleApp) {
+		t.Fatal("the role survived the deactivation")
+	}
+
+	// One approval decision that grants.
+	f = newEngFix(t, conn, tablestore.Options{})
+	approver := f.newUser()
+	f.requireApproval(roleApp, domain.Approver{Kind: domain.ApproverUser, ID: approver})
+	if _, err := f.activate(f.eligibleUser(), roleApp, time.Hour); err != nil { // warm, as above
+		t.Fatal(err)
+	}
+	bob := f.eligibleUser()
+	pending, err := f.activate(bob, roleApp, time.Hour)
+	if err != nil || pending.Status != domain.StatusPendingApproval {
+		t.Fatalf("activation: %s %v, want PendingApproval", pending.Status, err)
+	}
+	n = measure(f, func() {
+		r, err := f.eng.Decide(f.ctx, f.call(approver), pending.ID, engine.Decision{StageID: pending.Approval.Stages[0].ID, Result: "Approve"})
+		if err != nil || r.Status != domain.StatusProvisioned {
+			t.Fatalf("Decide: %s %v", r.Status, err)
+		}
+	})
+	figs = append(figs, figure{"Decide (approve, grants)", n, 30})
+
+	// One expiry by the sweep.
+	f = newEngFix(t, conn, tablestore.Options{})
+	warm(f)
+	f.advance(2 * time.Hour)
+	f.sweep() // expires the warm-up activation
+	carol := f.eligibleUser()
+	f.mustActivate(carol, roleApp, time.Hour)
+	f.advance(time.Hour + time.Minute)
+	n = measure(f, func() {
+		if res := f.sweep(); res.Expired != 1 || res.Errors != 0 {
+			t.Fatalf("sweep: %+v, want one expired", res)
+		}
+	})
+	figs = append(figs, figure{"Sweep expiring 1", n, 24})
+	idle := measure(f, func() { f.sweep() })
+	figs = append(figs, figure{"Sweep with nothing due", idle, 6})
+
+	for _, g := range figs {
+		t.Logf("%-28s %3d round trips (limit %d)", g.name, g.n, g.limit)
+		if g.n > g.limit {
+			t.Errorf("%s took %d round trips, more than %d", g.name, g.n, g.limit)
+		}
+	}
+}
+
+// BenchmarkActivateAzurite times 1,000 sequential selfActivate calls, each
+// by a different eligible user (the eligibilities are stored beforehand),
+// and reports the latency distribution. One iteration is the 1,000; run
+// it with -benchtime=1x.
+func BenchmarkActivateAzurite(b *testing.B) {
+	const n = 1000
+	conn := azuritetest.Start(b)
+	f := newEngFix(b, conn, tablestore.Options{})
+	var lat []time.Duration
+	var trips int64
+	for b.Loop() {
+		b.StopTimer()
+		users := f.seedEligibilities(n)
+		f.mustActivate(f.eligibleUser(), roleApp, time.Hour) // warm: audit head, policy
+		f.store.ResetRoundTrips()
+		b.StartTimer()
+		for _, u := range users {
+			start := time.Now()
+			r, err := f.activate(u, roleApp, time.Hour)
+			lat = append(lat, time.Since(start))
+			if err != nil || r.Status != domain.StatusProvisioned {
+				b.Fatalf("activation: %s %v", r.Status, err)
+			}
+		}
+		trips += f.store.RoundTrips()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(percentile(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentile(lat, 0.99), "p99-ms")
+	b.ReportMetric(percentile(lat, 1), "max-ms")
+	b.ReportMetric(float64(trips)/float64(len(lat)), "round-trips/activation")
+	b.ReportMetric(0, "ns/op") // one op is 1,000 activations: the percentiles say more
+}
+
+// eligibleUser is a fresh user with a stored permanent eligibility for roleApp.
+func (f *engFix) eligibleUser() string {
+	u := f.newUser()
+	f.seedEligible(u, roleApp, time.Time{})
+	return u
+}
+
+// BenchmarkActivateParallel8 runs 8 clients at once, each activating its
+// own sequence of distinct eligible users, and reports the throughput.
+func BenchmarkActivateParallel8(b *testing.B) {
+	const clients, each = 8, 50
+	conn := azuritetest.Start(b)
+	f := newEngFix(b, conn, tablestore.Options{})
+	var total int
+	var elapsed time.Duration
+	var lat []time.Duration
+	var mu sync.Mutex
+	for b.Loop() {
+		b.StopTimer()
+		users := f.seedEligibilities(clients * each)
+		f.mustActivate(f.eligibleUser(), roleApp, time.Hour)
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, u := range users[c*each : (c+1)*each] {
+					began := time.Now()
+					r, err := f.activate(u, roleApp, time.Hour)
+					d := time.Since(began)
+					if err != nil || r.Status != domain.StatusProvisioned {
+						b.Errorf("activation: %s %v", r.Status, err)
+						return
+					}
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		total += clients * each
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "activations/s")
+	b.ReportMetric(percentile(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentile(lat, 0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkSweepDue times one sweep that expires 100 due activations, in a
+// store holding 10,000 eligibilities (100 of them drawn on) and in one
+// holding just the 100. Round trips and entities read per sweep must be
+// the same in both: the sweep reads what is due, not what is stored.
+// ns/op is the sweep alone; the activations it ends are made, timer
+// stopped, before each one.
+func BenchmarkSweepDue(b *testing.B) {
+	const due = 100
+	for _, stored := range []int{10000, due} {
+		b.Run(fmt.Sprintf("stored=%d", stored), func(b *testing.B) {
+			conn := azuritetest.Start(b) // an emulator of its own: the two do not share tables in memory
+			rc := &readCounter{}
+			pfx := prefix()
+			f := newEngFix(b, conn, tablestore.Options{TablePrefix: pfx, Client: &policy.ClientOptions{Transport: rc}})
+			// probe reads the same tables with a cache of its own, to time the due query alone.
+			probe := newStore(b, conn, tablestore.Options{TablePrefix: pfx})
+			seedStart := time.Now()
+			users := f.seedEligibilities(stored)[:due]
+			b.Logf("stored %d eligibilities in %v", stored, time.Since(seedStart).Round(time.Millisecond))
+			var trips, ents, sweeps, dueTrips int64
+			var sweepTime, dueTime time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				activateAll(b, f, users)
+				f.advance(time.Hour + time.Minute)
+				probe.ResetRoundTrips()
+				start := time.Now()
+				if s, err := probe.SchedulesEndingBy(f.ctx, f.clock(), 0); err != nil || len(s) != due {
+					b.Fatalf("SchedulesEndingBy: %d due, %v; want %d", len(s), err, due)
+				}
+				dueTime += time.Since(start)
+				dueTrips += probe.RoundTrips()
+				f.store.ResetRoundTrips()
+				rc.entities.Store(0)
+				b.StartTimer()
+				start = time.Now()
+				res, err := f.eng.Sweep(f.ctx, f.call(engine.SystemActor))
+				sweepTime += time.Since(start)
+				b.StopTimer()
+				if err != nil || res.Expired != due || res.Errors != 0 {
+					b.Fatalf("sweep: %+v %v, want %d expired", res, err, due)
+				}
+				trips += f.store.RoundTrips()
+				ents += rc.entities.Load()
+				sweeps++
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(trips)/float64(sweeps), "round-trips/sweep")
+			b.ReportMetric(float64(ents)/float64(sweeps), "entities-read/sweep")
+			b.ReportMetric(float64(sweepTime.Milliseconds())/float64(sweeps), "ms/sweep")
+			b.ReportMetric(float64(dueTrips)/float64(sweeps), "due-query-round-trips")
+			b.ReportMetric(float64(dueTime.Microseconds())/1000/float64(sweeps), "due-query-ms")
+		})
+	}
+}
+
+// activateAll activates users for an hour, eight at a time.
+func activateAll(b *testing.B, f *engFix, users []string) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(users); i = int(next.Add(1)) - 1 {
+				if r, err := f.activate(users[i], roleApp, time.Hour); err != nil || r.Status != domain.StatusProvisioned {
+					b.Errorf("activation: %s %v", r.Status, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
 }

@@ -1,5 +1,8 @@
 // Command devissuer runs the development OIDC issuer, or with -mint prints
-// one token signed with the key file and exits (for shell scripts).
+// one token signed with the key file and exits (for shell scripts). The
+// server also runs a sign-in page (GET /authorize) and the authorization
+// code flow for the approval pages; scripts can skip the page with
+// login_hint=<oid>&dev_mfa=true|false (development only).
 //
 //	devissuer -key-file .devissuer.pem
 //	TOKEN=$(devissuer -key-file .devissuer.pem -mint -oid 1111 -mfa -acrs c1)

@@ -1,0 +1,260 @@
+package httpapi
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jitpim/jitpim/shared/approvallink"
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/weblogin"
+)
+
+// Pages serves the pages behind the links in approval and confirmation
+// mails, under /api/approvals/:
+//
+//	GET  r/{token}  shows the request; changes nothing (mail scanners open it)
+//	POST r/{token}  decides; needs the link's own recipient signed in
+//	                (OIDC, MFA visible in the token) and the form's CSRF token
+//	GET  login      starts the sign-in; GET callback finishes it
+//
+// A scanner that opens the link, or even submits the form, has no session
+// cookie (it is set only by a real sign-in and is HttpOnly and SameSite), so
+// it can neither see the details nor decide anything.
+type Pages struct {
+	links *approvallink.Signer
+	web   *weblogin.Web
+	eng   *engine.Engine
+	store interface {
+		ClaimOnce(ctx context.Context, key string, expires time.Time) error
+	}
+	now func() time.Time
+	log *slog.Logger
+}
+
+// NewPages builds the approval pages.
+func NewPages(links *approvallink.Signer, web *weblogin.Web, eng *engine.Engine, store interface {
+	ClaimOnce(ctx context.Context, key string, expires time.Time) error
+}, now func() time.Time, log *slog.Logger) *Pages {
+	return &Pages{links: links, web: web, eng: eng, store: store, now: now, log: log}
+}
+
+// LinkMaker returns the engine's ApprovalLink function: a signed link for
+// one person and one stage, expiring with the stage.
+func LinkMaker(links *approvallink.Signer, publicURL string, now func() time.Time) func(requestID, stageID, subjectID string, expires time.Time) (string, error) {
+	base := strings.TrimRight(publicURL, "/")
+	return func(requestID, stageID, subjectID string, expires time.Time) (string, error) {
+		purpose := approvallink.PurposeApprove
+		if stageID == "confirm" {
+			purpose = approvallink.PurposeConfirm
+		}
+		if max := now().Add(approvallink.MaxLifetime - time.Hour); expires.IsZero() || expires.After(max) {
+			expires = max
+		}
+		tok, err := links.Sign(approvallink.Claims{Purpose: purpose, RequestID: requestID, StageID: stageID, SubjectID: subjectID, Expires: expires})
+		if err != nil {
+			return "", err
+		}
+		return base + "/api/approvals/r/" + tok, nil
+	}
+}
+
+const pagePrefix = "/api/approvals/"
+
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL: never pass it on
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	inv := r.Header.Get(InvocationHeader)
+	if inv == "" {
+		inv = uuid.NewString()
+	}
+	log := p.log.With("invocation_id", inv, "function", "approvals")
+	rest := strings.TrimPrefix(r.URL.Path, pagePrefix)
+	switch {
+	case rest == "login" && r.Method == http.MethodGet:
+		ret := r.URL.Query().Get("return")
+		if !strings.HasPrefix(ret, pagePrefix+"r/") || !weblogin.ValidReturnTo(ret) {
+			p.page(w, http.StatusBadRequest, view{Title: "Bad sign-in link", Message: "This sign-in link is not valid."})
+			return
+		}
+		p.web.StartLogin(w, r, ret)
+	case rest == "callback" && r.Method == http.MethodGet:
+		ret, err := p.web.Callback(w, r)
+		if err != nil {
+			log.Warn("sign-in failed", "error", err)
+			p.fail(w, err)
+			return
+		}
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+	case strings.HasPrefix(rest, "r/") && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		p.link(w, r, strings.TrimPrefix(rest, "r/"), inv, log)
+	default:
+		p.page(w, http.StatusNotFound, view{Title: "Not found", Message: "There is nothing here."})
+	}
+}
+
+type view struct {
+	Title, Message string
+	Request        *domain.Request
+	Target         string
+	Requester      string
+	Stage          *domain.ApprovalStage
+	Confirm        bool
+	SignIn         string
+	CSRF           string
+	Action         string
+	End            string
+}
+
+func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, log *slog.Logger) {
+	claims, err := p.links.Verify(token)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	self := pagePrefix + "r/" + token
+	sess, err := p.web.Session(r)
+	if err != nil {
+		if r.Method == http.MethodPost {
+			p.fail(w, domain.Errorf(domain.CodeUnauthorized, "sign in before deciding"))
+			return
+		}
+		// Before sign-in only say that something waits: details are for the recipient.
+		p.page(w, http.StatusOK, view{Title: "A privileged access request needs you",
+			Message: "Sign in to see the request and decide. Opening this page changed nothing.",
+			SignIn:  pagePrefix + "login?return=" + url.QueryEscape(self)})
+		return
+	}
+	log = log.With("principal_id", sess.ObjectID, "request_id", claims.RequestID)
+	if sess.ObjectID != claims.SubjectID {
+		log.Warn("link opened by someone it was not sent to")
+		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
+		return
+	}
+	c := engine.NewCall(p.now(), inv, engine.Caller{ID: sess.ObjectID, Name: sess.Name,
+		Auth: domain.AuthEvidence{MFA: sess.MFA(), ACRS: sess.ACRS, AuthenticatedAt: sess.AuthTime}}, log)
+	ctx := r.Context()
+	req, err := p.eng.GetApproval(ctx, c, claims.RequestID)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	i, ok := req.Approval.StageByID(claims.StageID)
+	if !ok || (claims.Purpose == approvallink.PurposeConfirm) != req.Approval.Stages[i].Confirmation {
+		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link does not match the request"))
+		return
+	}
+	stage := req.Approval.Stages[i]
+	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: req.PrincipalID, Stage: &stage,
+		Confirm: stage.Confirmation, Action: self, End: req.EndAt.UTC().Format(time.RFC1123)}
+	if r.Method == http.MethodGet {
+		if stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated {
+			v.Title, v.Message = "Already decided", "This stage is "+stage.ReviewResult+"; the request is "+string(req.Status)+"."
+			p.page(w, http.StatusConflict, v)
+			return
+		}
+		v.Title, v.CSRF = "Review the request", p.web.CSRFToken(sess, claims.Nonce)
+		if stage.Confirmation {
+			v.Title = "Confirm your activation"
+		}
+		p.page(w, http.StatusOK, v)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		p.fail(w, domain.Invalid("form", "could not be read"))
+		return
+	}
+	if err := p.web.CheckCSRF(sess, claims.Nonce, r.PostForm.Get("csrf")); err != nil {
+		p.fail(w, err)
+		return
+	}
+	decision := r.PostForm.Get("decision")
+	if decision != domain.ReviewApprove && decision != domain.ReviewDeny {
+		p.fail(w, domain.Invalid("decision", "must be Approve or Deny"))
+		return
+	}
+	got, err := p.eng.Decide(ctx, c, claims.RequestID, engine.Decision{StageID: claims.StageID, Result: decision,
+		Justification: strings.TrimSpace(r.PostForm.Get("justification"))})
+	p.eng.FlushMail(ctx, c)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	// The decision is made once; the claim makes the link itself unusable afterwards.
+	if err := p.store.ClaimOnce(ctx, "link:"+claims.Nonce, claims.Expires); err != nil && !domain.IsCode(err, domain.CodeConflict) {
+		log.Error("recording the used link failed", "error", err)
+	}
+	log.Info("decided through the approval page", "decision", decision, "status", got.Status)
+	p.page(w, http.StatusOK, view{Title: "Recorded", Message: "Your decision (" + decision + ") is recorded. The request is now " + string(got.Status) + "."})
+}
+
+func (p *Pages) fail(w http.ResponseWriter, err error) {
+	var de *domain.Error
+	if !asDomainErr(err, &de) {
+		de = domain.Wrap(domain.CodeInternal, err, "internal error")
+	}
+	m := statusOf[de.Code]
+	if m.status == 0 {
+		m = statusOf[domain.CodeInternal]
+	}
+	msg := de.Message
+	if de.Code == domain.CodeInternal {
+		msg = "Something went wrong; nothing was decided. The service logged the cause."
+	}
+	p.page(w, m.status, view{Title: "Nothing was changed", Message: msg})
+}
+
+func asDomainErr(err error, de **domain.Error) bool {
+	e, ok := err.(*domain.Error)
+	if ok {
+		*de = e
+	}
+	return ok
+}
+
+func (p *Pages) page(w http.ResponseWriter, status int, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = pageT.Execute(w, v)
+}
+
+var pageT = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>jitpim · {{.Title}}</title>
+<style>body{font-family:Segoe UI,Arial,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}dt{font-weight:600}textarea{width:100%}button{font-size:1em;padding:.5em 1.2em;margin-right:1em}</style>
+</head><body>
+<h1>{{.Title}}</h1>
+{{if .Message}}<p>{{.Message}}</p>{{end}}
+{{if .SignIn}}<p><a href="{{.SignIn}}">Sign in with your work account</a></p>{{end}}
+{{if and .Request .CSRF}}
+<dl>
+<dt>Who</dt><dd>{{.Requester}}</dd>
+<dt>What</dt><dd>{{.Target}}</dd>
+<dt>Until</dt><dd>{{.End}}</dd>
+<dt>Justification</dt><dd>{{.Request.Justification}}</dd>
+{{if .Request.Ticket.Number}}<dt>Ticket</dt><dd>{{.Request.Ticket.System}} {{.Request.Ticket.Number}}{{if .Request.Ticket.Validated}} (validated){{end}}</dd>{{end}}
+</dl>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+{{if .Confirm}}
+<p>Confirming activates the role for you now. Your sign-in must have used multi-factor authentication.</p>
+<button type="submit" name="decision" value="Approve">Confirm activation</button>
+<button type="submit" name="decision" value="Deny">Cancel it</button>
+{{else}}
+<p><label for="j">Justification</label><br><textarea id="j" name="justification" rows="3" maxlength="500"></textarea></p>
+<button type="submit" name="decision" value="Approve">Approve</button>
+<button type="submit" name="decision" value="Deny">Deny</button>
+{{end}}
+</form>
+{{end}}
+</body></html>`))
