@@ -79,7 +79,7 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("approval sign-in: %w", err)
 	}
 	cfg.Engine.Mailer = dir
-	cfg.Engine.ApprovalLink = httpapi.LinkMaker(links, cfg.PublicURL, time.Now)
+	cfg.Engine.ApprovalLink = httpapi.LinkMaker(links, cfg.PublicURL, clock())
 	if cfg.ServiceNow != nil {
 		sn, err := servicenow.New(*cfg.ServiceNow)
 		if err != nil {
@@ -87,28 +87,29 @@ func run(log *slog.Logger) error {
 		}
 		cfg.Engine.Tickets = servicenow.TicketSystem{Client: sn, Rules: cfg.ServiceNowRule}
 	}
+	now := clock()
 	eng := engine.New(store, dir, cfg.Engine)
-	api := httpapi.New(eng, verifier, time.Now, log)
+	api := httpapi.New(eng, verifier, now, log)
 
 	fp := funcproto.New(log)
 	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
 		fp.HandleHTTP(fn, "req", "res", api)
 	}
-	fp.HandleHTTP("approvals", "req", "res", httpapi.NewPages(links, web, eng, store, time.Now, log))
+	fp.HandleHTTP("approvals", "req", "res", httpapi.NewPages(links, web, eng, store, now, log))
 	if cfg.ServiceNow != nil {
-		fp.HandleHTTP("servicenow", "req", "res", httpapi.NewWebhook(cfg.WebhookAuth, eng, time.Now, log))
+		fp.HandleHTTP("servicenow", "req", "res", httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log))
 	} else {
 		fp.HandleHTTP("servicenow", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)
 		}))
 	}
 	fp.HandleTimer("reminders", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
 		n, err := eng.SendReminders(ctx, c)
 		return fmt.Sprintf("reminders queued=%d", n), err
 	})
 	fp.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		c := engine.NewCall(time.Now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
 		res, err := eng.Sweep(ctx, c)
 		summary, _ := json.Marshal(res)
 		return "expirySweep " + string(summary), err

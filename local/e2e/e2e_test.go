@@ -20,6 +20,7 @@ import (
 var (
 	st            *stack.Stack
 	handlerBinary string
+	clockFile     string // the handler's test clock offset, in seconds
 )
 
 func TestMain(m *testing.M) {
@@ -41,7 +42,7 @@ func run(m *testing.M) int {
 	// The handler is built with -race, like the tests, so the Graph SDK is
 	// compiled once for both and the real process is race-checked too.
 	for _, b := range [][]string{
-		{"build", "-race", "-o", filepath.Join(bin, "jitpim"), "./functions"},
+		{"build", "-race", "-tags", "testclock", "-o", filepath.Join(bin, "jitpim"), "./functions"},
 		{"build", "-o", filepath.Join(bin, "jitpim-host"), "./local/host"},
 	} {
 		cmd := exec.Command("go", b...)
@@ -52,11 +53,17 @@ func run(m *testing.M) int {
 		}
 	}
 	handlerBinary = filepath.Join(bin, "jitpim")
+	clockFile = filepath.Join(bin, "clock")
+	if err := os.WriteFile(clockFile, []byte("0"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	logs := &bytes.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err = stack.Start(ctx, stack.Options{Root: root, HandlerBinary: filepath.Join(bin, "jitpim"), HostBinary: filepath.Join(bin, "jitpim-host"),
-		TenantFile: filepath.Join(root, "local", "demo", "tenant.json"), Output: &lockedWriter{buf: logs}})
+		TenantFile: filepath.Join(root, "local", "demo", "tenant.json"), Output: &lockedWriter{buf: logs},
+		Env: []string{"JITPIM_TEST_CLOCK_FILE=" + clockFile}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack: %v\n%s", err, logs.String())
 		return 1

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,8 +27,10 @@ const (
 	HeaderTimestamp = "X-Jitpim-Timestamp" // unix seconds, decimal
 	HeaderSignature = "X-Jitpim-Signature" // "v1=" + lowercase hex HMAC-SHA256
 	SignaturePrefix = "v1="                // versioned so the scheme can change without ambiguity
-	DefaultMaxSkew  = 5 * time.Minute
-	MaxWebhookBytes = 64 << 10 // a ticket reference and a justification never need more
+	// SignaturePrefixBase64 marks the same MAC in base64, as ServiceNow computes it.
+	SignaturePrefixBase64 = "v1b64="
+	DefaultMaxSkew        = 5 * time.Minute
+	MaxWebhookBytes       = 64 << 10 // a ticket reference and a justification never need more
 )
 
 // Tables jitpim accepts tickets from.
@@ -170,9 +173,19 @@ func parseUnixSeconds(s string) (int64, bool) {
 	return n, err == nil
 }
 
-// parseSignature accepts exactly one canonical form, so there is one way
-// to write a valid signature.
+// parseSignature accepts two canonical forms: "v1=" with 64 lowercase hex
+// digits, and "v1b64=" with standard padded base64 (44 characters), which
+// is what ServiceNow's GlideCertificateEncryption.generateMac returns, so a
+// Business Rule needs no conversion. Each form has exactly one spelling.
 func parseSignature(s string) ([]byte, bool) {
+	if strings.HasPrefix(s, SignaturePrefixBase64) {
+		enc := s[len(SignaturePrefixBase64):]
+		b, err := base64.StdEncoding.Strict().DecodeString(enc)
+		if err != nil || len(b) != sha256.Size || base64.StdEncoding.EncodeToString(b) != enc {
+			return nil, false
+		}
+		return b, true
+	}
 	if !strings.HasPrefix(s, SignaturePrefix) {
 		return nil, false
 	}

@@ -2,6 +2,7 @@ package servicenow_test
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -153,4 +154,30 @@ func signedTS(secret []byte, ts string, body []byte) http.Header {
 	h.Set(servicenow.HeaderTimestamp, ts)
 	h.Set(servicenow.HeaderSignature, macHeader(secret, ts, body))
 	return h
+}
+
+func TestVerifyBase64Signature(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	body := []byte(`{"number":"INC0012345"}`)
+	now := time.Unix(1_800_000_000, 0)
+	ts, hexSig := servicenow.Sign(secret, now, body)
+	raw, _ := hex.DecodeString(strings.TrimPrefix(hexSig, servicenow.SignaturePrefix))
+	b64 := servicenow.SignaturePrefixBase64 + base64.StdEncoding.EncodeToString(raw)
+	auth := servicenow.WebhookAuth{Secrets: [][]byte{secret}}
+	h := http.Header{}
+	h.Set(servicenow.HeaderTimestamp, ts)
+	h.Set(servicenow.HeaderSignature, b64)
+	if err := auth.Verify(h, body, now); err != nil {
+		t.Fatalf("base64 signature refused: %v", err)
+	}
+	for _, bad := range []string{
+		servicenow.SignaturePrefixBase64 + base64.RawStdEncoding.EncodeToString(raw), // unpadded
+		servicenow.SignaturePrefixBase64 + base64.URLEncoding.EncodeToString(raw[:31]) + "A=",
+		servicenow.SignaturePrefixBase64 + base64.StdEncoding.EncodeToString(append([]byte{1}, raw[1:]...)),
+	} {
+		h.Set(servicenow.HeaderSignature, bad)
+		if err := auth.Verify(h, body, now); !domain.IsCode(err, domain.CodeUnauthorized) {
+			t.Fatalf("%q accepted: %v", bad, err)
+		}
+	}
 }

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitpim/jitpim/local/graphsim"
+	"github.com/jitpim/jitpim/local/stack"
+)
+
+// advance moves the handler's clock; tests put it back when they finish,
+// since tokens and MFA freshness are counted on the real clock.
+func advance(t *testing.T, d time.Duration) {
+	t.Helper()
+	if err := os.WriteFile(clockFile, []byte(fmt.Sprint(int64(d/time.Second))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExpiryTimerInterruptedAndRerun: an activation ends through the real
+// expirySweep function; the first run finds Graph failing half-way (the
+// revoke gets 503s), records the failure without pretending, and a later
+// run finishes the revoke. Running the timer again changes nothing.
+func TestExpiryTimerInterruptedAndRerun(t *testing.T) {
+	defer advance(t, 0)
+	steve := as(t, "steve", true)
+	group := stack.GroupID(st.Tenant, "PAG-SERVICE-DESK-L2")
+	out := must(t, steve, 201, "POST", "identityGovernance/privilegedAccess/group/assignmentScheduleRequests", map[string]any{
+		"action": "selfActivate", "principalId": user("steve"), "groupId": group, "accessId": "member", "justification": "password reset queue",
+		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": "PT1H"}}})
+	if out["status"] != "Provisioned" || !st.Graph.InGroup(group, "member", user("steve")) {
+		t.Fatalf("activation: %v", out)
+	}
+	ctx := context.Background()
+	advance(t, 30*time.Minute)
+	if _, err := st.RunTimer(ctx, "expirySweep"); err != nil || !st.Graph.InGroup(group, "member", user("steve")) {
+		t.Fatalf("swept before the end: %v", err)
+	}
+	st.Graph.AddFault(graphsim.Fault{Method: "DELETE", PathPrefix: "/groups", Status: 503})
+	advance(t, 61*time.Minute)
+	res, err := st.RunTimer(ctx, "expirySweep")
+	if err != nil {
+		t.Fatalf("sweep: %v %s", err, res)
+	}
+	if !st.Graph.InGroup(group, "member", user("steve")) {
+		t.Fatal("membership gone although every revoke failed")
+	}
+	if !strings.Contains(res, `\"Expired\":1`) || !strings.Contains(res, `\"GrantsFailing\":`) {
+		t.Fatalf("summary: %s", res)
+	}
+	st.Graph.ClearFaults()
+	advance(t, 61*time.Minute+30*time.Second) // inside the backoff: not retried yet
+	if _, err := st.RunTimer(ctx, "expirySweep"); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Graph.InGroup(group, "member", user("steve")) {
+		t.Fatal("retried inside the backoff")
+	}
+	advance(t, 70*time.Minute)
+	if _, err := st.RunTimer(ctx, "expirySweep"); err != nil {
+		t.Fatal(err)
+	}
+	if st.Graph.InGroup(group, "member", user("steve")) {
+		t.Fatal("the rerun did not finish the revoke")
+	}
+	// Idempotent: more runs change nothing and remove nothing else.
+	members := func() string { return fmt.Sprint(st.Graph.State().Groups) }
+	before := members()
+	for i := 0; i < 2; i++ {
+		if _, err := st.RunTimer(ctx, "expirySweep"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := members(); after != before {
+		t.Fatalf("extra runs changed memberships:\n%s\n%s", before, after)
+	}
+}
