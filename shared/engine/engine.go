@@ -33,6 +33,11 @@ type Config struct {
 	// or a grant (with no failed attempt recorded) for its directory call,
 	// before the sweep drives it again.
 	StuckAfter time.Duration
+	// Reader, SignIns and Alerts serve the governance timers (alerts,
+	// break-glass checks, access reviews); nil turns those off.
+	Reader  domain.DirectoryReader
+	SignIns domain.SignInLog
+	Alerts  domain.AlertStore
 	// Tickets validates tickets and takes work notes; nil = tickets are free text.
 	Tickets domain.TicketSystem
 	// Mailer delivers notifications; nil leaves them queued.

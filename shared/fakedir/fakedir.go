@@ -21,6 +21,9 @@ type Dir struct {
 	roles   map[string]domain.RoleAssignment
 	seq     int
 	calls   map[string]int
+	// governance data (governance.go)
+	managers map[string]string
+	signIns  []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
 }
