@@ -103,6 +103,8 @@ func run(log *slog.Logger) error {
 			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)
 		}))
 	}
+	registerAlerts(fp, eng, now, log)
+	registerReviews(fp, eng, now, log)
 	fp.HandleTimer("reminders", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
 		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
 		n, err := eng.SendReminders(ctx, c)

@@ -139,6 +139,8 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/policies/roleManagementPolicies/{id}/rules/{rule}", s.patchRule)
 	s.handle("GET /api/policies/roleManagementPolicyAssignments", s.listPolicyAssignments)
 	s.handle("GET /api/auditLogs/directoryAudits", s.listAudit)
+	s.alertRoutes()
+	s.reviewRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
 	})
