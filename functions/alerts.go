@@ -9,4 +9,5 @@ import (
 )
 
 // registerAlerts adds the break-glass and alert timer functions.
-func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Time, log *slog.Logger) {}
+func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Time, log *slog.Logger) {
+}

@@ -9,4 +9,5 @@ import (
 )
 
 // registerReviews adds the access review timer function.
-func registerReviews(fp *funcproto.Server, eng *engine.Engine, now func() time.Time, log *slog.Logger) {}
+func registerReviews(fp *funcproto.Server, eng *engine.Engine, now func() time.Time, log *slog.Logger) {
+}
