@@ -83,7 +83,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "login" && r.Method == http.MethodGet:
 		ret := r.URL.Query().Get("return")
-		if !strings.HasPrefix(ret, pagePrefix+"r/") || !weblogin.ValidReturnTo(ret) {
+		if !(strings.HasPrefix(ret, pagePrefix+"r/") || strings.HasPrefix(ret, pagePrefix+"review/")) || !weblogin.ValidReturnTo(ret) {
 			p.page(w, http.StatusBadRequest, view{Title: "Bad sign-in link", Message: "This sign-in link is not valid."})
 			return
 		}
@@ -98,6 +98,8 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, ret, http.StatusSeeOther)
 	case strings.HasPrefix(rest, "r/") && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		p.link(w, r, strings.TrimPrefix(rest, "r/"), inv, log)
+	case strings.HasPrefix(rest, "review/") && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		p.review(w, r, strings.TrimPrefix(rest, "review/"), inv, log)
 	default:
 		p.page(w, http.StatusNotFound, view{Title: "Not found", Message: "There is nothing here."})
 	}
