@@ -454,3 +454,42 @@ func TestGrantedWindowEndedBeforeProvisioning(t *testing.T) {
 type errorOf string
 
 func (e errorOf) Error() string { return string(e) }
+
+// TestEscalation: an undecided stage opens to its escalation approvers at
+// the escalation time; they are mailed and may decide; the primary
+// approvers keep their say; the timeout still applies.
+func TestEscalation(t *testing.T) {
+	f, m := mailFixture(t)
+	alice, bob, esc := f.newUser(), f.newUser(), f.newUser()
+	f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) {
+		p.Activation.ApprovalRequired, p.Activation.ApprovalMode = true, domain.ApprovalSingleStage
+		p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1, PrimaryApprovers: []domain.Approver{userApprover(bob)},
+			EscalationEnabled: true, EscalationMinutes: 60, EscalationApprovers: []domain.Approver{userApprover(esc)}}}
+	})
+	f.makeEligible(alice, roleGA)
+	r := f.mustSubmit(alice, activationSub(alice, roleGA, time.Hour))
+	// Before the escalation time the escalation approver may not decide.
+	_, err := f.decide(esc, r.ID, "stage-1", "Approve")
+	wantCode(t, err, domain.CodeForbidden)
+	f.advance(30 * time.Minute)
+	if res := f.sweep(); res.Escalated != 0 {
+		t.Fatalf("escalated early: %+v", res)
+	}
+	f.advance(31 * time.Minute)
+	if res := f.sweep(); res.Escalated != 1 {
+		t.Fatalf("not escalated: %+v", res)
+	}
+	if res := f.sweep(); res.Escalated != 0 {
+		t.Fatalf("escalated twice: %+v", res)
+	}
+	if n := m.about(addr(esc), "Approval needed"); n != 1 {
+		t.Fatalf("escalation approver mails: %d", n)
+	}
+	if n := m.about(addr(bob), "Approval needed"); n != 1 {
+		t.Fatalf("primary approver mailed again: %d", n)
+	}
+	got, err := f.decide(esc, r.ID, "stage-1", "Approve")
+	if err != nil || got.Status != domain.StatusProvisioned {
+		t.Fatalf("escalation approver decision: %v %v", got.Status, err)
+	}
+}

@@ -14,6 +14,7 @@ type SweepResult struct {
 	GrantsFailing    int
 	RequestsResumed  int
 	ApprovalsExpired int
+	Escalated        int
 	MailSent         int
 	MailFailed       int
 	Errors           int
@@ -82,7 +83,19 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	}
 	for _, r := range pending.Items {
 		i := r.Approval.Current()
-		if i < 0 || c.Now.Before(r.Approval.Stages[i].TimeoutAt) {
+		if i < 0 {
+			continue
+		}
+		if st := r.Approval.Stages[i]; st.Status == domain.StageInProgress && !st.EscalateAt.IsZero() &&
+			!c.Now.Before(st.EscalateAt) && c.Now.Before(st.TimeoutAt) {
+			if err := e.escalate(ctx, c, r.ID, st.ID); err != nil {
+				res.Errors++
+			} else {
+				res.Escalated++
+			}
+			continue
+		}
+		if c.Now.Before(r.Approval.Stages[i].TimeoutAt) {
 			continue
 		}
 		r := r
@@ -103,8 +116,41 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	if res != (SweepResult{}) {
 		e.audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
 			"expired": fmt.Sprint(res.Expired), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
-			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
+			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
 	}
 	return res, nil
+}
+
+// escalate opens a stage to its escalation approvers once its escalation
+// time passed undecided, and mails them; the primary approvers keep their say.
+func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) error {
+	var r domain.Request
+	done := false
+	err := retry(func() error {
+		var err error
+		if r, err = e.store.GetRequest(ctx, id); err != nil {
+			return err
+		}
+		i, ok := r.Approval.StageByID(stageID)
+		if !ok || r.Status != domain.StatusPendingApproval || r.Approval.Stages[i].Status != domain.StageInProgress {
+			return nil // decided or escalated meanwhile
+		}
+		if err := r.Apply(domain.EvEscalate, c.Now, ""); err != nil {
+			return err
+		}
+		r.Approval.Stages[i].Status = domain.StageEscalated
+		if err := stale(e.store.UpdateRequest(ctx, &r)); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	})
+	if err != nil || !done {
+		return err
+	}
+	e.audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+		Details: map[string]string{"stage": stageID}})
+	e.notifyApprovers(ctx, c, r)
+	return nil
 }
