@@ -273,7 +273,7 @@ func TestTicketConfirmationAndMailApproval(t *testing.T) {
 		t.Fatal("Rita is not in the God Mode group after approval")
 	}
 	notes := strings.Join(st.SN.WorkNotes("CHG0040001"), "\n")
-	if !strings.Contains(notes, "confirm with multi-factor") || !strings.Contains(notes, "granted") {
+	if !strings.Contains(notes, "confirm with multi-factor") || !strings.Contains(notes, "pending approval by Alice") || !strings.Contains(notes, "granted") {
 		t.Fatalf("work notes: %q", notes)
 	}
 }

@@ -77,8 +77,20 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
 			domain.TargetName(r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("%s for %s is pending approval (stage %d of %d, until %s)", domain.TargetName(r.Target), name, i+1, len(r.Approval.Stages),
-		st.TimeoutAt.UTC().Format(time.RFC3339))
+	var names []string
+	for _, id := range e.approversOf(ctx, st) {
+		if id == r.PrincipalID || len(names) == 5 {
+			continue
+		}
+		_, n := e.addressOf(ctx, id)
+		names = append(names, n)
+	}
+	by := "the jitpim administrators"
+	if len(names) > 0 {
+		by = strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s for %s is pending approval by %s (stage %d of %d, until %s)", domain.TargetName(r.Target), name, by, i+1,
+		len(r.Approval.Stages), st.TimeoutAt.UTC().Format(time.RFC3339))
 }
 
 // confirmationStage is the id of the requester's confirmation stage.
