@@ -6,20 +6,28 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
+	"github.com/jitpim/jitpim/shared/cli"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/tablestore"
 )
 
-// command runs an operator subcommand instead of the handler.
+// command runs the command line (shared/cli) instead of the handler: the
+// user, approver and admin commands against the API, and the operator
+// commands that read the audit table (audit verify, audit export, and their
+// older names audit-verify and audit-export). It exits with the command
+// line's code: 0 done, 1 refused, 2 usage error.
 func command(args []string, stdout io.Writer) error {
-	switch args[0] {
-	case "audit-verify":
-		return auditVerify(stdout)
-	case "audit-export":
-		return auditExport(stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.Env{Args: args, Getenv: os.Getenv, Stdout: stdout, Stderr: os.Stderr,
+		AuditVerify: auditVerify, AuditExport: auditExport})
+	stop()
+	if code != cli.ExitOK {
+		os.Exit(code)
 	}
-	return fmt.Errorf("unknown command %q; commands: audit-verify, audit-export", args[0])
+	return nil
 }
 
 func openStore(ctx context.Context) (domain.Store, error) {

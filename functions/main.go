@@ -79,6 +79,10 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("approval sign-in: %w", err)
 	}
 	cfg.Engine.Mailer = dir
+	cfg.Engine.Reader, cfg.Engine.SignIns = dir, dir
+	if as, ok := store.(domain.AlertStore); ok {
+		cfg.Engine.Alerts = as
+	}
 	cfg.Engine.ApprovalLink = httpapi.LinkMaker(links, cfg.PublicURL, clock())
 	if cfg.ServiceNow != nil {
 		sn, err := servicenow.New(*cfg.ServiceNow)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,8 @@ func TestExpiryTimerInterruptedAndRerun(t *testing.T) {
 	if !st.Graph.InGroup(group, "member", user("steve")) {
 		t.Fatal("membership gone although every revoke failed")
 	}
-	if !strings.Contains(res, `\"Expired\":1`) || !strings.Contains(res, `\"GrantsFailing\":`) {
+	// Other tests' activations share the stack and may expire in the same run.
+	if !regexp.MustCompile(`\\"Expired\\":[1-9]`).MatchString(res) || !strings.Contains(res, `\"GrantsFailing\":`) {
 		t.Fatalf("summary: %s", res)
 	}
 	st.Graph.ClearFaults()

@@ -226,6 +226,25 @@ func (s *Server) AddSignIn(si SignIn) (string, error) {
 	return s.st.addSignIn(si, s.opts.Now()).ID, nil
 }
 
+// SetManager sets (or, with "", clears) a user's manager.
+func (s *Server) SetManager(userID, managerID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.st.user(userID)
+	if u == nil {
+		return fmt.Errorf("user %s not found", userID)
+	}
+	if managerID != "" {
+		m := s.st.user(managerID)
+		if m == nil {
+			return fmt.Errorf("manager %s not found", managerID)
+		}
+		managerID = m.ID
+	}
+	u.Manager = managerID
+	return nil
+}
+
 // SetDenySignInActivity switches the 403 answer to signInActivity queries.
 func (s *Server) SetDenySignInActivity(deny bool) {
 	s.mu.Lock()

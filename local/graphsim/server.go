@@ -507,6 +507,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1.0")
+	if strings.Trim(path, "/") == "users/$count" {
+		s.countUsers(w, r)
+		return
+	}
 	status, out, gerr := s.route(r, strings.Split(strings.Trim(path, "/"), "/"), body)
 	if f != nil && f.StaleMs > 0 {
 		t := time.NewTimer(time.Duration(f.StaleMs) * time.Millisecond)
@@ -679,6 +683,19 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 		return http.StatusOK, o, nil
 	}
 	switch seg[1] {
+	case "manager":
+		if r.Method != http.MethodGet || len(seg) > 2 {
+			return 0, nil, methodNotAllowed(r)
+		}
+		m := st.user(u.Manager)
+		if u.Manager == "" || m == nil {
+			return 0, nil, errNotFound("manager")
+		}
+		sel := selectList(r.URL.Query())
+		o := project(st.userObj(m), sel, userDefaults)
+		o["@odata.type"] = "#microsoft.graph.user"
+		o["@odata.context"] = contextURL(r, "directoryObjects/$entity", sel)
+		return http.StatusOK, o, nil
 	case "checkMemberGroups":
 		if r.Method != http.MethodPost {
 			return 0, nil, methodNotAllowed(r)
@@ -707,6 +724,26 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 		return s.listObjects(r, "directoryObjects", items)
 	}
 	return 0, nil, segmentNotFound(seg[1])
+}
+
+// countUsers answers GET /users/$count as Graph does: a plain-text number,
+// only with the ConsistencyLevel: eventual header (an advanced query);
+// without it, 400.
+func (s *Server) countUsers(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, r, methodNotAllowed(r), s.opts.Now())
+		return
+	}
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual") {
+		writeError(w, r, errBadRequest("Request_BadRequest", "Count is not currently supported."), s.opts.Now())
+		return
+	}
+	s.mu.Lock()
+	n := len(s.st.users)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "%d", n)
 }
 
 // checkMemberGroups answers which of the given groups id is a transitive

@@ -34,6 +34,7 @@ type User struct {
 	JobTitle          string `json:"jobTitle,omitempty"`
 	AccountEnabled    bool   `json:"accountEnabled"`
 	UserType          string `json:"userType,omitempty"` // Member (default) or Guest
+	Manager           string `json:"manager,omitempty"`  // the manager's object id (GET /users/{id}/manager)
 	Notes             string `json:"notes,omitempty"`    // documentation only
 }
 
@@ -148,6 +149,11 @@ func (t Tenant) Validate() error {
 			return fmt.Errorf("a role definition has no id")
 		}
 		roles[strings.ToLower(r.ID)] = true
+	}
+	for _, u := range t.Users {
+		if u.Manager != "" && ids[strings.ToLower(u.Manager)] != "user" {
+			return fmt.Errorf("user %s: manager %s is not a user", u.UserPrincipalName, u.Manager)
+		}
 	}
 	for _, g := range t.Groups {
 		for _, m := range g.Members {

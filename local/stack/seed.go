@@ -7,7 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/cli"
+	"github.com/jitpim/jitpim/shared/policyfile"
 )
 
 // Role template ids used by the demo (Entra built-in roles).
@@ -70,103 +78,125 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (int, ma
 	return res.StatusCode, out, nil
 }
 
-func (c *Client) expect(ctx context.Context, ok []int, method, path string, body any) error {
-	code, out, err := c.Do(ctx, method, path, body)
-	if err != nil {
-		return err
+// DemoPolicyFile finds the demo's policy file, local/demo/jitpim.yaml:
+// $JITPIM_DEMO_POLICY if set, else from the working directory upwards (make
+// run starts at the repository root, the end-to-end tests in local/e2e),
+// else next to this source file.
+func DemoPolicyFile() (string, error) {
+	if p := os.Getenv("JITPIM_DEMO_POLICY"); p != "" {
+		return p, nil
 	}
-	for _, k := range ok {
-		if code == k {
-			return nil
+	rel := filepath.Join("local", "demo", "jitpim.yaml")
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
+				return filepath.Join(dir, rel), nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
 		}
 	}
-	return fmt.Errorf("%s %s: %d %v", method, path, code, out)
+	if _, src, _, ok := runtime.Caller(0); ok {
+		p := filepath.Join(filepath.Dir(src), "..", "demo", "jitpim.yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found: run from the repository or set JITPIM_DEMO_POLICY", rel)
 }
 
-func rulePath(policy, rule string) string {
-	return "policies/roleManagementPolicies/" + policy + "/rules/" + rule
-}
-
-// Seed configures the demo tenant through the API as the admin Gina: the
-// per-role settings of the seed guide (Global Administrator with MFA,
-// ticket and approval for one hour; Exchange Administrator two hours;
-// Helpdesk Administrator eight hours with a ticket), PIM for Groups on the
-// "Global Administrators (God Mode)" group and the privileged access
-// groups, and a few eligibilities. Re-running it changes nothing.
+// Seed configures the demo tenant by applying local/demo/jitpim.yaml
+// through the API as the admin Gina, with the same code as
+// `jitpim config apply`: the per-role settings of the seed guide (Global
+// Administrator with MFA, ticket and approval for one hour; Exchange
+// Administrator two hours; Helpdesk Administrator eight hours with a
+// ticket), PIM for Groups on the "Global Administrators (God Mode)" group
+// and the privileged access groups, the L1–L3 tiers, and the
+// eligibilities. Re-running it changes nothing.
 func (s *Stack) Seed(ctx context.Context) error {
-	gina, err := s.As("gina", true)
+	path, err := DemoPolicyFile()
 	if err != nil {
 		return err
 	}
-	alice := UserID(s.Tenant, "alice")
-	approval := func(approver string) map[string]any {
-		return map[string]any{"setting": map[string]any{"isApprovalRequired": true, "approvalMode": "SingleStage",
-			"approvalStages": []any{map[string]any{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
-				"primaryApprovers": []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": approver}}}}}}
+	f, err := policyfile.Load(path, time.Now())
+	if err != nil {
+		return err
 	}
-	enable := func(rules ...string) map[string]any { return map[string]any{"enabledRules": rules} }
-	maxDur := func(d string) map[string]any { return map[string]any{"maximumDuration": d} }
-	expiring := func(d string) map[string]any {
-		return map[string]any{"isExpirationRequired": true, "maximumDuration": d}
+	if errs := f.Errors(); len(errs) > 0 {
+		var lines []string
+		for _, d := range errs {
+			lines = append(lines, d.String())
+		}
+		return fmt.Errorf("the demo policy file has errors:\n%s", strings.Join(lines, "\n"))
 	}
-	godMode := "Group_" + GroupID(s.Tenant, "Global Administrators (God Mode)") + "_member"
-	serviceDesk := "Group_" + GroupID(s.Tenant, "PAG-SERVICE-DESK") + "_member"
-	devTeam := "Group_" + GroupID(s.Tenant, "PAG-DEV-TEAM") + "_member"
-	type patch struct {
-		policy, rule string
-		body         map[string]any
+	if err := s.checkDirectory(f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	patches := []patch{
-		{"DirectoryRole_" + RoleGlobalAdmin, "Expiration_EndUser_Assignment", maxDur("PT1H")},
-		{"DirectoryRole_" + RoleGlobalAdmin, "Enablement_EndUser_Assignment", enable("MultiFactorAuthentication", "Justification", "Ticketing")},
-		{"DirectoryRole_" + RoleGlobalAdmin, "Approval_EndUser_Assignment", approval(alice)},
-		{"DirectoryRole_" + RoleExchangeAdmin, "Expiration_EndUser_Assignment", maxDur("PT2H")},
-		{"DirectoryRole_" + RoleExchangeAdmin, "Expiration_Admin_Eligibility", expiring("P180D")},
-		{"DirectoryRole_" + RoleHelpdeskAdmin, "Expiration_EndUser_Assignment", maxDur("PT8H")},
-		{"DirectoryRole_" + RoleHelpdeskAdmin, "Enablement_EndUser_Assignment", enable("Ticketing")},
-		{"DirectoryRole_" + RoleHelpdeskAdmin, "Expiration_Admin_Eligibility", expiring("P180D")},
-		{godMode, "Expiration_EndUser_Assignment", maxDur("PT1H")},
-		{godMode, "Enablement_EndUser_Assignment", enable("MultiFactorAuthentication", "Justification", "Ticketing")},
-		{godMode, "Approval_EndUser_Assignment", approval(alice)},
-		{serviceDesk, "Expiration_EndUser_Assignment", maxDur("PT8H")},
-		{serviceDesk, "Expiration_Admin_Eligibility", expiring("P365D")},
-		{serviceDesk, "Expiration_Admin_Assignment", expiring("P365D")},
-		{devTeam, "Expiration_EndUser_Assignment", maxDur("PT5H")},
-		{devTeam, "Expiration_Admin_Eligibility", expiring("P180D")},
+	pl, _, err := s.ApplyPolicyFile(ctx, f, "gina", false)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
-	for _, p := range patches {
-		if err := gina.expect(ctx, []int{200}, "PATCH", rulePath(p.policy, p.rule), p.body); err != nil {
-			return fmt.Errorf("seed policy: %w", err)
+	if len(pl.Warnings) > 0 {
+		return fmt.Errorf("seed: %s", strings.Join(pl.Warnings, "; "))
+	}
+	return nil
+}
+
+// ApplyPolicyFile plans a policy file against the stack and applies it, as
+// a demo user (an admin) signed in with MFA.
+func (s *Stack) ApplyPolicyFile(ctx context.Context, f *policyfile.File, alias string, allowRemovals bool) (*policyfile.Plan, policyfile.ApplyResult, error) {
+	id := UserID(s.Tenant, alias)
+	if id == "" {
+		return nil, policyfile.ApplyResult{}, fmt.Errorf("no demo user %q", alias)
+	}
+	tok, err := s.Token(id, true)
+	if err != nil {
+		return nil, policyfile.ApplyResult{}, err
+	}
+	api := cli.NewClient(s.HostURL+"/api", tok)
+	live, err := policyfile.LoadLive(ctx, api, f)
+	if err != nil {
+		return nil, policyfile.ApplyResult{}, err
+	}
+	pl := policyfile.BuildPlan(f, live, policyfile.PlanOptions{AllowRemovals: allowRemovals, Now: time.Now()})
+	res, err := policyfile.Apply(ctx, api, pl, nil)
+	return pl, res, err
+}
+
+// checkDirectory makes sure the file's names match the demo tenant: every
+// user and group exists with that id, and its break-glass accounts are the
+// ones the handler is configured with.
+func (s *Stack) checkDirectory(f *policyfile.File) error {
+	users := map[string]bool{}
+	for _, u := range s.Tenant.Users {
+		users[strings.ToLower(u.ID)] = true
+	}
+	groups := map[string]bool{}
+	for _, g := range s.Tenant.Groups {
+		groups[strings.ToLower(g.ID)] = true
+	}
+	for _, u := range f.Users {
+		if !users[u.ID] {
+			return fmt.Errorf("line %d: user %s (%s) is not in the demo tenant", u.Line, u.Name, u.ID)
 		}
 	}
-	groupElig := func(alias, group, dur string) error {
-		exp := map[string]any{"type": "noExpiration"}
-		if dur != "" {
-			exp = map[string]any{"type": "afterDuration", "duration": dur}
+	for _, g := range f.Groups {
+		if !groups[g.ID] {
+			return fmt.Errorf("line %d: group %s (%s) is not in the demo tenant", g.Line, g.Name, g.ID)
 		}
-		return gina.expect(ctx, []int{201, 409}, "POST", "identityGovernance/privilegedAccess/group/eligibilityScheduleRequests", map[string]any{
-			"action": "adminAssign", "principalId": UserID(s.Tenant, alias), "groupId": GroupID(s.Tenant, group), "accessId": "member",
-			"justification": "demo seed", "scheduleInfo": map[string]any{"expiration": exp}})
 	}
-	roleElig := func(alias, role, dur string) error {
-		exp := map[string]any{"type": "noExpiration"}
-		if dur != "" {
-			exp = map[string]any{"type": "afterDuration", "duration": dur}
-		}
-		return gina.expect(ctx, []int{201, 409}, "POST", "roleManagement/directory/roleEligibilityScheduleRequests", map[string]any{
-			"action": "adminAssign", "principalId": UserID(s.Tenant, alias), "roleDefinitionId": role, "directoryScopeId": "/",
-			"justification": "demo seed", "scheduleInfo": map[string]any{"expiration": exp}})
+	var inFile []string
+	for _, r := range f.BreakGlass {
+		inFile = append(inFile, r.ID)
 	}
-	for _, err := range []error{
-		groupElig("rita", "Global Administrators (God Mode)", ""),
-		roleElig("rita", RoleGlobalAdmin, ""),
-		roleElig("steve", RoleHelpdeskAdmin, "P180D"),
-		groupElig("stan", "PAG-DEV-TEAM", "P180D"),
-		groupElig("steve", "PAG-SERVICE-DESK-L2", ""),
-	} {
-		if err != nil {
-			return fmt.Errorf("seed eligibility: %w", err)
-		}
+	want := BreakGlassIDs(s.Tenant)
+	slices.Sort(inFile)
+	slices.Sort(want)
+	if !slices.Equal(inFile, want) {
+		return fmt.Errorf("breakGlass lists %v, but the stack's handler protects %v", inFile, want)
 	}
 	return nil
 }

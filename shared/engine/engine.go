@@ -38,6 +38,9 @@ type Config struct {
 	Reader  domain.DirectoryReader
 	SignIns domain.SignInLog
 	Alerts  domain.AlertStore
+	// AlertSettings holds the alert thresholds and the break-glass check's
+	// windows (alerts.go); zero fields take the defaults.
+	AlertSettings AlertSettings
 	// Tickets validates tickets and takes work notes; nil = tickets are free text.
 	Tickets domain.TicketSystem
 	// Mailer delivers notifications; nil leaves them queued.

@@ -596,10 +596,12 @@ type SignIn struct {
 // Succeeded reports whether the sign-in succeeded.
 func (s SignIn) Succeeded() bool { return s.ErrorCode == 0 }
 
-// SignInsSince lists userID's sign-ins at or after since, oldest first,
-// with GET /auditLogs/signIns?$filter=userId eq '…' and createdDateTime ge
-// … (AuditLog.Read.All; Graph keeps 30 days with Entra ID P1/P2).
-func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Time) ([]SignIn, error) {
+// SignInEntries lists userID's sign-ins at or after since, oldest first,
+// with every field jitpim reads, with GET /auditLogs/signIns?$filter=userId
+// eq '…' and createdDateTime ge … (AuditLog.Read.All; Graph keeps 30 days
+// with Entra ID P1/P2). SignInsSince (governance.go) is the
+// domain.SignInLog view of it.
+func (c *Client) SignInEntries(ctx context.Context, userID string, since time.Time) ([]SignIn, error) {
 	if err := checkID("userID", userID); err != nil {
 		return nil, err
 	}

@@ -563,10 +563,10 @@ func TestGzipRequestBodies(t *testing.T) {
 	}
 }
 
-func TestSignInsSince(t *testing.T) {
+func TestSignInEntries(t *testing.T) {
 	e := newEnv(t, graphsim.Options{PageSize: 2}, nil)
 	ctx := context.Background()
-	list, err := e.c.SignInsSince(ctx, bg1, time.Now().Add(-10*24*time.Hour))
+	list, err := e.c.SignInEntries(ctx, bg1, time.Now().Add(-10*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,7 +578,7 @@ func TestSignInsSince(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list, err = e.c.SignInsSince(ctx, bg1, time.Now().Add(-60*24*time.Hour))
+	list, err = e.c.SignInEntries(ctx, bg1, time.Now().Add(-60*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +593,7 @@ func TestSignInsSince(t *testing.T) {
 	if !list[6].Succeeded() || list[6].IPAddress != "198.51.100.9" || !list[6].Interactive {
 		t.Fatalf("newest = %+v", list[6])
 	}
-	list, err = e.c.SignInsSince(ctx, nobody, time.Now().Add(-time.Hour))
+	list, err = e.c.SignInEntries(ctx, nobody, time.Now().Add(-time.Hour))
 	if err != nil || len(list) != 0 {
 		t.Fatalf("unknown user: %v %v", list, err)
 	}

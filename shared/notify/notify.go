@@ -24,6 +24,7 @@ const (
 	ExpiringSoon        Kind = "expiringSoon"
 	Expired             Kind = "expired"
 	TicketConfirm       Kind = "ticketConfirm" // a ServiceNow-originated activation waits for the requester's MFA
+	AlertRaised         Kind = "alertRaised"   // to admins: an alert has new incidents (TargetName = the alert, Reason = the findings)
 )
 
 // Data is what templates may show. Strings are escaped by html/template.
@@ -58,6 +59,7 @@ var subjects = map[Kind]string{
 	ExpiringSoon:        "{{.TargetName}} expires on {{when .End}}",
 	Expired:             "{{.TargetName}} has expired",
 	TicketConfirm:       "Confirm your activation of {{.TargetName}} ({{.Ticket}})",
+	AlertRaised:         "jitpim alert: {{.TargetName}}",
 }
 
 var bodies = map[Kind]string{
@@ -70,6 +72,7 @@ var bodies = map[Kind]string{
 	ExpiringSoon:        `{{.PrincipalName}}'s {{.TargetName}} assignment expires on {{when .End}}. Ask an administrator to extend it if it is still needed.`,
 	Expired:             `{{.PrincipalName}}'s {{.TargetName}} assignment expired on {{when .End}}.`,
 	TicketConfirm:       `Ticket {{.Ticket}} asks to activate {{.TargetName}} for you until {{when .End}}. This role requires you to sign in with multi-factor authentication: open the link, sign in, and confirm.`,
+	AlertRaised:         `{{.TargetName}}. {{.Reason}}`,
 }
 
 const htmlLayout = `<!doctype html><html><body style="font-family:Segoe UI,Arial,sans-serif">

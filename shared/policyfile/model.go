@@ -169,20 +169,16 @@ type Review struct {
 
 // Alerts are alert thresholds (parsed and checked; not applied yet).
 type Alerts struct {
-	Line                      int
-	TooManyGlobalAdminsCount  int
-	TooManyGlobalAdminsPct    int
-	RolesAssignedOutsidePIM   bool
-	AdminsNotUsingRolesDays   int
-	StaleAccountDays          int
-	RolesWithoutMFA           bool
-	ActivatedTooOftenCount    int
-	ActivatedTooOftenWithin   time.Duration
-	BreakGlassSignIn          bool
-	Configured                []string // names of the alerts the file turns on, for plan output
-	TooManyGlobalAdminsOn     bool
-	AdminsNotUsingRolesOn     bool
-	StaleAccountsOn           bool
-	ActivatedTooOftenOn       bool
-	RolesAssignedOutsidePIMOn bool
+	Line                     int
+	TooManyGlobalAdminsCount int
+	TooManyGlobalAdminsPct   int
+	RolesAssignedOutsidePIM  bool
+	AdminsNotUsingRolesDays  int
+	StaleAccountDays         int
+	RolesWithoutMFA          bool
+	ActivatedTooOftenCount   int
+	ActivatedTooOftenWithin  time.Duration
+	BreakGlassSignIn         bool
+	// Configured describes each alert the file turns on, for plan output.
+	Configured []string
 }

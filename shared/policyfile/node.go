@@ -2,6 +2,7 @@ package policyfile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,7 +157,9 @@ func (m *mapping) done(allowed ...string) {
 			continue
 		}
 		msg := fmt.Sprintf("%s: unknown key %q", m.what, k)
-		if s := closest(k, allowed); s != "" {
+		if s, ok := aliases[strings.ToLower(k)]; ok && slices.Contains(allowed, s) {
+			msg += fmt.Sprintf("; this file calls it %q", s)
+		} else if s := closest(k, allowed); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else if len(allowed) > 0 {
 			msg += "; known keys: " + strings.Join(allowed, ", ")
@@ -251,6 +254,20 @@ func (m *mapping) strings(key string) Val[[]string] {
 		out = append(out, it.Value)
 	}
 	return set(out, line)
+}
+
+// aliases are names people bring from Entra's portal or Graph, and the
+// key this file uses for them.
+var aliases = map[string]string{
+	"requiremfa": "mfa", "requiremultifactorauthentication": "mfa", "multifactorauthentication": "mfa",
+	"requirejustification": "justification", "requireticket": "ticket", "requireticketinfo": "ticket", "ticketing": "ticket",
+	"incidentticket": "ticket", "requireapproval": "approval", "isapprovalrequired": "approval", "approver": "approvers",
+	"primaryapprovers": "approvers", "maximumduration": "activationDuration", "maxduration": "activationDuration",
+	"maxactivationduration": "activationDuration", "conditionalaccess": "authContext", "authenticationcontext": "authContext",
+	"claimvalue": "authContext", "notifications": "notification", "eligibleassignmentexpiration": "eligibleExpiration",
+	"activeassignmentexpiration": "activeExpiration", "members": "eligible", "eligiblemembers": "eligible",
+	"break-glass": "breakGlass", "breakglassaccounts": "breakGlass", "emergencyaccounts": "breakGlass", "reviews": "accessReviews",
+	"groups": "privilegedAccessGroups", "pags": "privilegedAccessGroups",
 }
 
 // closest suggests the allowed key nearest to k, if it is near enough.

@@ -62,9 +62,14 @@ const (
 	tblPolicies      = "Policies"
 	tblAudit         = "Audit"
 	tblMail          = "Mail"
+	tblAlerts        = "Alerts"
+	// Access reviews (reviews.go): definitions and instances, and the
+	// decision items with their reviewer index, one partition per instance.
+	tblReviews         = "Reviews"
+	tblReviewDecisions = "ReviewDecisions"
 )
 
-var allTables = []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit, tblMail}
+var allTables = []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit, tblMail, tblAlerts, tblReviews, tblReviewDecisions}
 
 const (
 	// staleGrace is how old an index entry must be before a reader that
@@ -90,6 +95,8 @@ type Store struct {
 	grants, grantIndex       *aztables.Client
 	policies, audit          *aztables.Client
 	mail                     *aztables.Client
+	alerts                   *aztables.Client
+	reviewTbl, decisionTbl   *aztables.Client
 
 	reqFam, schedFam, grantFam *family
 
@@ -157,6 +164,8 @@ func New(ctx context.Context, connectionString string, opts Options) (*Store, er
 	s.grants, s.grantIndex = name(tblGrants), name(tblGrantIndex)
 	s.policies, s.audit = name(tblPolicies), name(tblAudit)
 	s.mail = name(tblMail)
+	s.alerts = name(tblAlerts)
+	s.reviewTbl, s.decisionTbl = name(tblReviews), name(tblReviewDecisions)
 	s.reqFam = &family{name: "request", main: s.requests, index: s.requestIndex}
 	s.schedFam = &family{name: "schedule", main: s.schedules, index: s.scheduleIndex}
 	s.grantFam = &family{name: "grant", main: s.grants, index: s.grantIndex, missingIsConflict: true}
