@@ -833,3 +833,48 @@ func BenchmarkBreakGlassCheck(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(sumCalls(f.dir.Calls())-dir0)/float64(b.N), "dir-calls/op")
 }
+
+// TestRepeatedRevokeFailureRaisesAlert: access that should be gone but whose
+// removal keeps failing becomes a high-severity alert after
+// RevokeAlertAfter attempts, not before; a later success leaves the alert
+// for people to dismiss.
+func TestRepeatedRevokeFailureRaisesAlert(t *testing.T) {
+	f := newAlertFixture(t, engine.AlertSettings{})
+	alice := f.newUser()
+	f.makeEligible(alice, roleOther)
+	if _, err := f.activate(alice, roleOther, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.dir.Fail = func(op string) error {
+		if op == "RemoveRoleAssignment" {
+			return domain.Errorf(domain.CodeTransient, "503 from Graph")
+		}
+		return nil
+	}
+	f.advance(61 * time.Minute)
+	alertOf := func() (domain.Alert, bool) {
+		a, err := f.store.GetAlert(f.ctx, domain.AlertRevokeFailing)
+		return a, err == nil && a.IsActive
+	}
+	for i := 1; i < engine.RevokeAlertAfter; i++ {
+		f.sweep()
+		if _, active := alertOf(); active {
+			t.Fatalf("alert after %d failures", i)
+		}
+		f.advance(2 * time.Hour) // past any backoff
+	}
+	f.sweep()
+	a, active := alertOf()
+	if !active || a.Severity != domain.SeverityHigh || a.IncidentCount != 1 || a.Incidents[0].PrincipalID != alice {
+		t.Fatalf("alert %+v active=%v", a, active)
+	}
+	if !f.hasRole(alice, roleOther) {
+		t.Fatal("the fake directory lost the role although every revoke failed")
+	}
+	f.dir.Fail = nil
+	f.advance(2 * time.Hour)
+	f.sweep()
+	if f.hasRole(alice, roleOther) {
+		t.Fatal("revoke not finished after the directory recovered")
+	}
+}

@@ -7,6 +7,10 @@ import (
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
+// RevokeAlertAfter is how many failed attempts at removing access raise a
+// high-severity alert (with the backoff, about half an hour of failures).
+const RevokeAlertAfter = 5
+
 // SweepResult counts what one sweep did.
 type SweepResult struct {
 	Expired          int
@@ -60,6 +64,15 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			res.GrantsFailing++
 			c.Log.ErrorContext(ctx, "directory change still failing", "target", g.Target.Key(), "principal_id", g.PrincipalID,
 				"attempts", g.FailedAttempts+1, "error", err)
+			if !g.Wanted() && g.FailedAttempts+1 >= RevokeAlertAfter {
+				// Access that should be gone is still there: say so loudly.
+				inc := domain.AlertIncident{ID: "revoke|" + g.Key(), PrincipalID: g.PrincipalID, Target: g.Target,
+					Description: fmt.Sprintf("revoking %s from %s has failed %d times: %s", domain.TargetName(g.Target), g.PrincipalID,
+						g.FailedAttempts+1, clip(err.Error(), 300))}
+				if aerr := e.RaiseAlert(ctx, c, domain.AlertRevokeFailing, domain.SeverityHigh, []domain.AlertIncident{inc}); aerr != nil {
+					c.Log.ErrorContext(ctx, "raising the failing-revoke alert failed", "error", aerr)
+				}
+			}
 		}
 	}
 	stuck, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusGranted, domain.StatusPendingProvisioning}, Limit: e.cfg.SweepBatch})
