@@ -19,6 +19,24 @@ param breakGlassIds string
 @description('Mailbox (UPN or object id) notifications are sent from.')
 param mailSender string = ''
 param sweepSchedule string = '0 */1 * * * *'
+param reminderSchedule string = '0 0 8 * * *'
+param breakGlassSchedule string = '0 */5 * * * *'
+param alertSchedule string = '0 0 6 * * *'
+param reviewSchedule string = '0 0 7 * * *'
+@description('Public https base URL of the app (links in mails), e.g. https://<name>.azurewebsites.net')
+param publicUrl string = 'https://${name}.azurewebsites.net'
+@description('Client id of the app registration approvers sign in to (redirect URI {publicUrl}/api/approvals/callback).')
+param webClientId string
+@description('Key Vault secret URIs (not values): approval link keys, cookie keys, web client secret, ServiceNow secrets.')
+param linkKeysSecretUri string
+param cookieKeysSecretUri string
+param webClientSecretUri string = ''
+param serviceNowUrl string = ''
+param serviceNowUser string = ''
+param serviceNowPasswordSecretUri string = ''
+param serviceNowWebhookSecretsUri string = ''
+@description('Addresses for the policies\' Admin notifications, comma-separated.')
+param adminMail string = ''
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: take(toLower(replace(name, '-', '')), 24)
@@ -77,6 +95,21 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'JITPIM_SWEEP_SCHEDULE', value: sweepSchedule }
         { name: 'JITPIM_MFA_FRESHNESS', value: '15m' }
         { name: 'JITPIM_APPROVER_MFA', value: 'true' }
+        { name: 'JITPIM_REMINDER_SCHEDULE', value: reminderSchedule }
+        { name: 'JITPIM_BREAKGLASS_SCHEDULE', value: breakGlassSchedule }
+        { name: 'JITPIM_ALERT_SCHEDULE', value: alertSchedule }
+        { name: 'JITPIM_REVIEW_SCHEDULE', value: reviewSchedule }
+        { name: 'JITPIM_PUBLIC_URL', value: publicUrl }
+        { name: 'JITPIM_WEB_CLIENT_ID', value: webClientId }
+        { name: 'JITPIM_ADMIN_MAIL', value: adminMail }
+        // Secrets come from Key Vault references; grant the app's identity "get" on the secrets.
+        { name: 'JITPIM_LINK_KEYS', value: '@Microsoft.KeyVault(SecretUri=${linkKeysSecretUri})' }
+        { name: 'JITPIM_COOKIE_KEYS', value: '@Microsoft.KeyVault(SecretUri=${cookieKeysSecretUri})' }
+        { name: 'JITPIM_WEB_CLIENT_SECRET', value: empty(webClientSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${webClientSecretUri})' }
+        { name: 'JITPIM_SERVICENOW_URL', value: serviceNowUrl }
+        { name: 'JITPIM_SERVICENOW_USER', value: serviceNowUser }
+        { name: 'JITPIM_SERVICENOW_PASSWORD', value: empty(serviceNowPasswordSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${serviceNowPasswordSecretUri})' }
+        { name: 'JITPIM_SERVICENOW_WEBHOOK_SECRETS', value: empty(serviceNowWebhookSecretsUri) ? '' : '@Microsoft.KeyVault(SecretUri=${serviceNowWebhookSecretsUri})' }
       ]
     }
   }
