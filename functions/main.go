@@ -93,6 +93,9 @@ func run(log *slog.Logger) error {
 	}
 	now := clock()
 	eng := engine.New(store, dir, cfg.Engine)
+	if rs, ok := store.(domain.ReviewStore); ok {
+		eng.WithReviews(rs, httpapi.ReviewLinkMaker(links, cfg.PublicURL, clock()))
+	}
 	api := httpapi.New(eng, verifier, now, log)
 
 	fp := funcproto.New(log)

@@ -170,6 +170,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"JITPIM_MAIL_SENDER="+MailSender(tenant),
 		"JITPIM_SWEEP_SCHEDULE=0 */1 * * * *",
 		"JITPIM_REMINDER_SCHEDULE=0 0 8 * * *",
+		"JITPIM_REVIEW_SCHEDULE=0 0 7 * * *",
 		"JITPIM_BREAKGLASS_SCHEDULE=0 */5 * * * *",
 		"JITPIM_ALERT_SCHEDULE=0 0 6 * * *",
 		"JITPIM_ALERT_GLOBAL_ADMIN_COUNT=5",

@@ -39,6 +39,11 @@ import (
 const (
 	PurposeApprove = "approve" // an approver's decision on one stage of a request
 	PurposeConfirm = "confirm" // a requester confirming a ticket-originated activation with MFA
+	// PurposeReview opens a reviewer's page of an access review instance:
+	// RequestID is the instance, StageID the definition, SubjectID the
+	// reviewer. It is not single-use: a reviewer decides many items
+	// through one link, each decision a POST after their own sign-in.
+	PurposeReview = "review"
 )
 
 const (
@@ -66,7 +71,7 @@ type Key struct {
 
 // Claims is what a link token carries.
 type Claims struct {
-	Purpose   string // PurposeApprove or PurposeConfirm; the caller checks it
+	Purpose   string // PurposeApprove, PurposeConfirm or PurposeReview; the caller checks it
 	RequestID string // the approval / request id
 	StageID   string // optional
 	SubjectID string // object id of the one person the link is for
@@ -177,8 +182,8 @@ func NewNonce() string {
 }
 
 func checkClaims(c Claims) error {
-	if c.Purpose != PurposeApprove && c.Purpose != PurposeConfirm {
-		return domain.Invalid("purpose", "must be %q or %q", PurposeApprove, PurposeConfirm)
+	if c.Purpose != PurposeApprove && c.Purpose != PurposeConfirm && c.Purpose != PurposeReview {
+		return domain.Invalid("purpose", "must be %q, %q or %q", PurposeApprove, PurposeConfirm, PurposeReview)
 	}
 	for _, f := range []struct {
 		name, value string

@@ -44,14 +44,14 @@ func startReview(t testing.TB, f *engFix, n int, def string) (domain.ReviewDefin
 	return d, res, took, f.store.RoundTrips()
 }
 
-// TestReviewOnAzurite runs a review of 1,500 eligibilities (15+
+// TestReviewOnAzurite runs a review of 350 eligibilities (four
 // transactions) through the engine on Table Storage: start in one run,
 // a concurrent duplicate run that adds nothing, and the apply of a Deny
 // default, each removal once.
 func TestReviewOnAzurite(t *testing.T) {
 	conn := azuritetest.Start(t)
 	f := newEngFix(t, conn, tablestore.Options{})
-	const n = 1500
+	const n = 350
 	d, _, took, trips := startReview(t, f, n, domain.DefaultDeny)
 	t.Logf("started a review of %d assignments in %v, %d round trips", n, took.Round(time.Millisecond), trips)
 	res, err := f.eng.RunReviews(f.ctx, f.call(engine.SystemActor))
