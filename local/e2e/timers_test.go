@@ -81,3 +81,35 @@ func TestExpiryTimerInterruptedAndRerun(t *testing.T) {
 		t.Fatalf("extra runs changed memberships:\n%s\n%s", before, after)
 	}
 }
+
+// TestRemindersTimer: an eligibility ending within 14 days is announced
+// once by the daily reminders function, however often it runs.
+func TestRemindersTimer(t *testing.T) {
+	defer advance(t, 0)
+	const securityReader = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	must(t, as(t, "gina", true), 201, "POST", eligReqs, map[string]any{"action": "adminAssign", "principalId": user("stan"),
+		"roleDefinitionId": securityReader, "directoryScopeId": "/", "justification": "audit season",
+		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": "P20D"}}})
+	count := func() int {
+		n := 0
+		for _, m := range st.Graph.Outbox() {
+			if strings.Contains(m.Subject, "Security Reader expires on") && strings.Contains(strings.Join(m.To, ","), "stan") {
+				n++
+			}
+		}
+		return n
+	}
+	ctx := context.Background()
+	if _, err := st.RunTimer(ctx, "reminders"); err != nil || count() != 0 {
+		t.Fatalf("reminded 20 days ahead: %v %d", err, count())
+	}
+	advance(t, 7*24*time.Hour)
+	for i := 0; i < 3; i++ {
+		if _, err := st.RunTimer(ctx, "reminders"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d reminders, want 1", n)
+	}
+}
