@@ -10,6 +10,7 @@
 package devissuer
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,6 +21,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"mime"
@@ -262,12 +264,22 @@ type tokenBody struct {
 }
 
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-		i.codeGrant(w, r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeError(w, "the body is too large")
 		return
 	}
+	// A JSON object is the minting shortcut whatever the Content-Type says:
+	// `curl -d '{...}'` labels it as a form. Anything else is the OIDC code grant.
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			i.codeGrant(w, r)
+			return
+		}
+	}
 	var b tokenBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields() // a typo such as "acr" must not silently mint a weaker token
 	if err := dec.Decode(&b); err != nil {
 		writeError(w, "body must be a JSON token request: "+err.Error())

@@ -262,3 +262,19 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Fatal("loaded a key from garbage")
 	}
 }
+
+// TestMintWithFormContentType: `curl -d '{...}'` sends JSON labelled as a
+// form; the README's token helper relies on it minting all the same.
+func TestMintWithFormContentType(t *testing.T) {
+	iss, srv := serve(t)
+	_ = iss
+	res, err := http.Post(srv.URL+"/token", "application/x-www-form-urlencoded", strings.NewReader(`{"oid":"11111111-1111-1111-1111-111111111111","mfa":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 || out["access_token"] == nil {
+		t.Fatalf("%d %v %v", res.StatusCode, out, err)
+	}
+}
