@@ -200,3 +200,60 @@ func TestPolicyFileValidationThroughTheBinary(t *testing.T) {
 		t.Fatalf("apply of a bad file: %+v", r)
 	}
 }
+
+// reviewFile declares one access review; applying it twice creates it once.
+const reviewFile = `version: 1
+directory:
+  users:
+    alice: c4049c7c-e12b-4472-b42d-c24808aa1054
+accessReviews:
+  - name: E2E policy file review
+    scope: {role: Security Reader}
+    reviewers: [alice]
+    recurrence: {every: 3, unit: months}
+    durationInDays: 14
+    defaultDecision: approve
+`
+
+// TestPolicyFileCreatesAccessReviewsOnce: apply POSTs the definition
+// through the API; the second plan and apply find nothing to do.
+func TestPolicyFileCreatesAccessReviewsOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "reviews.yaml")
+	if err := os.WriteFile(file, []byte(reviewFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gina := as(t, "gina", true)
+	named := func() []string {
+		var ids []string
+		for _, v := range must(t, gina, 200, "GET", "identityGovernance/accessReviews/definitions", nil)["value"].([]any) {
+			if d := v.(map[string]any); d["displayName"] == "E2E policy file review" {
+				ids = append(ids, d["id"].(string))
+			}
+		}
+		return ids
+	}
+	t.Cleanup(func() {
+		for _, id := range named() {
+			must(t, gina, 204, "DELETE", "identityGovernance/accessReviews/definitions/"+id, nil)
+		}
+	})
+	if plan := mustCLI(t, "gina", "config", "plan", file); !strings.Contains(plan, `+ access review "E2E policy file review"`) {
+		t.Fatalf("plan:\n%s", plan)
+	}
+	if out := mustCLI(t, "gina", "config", "apply", file); !strings.Contains(out, "Applied: 1 added") {
+		t.Fatalf("apply: %s", out)
+	}
+	if ids := named(); len(ids) != 1 {
+		t.Fatalf("definitions after apply: %v", ids)
+	}
+	plan := mustCLI(t, "gina", "config", "plan", file)
+	if !strings.Contains(plan, "No changes") || !strings.Contains(plan, `= access review "E2E policy file review"`) || strings.Contains(plan, "+ access review") {
+		t.Fatalf("second plan:\n%s", plan)
+	}
+	if out := mustCLI(t, "gina", "config", "apply", file); !strings.Contains(out, "No changes") || strings.Contains(out, "Applying") {
+		t.Fatalf("second apply: %s", out)
+	}
+	if ids := named(); len(ids) != 1 {
+		t.Fatalf("definitions after the second apply: %v", ids)
+	}
+}

@@ -177,7 +177,8 @@ func TestConfigApplyDemoTwiceChangesNothing(t *testing.T) {
 		"+ rita: eligible for role Global Administrator: permanent",
 		"+ steve: eligible for role Helpdesk Administrator: P180D",
 		"+ adam: eligible for group PAG-SERVICE-DESK member: P365D",
-		"group PAG-SERVICE-DESK: active for role Helpdesk Administrator", "access reviews: not applied: jitpim has no access reviews yet",
+		"group PAG-SERVICE-DESK: active for role Helpdesk Administrator", "App settings to set", "access reviews: not applied: the service answered: ",
+		"JITPIM_ALERT_GLOBAL_ADMIN_COUNT=5", "JITPIM_ALERT_ACTIVATION_WINDOW=24h", "JITPIM_BREAK_GLASS_IDS=e56a8394-5973-4642-b020-43bafd44ea44,",
 		"bg1 (e56a8394-5973-4642-b020-43bafd44ea44): the handler refuses to manage it",
 	} {
 		if !strings.Contains(plan, want) {

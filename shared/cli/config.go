@@ -110,8 +110,13 @@ func (e *Env) configPlan(ctx context.Context, args []string, apply bool) error {
 		if jerr := e.printJSON(out); jerr != nil {
 			return jerr
 		}
-	} else if !pl.Empty() || err != nil {
-		fmt.Fprintln(e.Stdout, res.String())
+	} else {
+		if !pl.Empty() || err != nil {
+			fmt.Fprintln(e.Stdout, res.String())
+		}
+		if len(pl.AppSettings) > 0 {
+			fmt.Fprintf(e.Stdout, "Not set: %d app setting(s) listed above (alerts, break-glass accounts) are deployment settings that apply cannot set: set them in the Function App's configuration.\n", len(pl.AppSettings))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("apply stopped after %d change(s): %w", res.Added+res.Changed+res.Removed, err)

@@ -44,6 +44,12 @@ type Live struct {
 	// BreakGlass tells, for each break-glass account of the file, whether
 	// the handler refuses to manage it.
 	BreakGlass map[string]BreakGlassCheck
+	// Reviews are the live access review definitions, read only when the
+	// file has an accessReviews section.
+	Reviews []LiveReview
+	// ReviewsUnavailable is the API's answer when the service has no
+	// access reviews configured.
+	ReviewsUnavailable string
 }
 
 // BreakGlassCheck is what the handler answered about one break-glass account.
@@ -347,6 +353,15 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 		}
 	}
 	sort.SliceStable(l.Schedules, func(i, j int) bool { return l.Schedules[i].ID < l.Schedules[j].ID })
+	if f.ReviewsDeclared {
+		if l.Reviews, err = loadReviews(ctx, api); statusOf(err) == 404 {
+			// The service runs without access reviews: plan says so.
+			l.ReviewsUnavailable, err = err.Error(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	for _, r := range f.BreakGlass {
 		l.BreakGlass[r.ID], err = probeBreakGlass(ctx, api, r.ID)
 		if err != nil {

@@ -20,8 +20,11 @@ type File struct {
 	PAGs        []*Group
 	BreakGlass  []*Ref
 	Reviews     []*Review
-	Alerts      *Alerts
-	Diagnostics []Diagnostic
+	// ReviewsDeclared: the file has an accessReviews key, so its list is
+	// the whole set of definitions (plan compares it with the live ones).
+	ReviewsDeclared bool
+	Alerts          *Alerts
+	Diagnostics     []Diagnostic
 }
 
 // Errors returns the diagnostics that are errors (not warnings).
@@ -146,7 +149,8 @@ type Group struct {
 	Owner       *Target
 }
 
-// Review is an access review definition (parsed and checked; not applied yet).
+// Review is an access review definition; apply creates it through the
+// accessReviews API (see reviewplan.go).
 type Review struct {
 	Line                  int
 	Name                  string
@@ -167,7 +171,8 @@ type Review struct {
 	Reminders             bool
 }
 
-// Alerts are alert thresholds (parsed and checked; not applied yet).
+// Alerts are alert thresholds: deployment settings (JITPIM_ALERT_*), which
+// plan prints and apply cannot set.
 type Alerts struct {
 	Line                     int
 	TooManyGlobalAdminsCount int

@@ -14,7 +14,7 @@ import (
 // change or remove, with the API calls that make it.
 type Change struct {
 	Op      string   `json:"op"`   // add, change, remove
-	Kind    string   `json:"kind"` // tier, policy, assignment
+	Kind    string   `json:"kind"` // tier, policy, assignment, review
 	Subject string   `json:"subject"`
 	Details []string `json:"details,omitempty"`
 	// Held is a removal that apply skips without --allow-removals.
@@ -45,6 +45,13 @@ type Plan struct {
 	NotApplied    []NotApplied `json:"notApplied"`
 	Warnings      []string     `json:"warnings,omitempty"`
 	Notes         []string     `json:"notes,omitempty"`
+	// Unchanged are the file's access reviews that match a live definition.
+	Unchanged []string `json:"unchanged,omitempty"`
+	// AppSettings are the deployment settings the file implies (alert
+	// thresholds, break-glass accounts): apply cannot set them.
+	AppSettings []AppSetting `json:"appSettings,omitempty"`
+	// BreakGlass is what the handler answered about each break-glass account.
+	BreakGlass []string `json:"breakGlass,omitempty"`
 }
 
 // Counts returns how many changes would be applied, by op, and how many
@@ -225,8 +232,10 @@ func BuildPlan(f *File, live *Live, o PlanOptions) *Plan {
 			removals = append(removals, rems...)
 		}
 	}
+	pl.planReviews(f, n, live, o)
 	pl.Changes = append(pl.Changes, removals...)
 	pl.notApplied(f, n, live)
+	pl.appSettings(f)
 	return pl
 }
 
@@ -428,36 +437,12 @@ func (pl *Plan) notApplied(f *File, n namer, live *Live) {
 	if len(groups.Items) > 0 {
 		pl.NotApplied = append(pl.NotApplied, groups)
 	}
-	if len(f.BreakGlass) > 0 {
-		bg := NotApplied{What: "break-glass accounts",
-			Reason: "the handler's list is JITPIM_BREAK_GLASS_IDS, which the API does not expose; each account below was checked with a validation-only request, " +
-				"but accounts the handler protects and this file does not list cannot be seen from here"}
-		for _, r := range f.BreakGlass {
-			c := live.BreakGlass[r.ID]
-			bg.Items = append(bg.Items, fmt.Sprintf("%s (%s): %s", r.Name, r.ID, c.Answer))
-			if !c.Protected {
-				pl.Warnings = append(pl.Warnings, fmt.Sprintf("break-glass account %s (%s) is NOT protected by the handler: add its object id to JITPIM_BREAK_GLASS_IDS", r.Name, r.ID))
-			}
+	for _, r := range f.BreakGlass {
+		c := live.BreakGlass[r.ID]
+		pl.BreakGlass = append(pl.BreakGlass, fmt.Sprintf("%s (%s): %s", r.Name, r.ID, c.Answer))
+		if !c.Protected {
+			pl.Warnings = append(pl.Warnings, fmt.Sprintf("break-glass account %s (%s) is NOT protected by the handler: add its object id to JITPIM_BREAK_GLASS_IDS", r.Name, r.ID))
 		}
-		pl.NotApplied = append(pl.NotApplied, bg)
-	}
-	if len(f.Reviews) > 0 {
-		rv := NotApplied{What: "access reviews", Reason: "jitpim has no access reviews yet"}
-		for _, r := range f.Reviews {
-			who := r.ReviewerKind
-			if who == "" {
-				var names []string
-				for _, x := range r.Reviewers {
-					names = append(names, x.Name)
-				}
-				who = strings.Join(names, ", ")
-			}
-			rv.Items = append(rv.Items, fmt.Sprintf("%q: %s, every %d %s, reviewed by %s", r.Name, r.ScopeName, r.Every, r.Unit, who))
-		}
-		pl.NotApplied = append(pl.NotApplied, rv)
-	}
-	if f.Alerts != nil && len(f.Alerts.Configured) > 0 {
-		pl.NotApplied = append(pl.NotApplied, NotApplied{What: "alerts", Reason: "jitpim raises no alerts yet", Items: slices.Clone(f.Alerts.Configured)})
 	}
 }
 
@@ -466,7 +451,7 @@ func (pl *Plan) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan for %s\n", pl.File)
 	section := ""
-	titles := map[string]string{"tier": "Tiers", "policy": "Policies", "assignment": "Assignments"}
+	titles := map[string]string{"tier": "Tiers", "policy": "Policies", "assignment": "Assignments", "review": "Access reviews"}
 	sign := map[string]string{"add": "+", "change": "~", "remove": "-"}
 	for _, c := range pl.Changes {
 		if titles[c.Kind] != section {
@@ -477,7 +462,10 @@ func (pl *Plan) Text() string {
 		if c.Kind == "assignment" && len(c.Details) == 1 {
 			line += ": " + c.Details[0]
 		}
-		if c.Held {
+		switch {
+		case c.Held && c.Op == "change":
+			line += "  [held back: pass --allow-removals to delete and re-create]"
+		case c.Held:
 			line += "  [held back: pass --allow-removals to remove]"
 		}
 		b.WriteString(line + "\n")
@@ -485,6 +473,21 @@ func (pl *Plan) Text() string {
 			for _, d := range c.Details {
 				fmt.Fprintf(&b, "      %s\n", d)
 			}
+		}
+	}
+	if len(pl.Unchanged) > 0 {
+		b.WriteString("\nAccess reviews unchanged\n")
+		for _, u := range pl.Unchanged {
+			fmt.Fprintf(&b, "  = %s\n", u)
+		}
+	}
+	if len(pl.AppSettings) > 0 {
+		b.WriteString("\nApp settings to set (Function App configuration; apply cannot set these)\n")
+		for _, a := range pl.AppSettings {
+			fmt.Fprintf(&b, "  %s=%s    # %s\n", a.Name, a.Value, a.Why)
+		}
+		for _, x := range pl.BreakGlass {
+			fmt.Fprintf(&b, "      break-glass check: %s\n", x)
 		}
 	}
 	if len(pl.Warnings) > 0 {

@@ -15,7 +15,8 @@ var reviewKeys = []string{"name", "scope", "reviewers", "fallbackReviewers", "re
 // reviews reads accessReviews: what is reviewed, by whom, how often, and
 // what happens to unanswered decisions.
 func (p *parser) reviews(root *mapping) {
-	items, _, _ := root.list("accessReviews")
+	items, _, declared := root.list("accessReviews")
+	p.f.ReviewsDeclared = declared
 	names := map[string]int{}
 	for i, it := range items {
 		what := fmt.Sprintf("accessReviews[%d]", i+1)
