@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -747,5 +746,3 @@ func asDomain(err error, target **domain.Error) bool {
 	}
 	return ok
 }
-
-var _ = fmt.Sprint

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -607,5 +606,3 @@ func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *h
 	}
 	return http.StatusOK, collection{Value: out}, nil
 }
-
-var _ = json.Marshal

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -384,5 +383,3 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
-
-var _ = url.Values{}
