@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -202,7 +203,7 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 
 func (p *Pages) fail(w http.ResponseWriter, err error) {
 	var de *domain.Error
-	if !asDomainErr(err, &de) {
+	if !errors.As(err, &de) {
 		de = domain.Wrap(domain.CodeInternal, err, "internal error")
 	}
 	m := statusOf[de.Code]
@@ -214,14 +215,6 @@ func (p *Pages) fail(w http.ResponseWriter, err error) {
 		msg = "Something went wrong; nothing was decided. The service logged the cause."
 	}
 	p.page(w, m.status, view{Title: "Nothing was changed", Message: msg})
-}
-
-func asDomainErr(err error, de **domain.Error) bool {
-	e, ok := err.(*domain.Error)
-	if ok {
-		*de = e
-	}
-	return ok
 }
 
 func (p *Pages) page(w http.ResponseWriter, status int, v view) {
