@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -321,7 +322,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	fail := func(cause error) error {
 		msg := cause.Error()
 		var de *domain.Error
-		if ok := asDomain(cause, &de); ok {
+		if ok := errors.As(cause, &de); ok {
 			msg = de.Message
 		}
 		if err := e.transition(ctx, c, r, domain.EvFail, msg); err != nil {
@@ -737,12 +738,4 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 	}
 	e.audit(ctx, c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
 	return r, nil
-}
-
-func asDomain(err error, target **domain.Error) bool {
-	de, ok := err.(*domain.Error)
-	if ok {
-		*target = de
-	}
-	return ok
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 	chk, err := e.cfg.Tickets.CheckTicket(ctx, r.Ticket, start, end)
 	if err != nil {
 		var de *domain.Error
-		if asDomain(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient && !strings.Contains(de.Message, r.Ticket.Number) {
+		if errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient && !strings.Contains(de.Message, r.Ticket.Number) {
 			return &domain.Error{Code: de.Code, Field: de.Field, Message: "ticket " + r.Ticket.Number + ": " + de.Message, Cause: err}
 		}
 		return err
@@ -134,7 +135,7 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 	refuse := func(err error) (domain.Request, error) {
 		msg := err.Error()
 		var de *domain.Error
-		if asDomain(err, &de) && de.Code != domain.CodeInternal {
+		if errors.As(err, &de) && de.Code != domain.CodeInternal {
 			msg = de.Message
 		}
 		if nerr := e.cfg.Tickets.AddNote(ctx, ref, "jitpim: refused: "+msg); nerr != nil {
