@@ -425,11 +425,20 @@ func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]domain
 	resp, err := rb.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userSelect},
 	})
+	return c.userPages(ctx, ci, "members", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
+		return rb.WithUrl(next).Get(ctx, nil)
+	})
+}
+
+// userPages collects a user collection of a group, following every
+// @odata.nextLink on Graph's own origin, and drops repeated ids.
+func (c *Client) userPages(ctx context.Context, ci *callInfo, what, groupID string, resp models.UserCollectionResponseable, err error,
+	next func(url string) (models.UserCollectionResponseable, error)) ([]domain.User, error) {
 	var out []domain.User
 	seen := map[string]bool{}
 	for pages := 0; ; pages++ {
 		if err != nil {
-			return nil, graphErr(err, ci, "list members of group %s", groupID)
+			return nil, graphErr(err, ci, "list %s of group %s", what, groupID)
 		}
 		for _, u := range resp.GetValue() {
 			if du := userFromModel(u); du.ID != "" && !seen[strings.ToLower(du.ID)] {
@@ -437,17 +446,17 @@ func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]domain
 				out = append(out, du)
 			}
 		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
+		link := deref(resp.GetOdataNextLink())
+		if link == "" {
 			return out, nil
 		}
-		if err := c.sameOrigin(next); err != nil {
+		if err := c.sameOrigin(link); err != nil {
 			return nil, err
 		}
 		if pages > 1000 {
-			return nil, domain.Errorf(domain.CodeInternal, "graph: group member listing did not end after 1000 pages")
+			return nil, domain.Errorf(domain.CodeInternal, "graph: group %s listing did not end after 1000 pages", what)
 		}
-		resp, err = rb.WithUrl(next).Get(ctx, nil)
+		resp, err = next(link)
 	}
 }
 

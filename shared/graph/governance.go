@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"strconv"
 	"strings"
 	"time"
@@ -119,30 +120,9 @@ func (c *Client) ListGroupOwners(ctx context.Context, groupID string) ([]domain.
 	resp, err := rb.Get(ctx, &groups.ItemOwnersGraphUserRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemOwnersGraphUserRequestBuilderGetQueryParameters{Select: userSelect},
 	})
-	var out []domain.User
-	seen := map[string]bool{}
-	for pages := 0; ; pages++ {
-		if err != nil {
-			return nil, graphErr(err, ci, "list owners of group %s", groupID)
-		}
-		for _, u := range resp.GetValue() {
-			if du := userFromModel(u); du.ID != "" && !seen[strings.ToLower(du.ID)] {
-				seen[strings.ToLower(du.ID)] = true
-				out = append(out, du)
-			}
-		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
-			return out, nil
-		}
-		if err := c.sameOrigin(next); err != nil {
-			return nil, err
-		}
-		if pages > 1000 {
-			return nil, domain.Errorf(domain.CodeInternal, "graph: group owner listing did not end after 1000 pages")
-		}
-		resp, err = rb.WithUrl(next).Get(ctx, nil)
-	}
+	return c.userPages(ctx, ci, "owners", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
+		return rb.WithUrl(next).Get(ctx, nil)
+	})
 }
 
 // SignInsSince implements domain.SignInLog: SignInEntries in the domain's
