@@ -94,6 +94,10 @@ type Call struct {
 	Log          *slog.Logger
 	admin        *bool
 	queued       []string // mail ids queued during this call
+	// checked holds requests whose account and eligibility this call has
+	// just verified, so provisioning them in the same call need not ask
+	// again; approvals and the sweep provision in later calls and re-check.
+	checked map[string]bool
 }
 
 // NewCall builds a Call; log may be nil.
@@ -202,4 +206,11 @@ func retry(f func() error) error {
 		}
 	}
 	return domain.Errorf(domain.CodeConflict, "too many concurrent changes; try again")
+}
+
+func (c *Call) markChecked(requestID string) {
+	if c.checked == nil {
+		c.checked = map[string]bool{}
+	}
+	c.checked[requestID] = true
 }

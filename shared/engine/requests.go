@@ -233,6 +233,7 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 		return domain.Policy{}, err
 	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
+	c.markChecked(r.ID)
 	return p, nil
 }
 
@@ -333,11 +334,14 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		c.Log.WarnContext(ctx, "request failed", "reason", msg)
 		return nil
 	}
-	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
-		if domain.IsCode(err, domain.CodeTransient) {
-			return err
+	fresh := c.checked[r.ID] // verified moments ago in this call
+	if !fresh {
+		if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+			if domain.IsCode(err, domain.CodeTransient) {
+				return err
+			}
+			return fail(err)
 		}
-		return fail(err)
 	}
 	if !r.EndAt.IsZero() && !r.EndAt.After(c.Now) {
 		// Approved or resumed after the requested window: granting now would give access no live schedule covers.
@@ -353,6 +357,8 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		sc.AssignmentType = domain.AssignmentAssigned
 		if activation {
 			sc.AssignmentType = domain.AssignmentActivated
+		}
+		if activation && !fresh {
 			elig, err := e.eligibilityNow(ctx, c, r.PrincipalID, r.Target)
 			if err != nil {
 				if domain.IsCode(err, domain.CodeTransient) {
@@ -577,6 +583,7 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
 		return err
 	}
+	c.markChecked(r.ID)
 	p, err := e.policyFor(ctx, r.Target)
 	if err != nil {
 		return err
