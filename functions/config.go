@@ -77,18 +77,20 @@ func loadConfig(get func(string) string) (config, error) {
 	}
 
 	e := &c.Engine
-	e.AdminGroupID = get("JITPIM_ADMIN_GROUP_ID")
-	if e.AdminGroupID != "" && !domain.IsGUID(e.AdminGroupID) {
-		return c, fmt.Errorf("JITPIM_ADMIN_GROUP_ID: %q is not a group object id", e.AdminGroupID)
+	admins, err := domain.ParseOptionalObjectID("JITPIM_ADMIN_GROUP_ID", strings.TrimSpace(get("JITPIM_ADMIN_GROUP_ID")))
+	if err != nil {
+		return c, fmt.Errorf("JITPIM_ADMIN_GROUP_ID: %q is not a group object id", get("JITPIM_ADMIN_GROUP_ID"))
 	}
+	e.AdminGroupID = admins
 	for _, id := range strings.Split(get("JITPIM_BREAK_GLASS_IDS"), ",") {
 		if id = strings.TrimSpace(id); id == "" {
 			continue
 		}
-		if !domain.IsGUID(id) {
+		bg, err := domain.ParseObjectID("JITPIM_BREAK_GLASS_IDS", id)
+		if err != nil {
 			return c, fmt.Errorf("JITPIM_BREAK_GLASS_IDS: %q is not an object id", id)
 		}
-		e.BreakGlass = append(e.BreakGlass, id)
+		e.BreakGlass = append(e.BreakGlass, bg)
 	}
 	if v := get("JITPIM_MFA_FRESHNESS"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -103,6 +105,20 @@ func loadConfig(get func(string) string) (config, error) {
 			return c, fmt.Errorf("JITPIM_APPROVER_MFA: must be true or false")
 		}
 		e.ApproverMFA = b
+	}
+	if v := get("JITPIM_ADMIN_MFA"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("JITPIM_ADMIN_MFA: must be true or false")
+		}
+		e.AdminMFA = b
+	}
+	if v := get("JITPIM_MIN_ACTIVATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour || d%time.Second != 0 {
+			return c, fmt.Errorf("JITPIM_MIN_ACTIVATION: %q is not a whole number of seconds from 1m to 24h, e.g. 5m", v)
+		}
+		e.MinActivation = d
 	}
 	for _, a := range strings.Split(get("JITPIM_ADMIN_MAIL"), ",") {
 		if a = strings.TrimSpace(a); a != "" {

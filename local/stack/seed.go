@@ -179,18 +179,18 @@ func (s *Stack) checkDirectory(f *policyfile.File) error {
 		groups[strings.ToLower(g.ID)] = true
 	}
 	for _, u := range f.Users {
-		if !users[u.ID] {
+		if !users[string(u.ID)] {
 			return fmt.Errorf("line %d: user %s (%s) is not in the demo tenant", u.Line, u.Name, u.ID)
 		}
 	}
 	for _, g := range f.Groups {
-		if !groups[g.ID] {
+		if !groups[string(g.ID)] {
 			return fmt.Errorf("line %d: group %s (%s) is not in the demo tenant", g.Line, g.Name, g.ID)
 		}
 	}
 	var inFile []string
 	for _, r := range f.BreakGlass {
-		inFile = append(inFile, r.ID)
+		inFile = append(inFile, string(r.ID))
 	}
 	want := BreakGlassIDs(s.Tenant)
 	slices.Sort(inFile)

@@ -35,10 +35,10 @@ type Config struct {
 
 // Claims is what the rest of jitpim may trust about a verified caller.
 type Claims struct {
-	ObjectID string // "oid"
-	TenantID string // "tid"
-	Name     string // "name"
-	UPN      string // "preferred_username", else "upn"
+	ObjectID domain.ObjectID // "oid", canonical
+	TenantID string          // "tid"
+	Name     string          // "name"
+	UPN      string          // "preferred_username", else "upn"
 	AMR      []string
 	ACRS     []string // satisfied Conditional Access authentication contexts
 	IssuedAt time.Time

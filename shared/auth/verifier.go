@@ -201,8 +201,9 @@ func (v *Verifier) finish(tc *tokenClaims) (Claims, error) {
 	if tc.AuthTime != nil && tc.AuthTime.After(v.now().Add(v.cfg.Leeway)) {
 		return Claims{}, unauthorized("token auth_time is in the future")
 	}
-	if tc.OID == "" {
-		return Claims{}, unauthorized("token has no object id (oid)")
+	oid, err := domain.ParseObjectID("oid", tc.OID)
+	if err != nil {
+		return Claims{}, unauthorized("token has no valid object id (oid)")
 	}
 	scopes := strings.Fields(tc.SCP)
 	if len(scopes) == 0 && len(tc.Roles) == 0 {
@@ -211,7 +212,7 @@ func (v *Verifier) finish(tc *tokenClaims) (Claims, error) {
 		return Claims{}, unauthorized("token has no scopes or roles, so it is not an access token")
 	}
 	c := Claims{
-		ObjectID: tc.OID,
+		ObjectID: oid,
 		TenantID: tc.TID,
 		Name:     tc.Name,
 		UPN:      tc.PreferredUsername,

@@ -69,18 +69,18 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, iss: iss, tenant: tenant, store: memstore.New(), dir: fakedir.New()}
-	var breakGlass []string
+	var breakGlass []domain.ObjectID
 	for _, u := range tenant.Users {
-		h.dir.AddUser(domain.User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, Enabled: u.AccountEnabled})
+		h.dir.AddUser(domain.User{ID: domain.ObjectID(u.ID), UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: u.Mail, Enabled: u.AccountEnabled})
 		if strings.HasPrefix(u.UserPrincipalName, "bg") {
-			breakGlass = append(breakGlass, u.ID)
+			breakGlass = append(breakGlass, domain.ObjectID(u.ID))
 		}
 	}
-	admins := group(tenant, "jitpim-admins")
+	admins := domain.ObjectID(group(tenant, "jitpim-admins"))
 	for _, g := range tenant.Groups {
-		if g.ID == admins {
+		if domain.ObjectID(g.ID) == admins {
 			for _, m := range g.Members {
-				h.dir.AddMember(admins, m)
+				h.dir.AddMember(admins, domain.ObjectID(m))
 			}
 		}
 	}
@@ -212,7 +212,7 @@ func TestConfigPlanRepairsDriftAndHoldsRemovals(t *testing.T) {
 	c := cli.NewClient(h.api.URL+"/api", h.token("gina", true))
 	ctx := context.Background()
 	// Someone widens Global Administrator's activation by hand and makes Adam eligible for it.
-	if err := c.Call(ctx, "PATCH", "policies/roleManagementPolicies/DirectoryRole_"+domain.RoleGlobalAdministrator+"/rules/Expiration_EndUser_Assignment",
+	if err := c.Call(ctx, "PATCH", "policies/roleManagementPolicies/DirectoryRole_"+string(domain.RoleGlobalAdministrator)+"/rules/Expiration_EndUser_Assignment",
 		map[string]any{"maximumDuration": "PT4H"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestUserAndApproverCommands(t *testing.T) {
 	}
 	out = h.must("rita", "activate", "Global Administrator", "--duration", "PT1H", "--justification", "tenant-wide CA change", "--ticket", "CHG0040001", "--ticket-system", "ServiceNow")
 	m := requestID.FindStringSubmatch(out)
-	if m == nil || !strings.Contains(out, "waiting for approval") || h.dir.HasRole(h.user("rita"), domain.RoleGlobalAdministrator, "/") {
+	if m == nil || !strings.Contains(out, "waiting for approval") || h.dir.HasRole(domain.ObjectID(h.user("rita")), domain.RoleGlobalAdministrator, "/") {
 		t.Fatalf("activation: %s", out)
 	}
 	id := m[1]
@@ -337,7 +337,7 @@ func TestUserAndApproverCommands(t *testing.T) {
 	if out := h.must("alice", "approve", id, "--justification", "CAB approved"); !strings.Contains(out, "Approved request "+id) {
 		t.Fatalf("approve: %s", out)
 	}
-	if !h.dir.HasRole(h.user("rita"), domain.RoleGlobalAdministrator, "/") {
+	if !h.dir.HasRole(domain.ObjectID(h.user("rita")), domain.RoleGlobalAdministrator, "/") {
 		t.Fatal("no role after approval")
 	}
 	var roles struct {
@@ -352,7 +352,7 @@ func TestUserAndApproverCommands(t *testing.T) {
 	if out := h.must("rita", "deactivate", "62e90394-69f5-4237-9190-012177145e10"); !strings.Contains(out, "Global Administrator deactivated: Revoked") {
 		t.Fatalf("deactivate: %s", out)
 	}
-	if h.dir.HasRole(h.user("rita"), domain.RoleGlobalAdministrator, "/") {
+	if h.dir.HasRole(domain.ObjectID(h.user("rita")), domain.RoleGlobalAdministrator, "/") {
 		t.Fatal("role still held after deactivation")
 	}
 
@@ -370,11 +370,11 @@ func TestUserAndApproverCommands(t *testing.T) {
 	if out := h.must("stan", "activate", "--group", dev, "--duration", "PT2H", "--justification", "deploy"); !strings.Contains(out, "is active until") {
 		t.Fatalf("group activation: %s", out)
 	}
-	if !h.dir.InGroup(dev, "member", h.user("stan")) {
+	if !h.dir.InGroup(domain.ObjectID(dev), "member", domain.ObjectID(h.user("stan"))) {
 		t.Fatal("stan is not a member after activation")
 	}
 	h.must("stan", "deactivate", "--group", dev)
-	if h.dir.InGroup(dev, "member", h.user("stan")) {
+	if h.dir.InGroup(domain.ObjectID(dev), "member", domain.ObjectID(h.user("stan"))) {
 		t.Fatal("stan is still a member")
 	}
 	if out := h.must("steve", "extend", "Helpdesk Administrator", "--justification", "still on the service desk", "--duration", "P90D"); !strings.Contains(out, "PendingAdminDecision") {

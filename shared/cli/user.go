@@ -66,23 +66,24 @@ func resolveTarget(cmd string, pos []string, tf targetFlags) (target, error) {
 	}
 	arg := strings.TrimSpace(pos[0])
 	if *tf.group {
-		if !domain.IsGUID(arg) {
+		gid, err := domain.ParseObjectID("--group", arg)
+		if err != nil {
 			return target{}, usagef("%s --group takes the group's object id (jitpim roles --group lists yours), got %q", cmd, arg)
 		}
 		acc := strings.ToLower(*tf.access)
 		if acc != domain.AccessMember && acc != domain.AccessOwner {
 			return target{}, usagef("--access must be member or owner, got %q", *tf.access)
 		}
-		return target{group: true, id: strings.ToLower(arg), access: acc, name: acc + " of group " + arg}, nil
+		return target{group: true, id: string(gid), access: acc, name: acc + " of group " + arg}, nil
 	}
 	if r, ok := domain.BuiltInRoleByName(arg); ok {
-		return target{id: r.ID, name: r.DisplayName}, nil
+		return target{id: string(r.ID), name: r.DisplayName}, nil
 	}
-	if r, ok := domain.BuiltInRoleByID(arg); ok {
-		return target{id: r.ID, name: r.DisplayName}, nil
-	}
-	if domain.IsGUID(arg) {
-		return target{id: strings.ToLower(arg), name: "role " + arg}, nil
+	if rid, err := domain.ParseObjectID("role", arg); err == nil {
+		if r, ok := domain.BuiltInRoleByID(rid); ok {
+			return target{id: string(r.ID), name: r.DisplayName}, nil
+		}
+		return target{id: string(rid), name: "role " + string(rid)}, nil
 	}
 	return target{}, usagef("unknown role %q: give a built-in role's display name or a role template id (for a group, use --group GROUP_ID)", arg)
 }
@@ -343,7 +344,7 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, in.GroupID, in.AccessID, until, how)
 			} else {
 				name := in.RoleDefinitionID
-				if r, ok := domain.BuiltInRoleByID(in.RoleDefinitionID); ok {
+				if r, ok := domain.BuiltInRoleByID(domain.CanonicalID(in.RoleDefinitionID)); ok {
 					name = r.DisplayName
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, name, in.RoleDefinitionID, until, how)
@@ -412,7 +413,7 @@ func (e *Env) approvals(ctx context.Context, args []string) error {
 			return err
 		}
 		tgt := p.RoleDefinitionID
-		if r, ok := domain.BuiltInRoleByID(p.RoleDefinitionID); ok {
+		if r, ok := domain.BuiltInRoleByID(domain.CanonicalID(p.RoleDefinitionID)); ok {
 			tgt = r.DisplayName
 		}
 		if p.GroupID != "" {

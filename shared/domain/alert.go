@@ -25,7 +25,7 @@ const (
 type AlertIncident struct {
 	ID          string // stable per finding, so a rescan does not duplicate it
 	Description string
-	PrincipalID string
+	PrincipalID ObjectID
 	Target      Target
 	Details     map[string]string
 	FirstSeen   time.Time
@@ -44,7 +44,7 @@ type Alert struct {
 	FirstSeen     time.Time
 	LastScanned   time.Time
 	LastModified  time.Time
-	DismissedBy   string
+	DismissedBy   ObjectID
 	DismissedAt   time.Time
 	Version       string
 }
@@ -63,7 +63,7 @@ type AlertStore interface {
 // SignIn is one sign-in of a user, from the directory's sign-in log.
 type SignIn struct {
 	ID        string
-	UserID    string
+	UserID    ObjectID
 	Time      time.Time
 	App       string
 	IPAddress string
@@ -72,7 +72,7 @@ type SignIn struct {
 
 // SignInLog reads sign-ins (Graph auditLogs/signIns).
 type SignInLog interface {
-	SignInsSince(ctx context.Context, userID string, since time.Time) ([]SignIn, error)
+	SignInsSince(ctx context.Context, userID ObjectID, since time.Time) ([]SignIn, error)
 }
 
 // DirectoryReader is what governance reads from the directory beyond the
@@ -80,11 +80,11 @@ type SignInLog interface {
 // and group owners (access review reviewers).
 type DirectoryReader interface {
 	// ListRoleAssignmentsByRole lists every assignment of a role, at any scope.
-	ListRoleAssignmentsByRole(ctx context.Context, roleDefinitionID string) ([]RoleAssignment, error)
+	ListRoleAssignmentsByRole(ctx context.Context, roleDefinitionID ObjectID) ([]RoleAssignment, error)
 	// CountUsers counts the tenant's user accounts.
 	CountUsers(ctx context.Context) (int, error)
 	// GetManager returns a user's manager; CodeNotFound when none is set.
-	GetManager(ctx context.Context, userID string) (User, error)
+	GetManager(ctx context.Context, userID ObjectID) (User, error)
 	// ListGroupOwners lists a group's owners that are users.
-	ListGroupOwners(ctx context.Context, groupID string) ([]User, error)
+	ListGroupOwners(ctx context.Context, groupID ObjectID) ([]User, error)
 }

@@ -5,7 +5,7 @@ import "strings"
 // BuiltInRole is an Entra built-in directory role: its template id is the
 // same in every tenant.
 type BuiltInRole struct {
-	ID          string
+	ID          ObjectID
 	DisplayName string
 	Privileged  bool // marked privileged by Microsoft
 }
@@ -50,9 +50,9 @@ var BuiltInRoles = []BuiltInRole{
 }
 
 // BuiltInRoleByID finds a built-in role by template id.
-func BuiltInRoleByID(id string) (BuiltInRole, bool) {
+func BuiltInRoleByID(id ObjectID) (BuiltInRole, bool) {
 	for _, r := range BuiltInRoles {
-		if strings.EqualFold(r.ID, id) {
+		if r.ID == id {
 			return r, true
 		}
 	}
@@ -72,9 +72,9 @@ func BuiltInRoleByName(name string) (BuiltInRole, bool) {
 // TargetName is a readable name for a target.
 func TargetName(t Target) string {
 	if t.Kind == TargetGroup {
-		return t.AccessID + " of group " + t.GroupID
+		return t.AccessID + " of group " + string(t.GroupID)
 	}
-	name := t.RoleDefinitionID
+	name := string(t.RoleDefinitionID)
 	if r, ok := BuiltInRoleByID(t.RoleDefinitionID); ok {
 		name = r.DisplayName
 	}

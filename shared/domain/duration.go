@@ -73,6 +73,11 @@ func ParseISODuration(s string) (time.Duration, error) {
 	if !seen || (inTime && timeParts == 0) {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as PT8H or P180D", orig)
 	}
+	// Access windows are whole seconds: a fraction (PT0.0000001S) is
+	// refused rather than rounded, so what is stored is what was asked.
+	if d := time.Duration(total); d%time.Second != 0 || total != float64(d) {
+		return 0, fmt.Errorf("%q is not a whole number of seconds", orig)
+	}
 	return time.Duration(total), nil
 }
 

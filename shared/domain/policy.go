@@ -25,7 +25,7 @@ const (
 // Approver is a user or a group whose members may approve.
 type Approver struct {
 	Kind ApproverKind
-	ID   string
+	ID   ObjectID
 }
 
 // StageRule configures one approval stage.
@@ -110,7 +110,7 @@ type Policy struct {
 	Eligible      AdminRules
 	Active        AdminRules
 	Notifications []NotificationRule
-	ModifiedBy    string
+	ModifiedBy    ObjectID
 	ModifiedAt    time.Time
 	// InheritedFrom names the tier or default policy an effective policy was
 	// taken from; empty for a target's own policy. Not stored.
@@ -122,9 +122,9 @@ type Policy struct {
 // tenant scope) and one per group and access kind.
 func PolicyID(t Target) string {
 	if t.Kind == TargetGroup {
-		return "Group_" + t.GroupID + "_" + t.AccessID
+		return "Group_" + string(t.GroupID) + "_" + t.AccessID
 	}
-	return "DirectoryRole_" + t.RoleDefinitionID
+	return "DirectoryRole_" + string(t.RoleDefinitionID)
 }
 
 // TierPolicyID names the policy of a tier.
@@ -140,15 +140,17 @@ func ParsePolicyID(id string) (PolicyScope, Target, string, bool) {
 		return ScopeDefault, Target{}, "", true
 	case strings.HasPrefix(id, "DirectoryRole_"):
 		r := strings.TrimPrefix(id, "DirectoryRole_")
-		if !IsGUID(r) {
+		id, err := ParseObjectID("policyId", r)
+		if err != nil {
 			return "", Target{}, "", false
 		}
-		return ScopeTarget, RoleTarget(r, TenantScope), "", true
+		return ScopeTarget, RoleTarget(id, TenantScope), "", true
 	case strings.HasPrefix(id, "Group_"):
 		rest := strings.TrimPrefix(id, "Group_")
 		g, acc, ok := strings.Cut(rest, "_")
-		t := GroupTarget(g, acc)
-		if !ok || t.Validate() != nil {
+		gid, err := ParseObjectID("policyId", g)
+		t := GroupTarget(gid, acc)
+		if !ok || err != nil || t.Validate() != nil {
 			return "", Target{}, "", false
 		}
 		return ScopeTarget, t, "", true
@@ -237,11 +239,15 @@ func (p Policy) Validate() error {
 			if s.TimeoutDays < 1 || s.TimeoutDays > 7 {
 				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approvalStageTimeOutInDays must be 1 to 7, got %d", i+1, s.TimeoutDays)
 			}
+			if len(s.PrimaryApprovers) == 0 {
+				// Nobody would be asked, and every activation would wait until it timed out.
+				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approval is required but names no primaryApprovers", i+1)
+			}
 			if len(s.PrimaryApprovers) > MaxApproversPerStage || len(s.EscalationApprovers) > MaxApproversPerStage {
 				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: at most %d approvers", i+1, MaxApproversPerStage)
 			}
 			for _, ap := range append(slices.Clone(s.PrimaryApprovers), s.EscalationApprovers...) {
-				if (ap.Kind != ApproverUser && ap.Kind != ApproverGroup) || !IsGUID(ap.ID) {
+				if (ap.Kind != ApproverUser && ap.Kind != ApproverGroup) || !ap.ID.Valid() {
 					return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approver %q is not a user or group object id", i+1, ap.ID)
 				}
 			}

@@ -206,8 +206,8 @@ func TestPolicyIDRoundTrip(t *testing.T) {
 		wantT     domain.Target
 		wantTier  string
 	}{
-		{"role", domain.PolicyID(domain.RoleTarget(roleGA, "")), "DirectoryRole_" + roleGA, domain.ScopeTarget, domain.RoleTarget(roleGA, "/"), ""},
-		{"role at AU scope shares the role's policy", domain.PolicyID(domain.RoleTarget(rolePRA, auScope)), "DirectoryRole_" + rolePRA, domain.ScopeTarget, domain.RoleTarget(rolePRA, "/"), ""},
+		{"role", domain.PolicyID(domain.RoleTarget(roleGA, "")), "DirectoryRole_" + string(roleGA), domain.ScopeTarget, domain.RoleTarget(roleGA, "/"), ""},
+		{"role at AU scope shares the role's policy", domain.PolicyID(domain.RoleTarget(rolePRA, auScope)), "DirectoryRole_" + string(rolePRA), domain.ScopeTarget, domain.RoleTarget(rolePRA, "/"), ""},
 		{"group member", domain.PolicyID(domain.GroupTarget(groupA, "member")), "Group_" + groupA + "_member", domain.ScopeTarget, domain.GroupTarget(groupA, "member"), ""},
 		{"group owner", domain.PolicyID(domain.GroupTarget(groupA, "Owner")), "Group_" + groupA + "_owner", domain.ScopeTarget, domain.GroupTarget(groupA, "owner"), ""},
 		{"tier", domain.TierPolicyID("Tier0_break-glass"), "Tier_Tier0_break-glass", domain.ScopeTier, domain.Target{}, "Tier0_break-glass"},
@@ -241,8 +241,8 @@ func TestPolicyIDRoundTrip(t *testing.T) {
 
 func TestParsePolicyIDRejectsGarbage(t *testing.T) {
 	for _, id := range []string{
-		"", "default", "DEFAULT", "Default ", "Foo_" + roleGA, roleGA,
-		"DirectoryRole_", "DirectoryRole_" + notAGUID, "DirectoryRole_" + roleGA + "_x", "directoryrole_" + roleGA,
+		"", "default", "DEFAULT", "Default ", "Foo_" + string(roleGA), string(roleGA),
+		"DirectoryRole_", "DirectoryRole_" + notAGUID, "DirectoryRole_" + string(roleGA) + "_x", "directoryrole_" + string(roleGA),
 		"Group_", "Group_" + groupA, "Group_" + groupA + "_", "Group_" + groupA + "_admin", "Group_" + notAGUID + "_member",
 		"Group__member", "Group_" + groupA + "_member_x",
 		"Tier_", "Tier_bad name", "Tier_a/b", "Tier_" + strings.Repeat("a", 65),

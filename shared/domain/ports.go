@@ -14,7 +14,7 @@ type Page[T any] struct {
 // RequestQuery selects requests. Empty fields do not filter.
 type RequestQuery struct {
 	Kind        RequestKind
-	PrincipalID string
+	PrincipalID ObjectID
 	TargetKey   string
 	Statuses    []Status
 	Cursor      string
@@ -24,7 +24,7 @@ type RequestQuery struct {
 // ScheduleQuery selects schedules. Without IncludeEnded only live ones come back.
 type ScheduleQuery struct {
 	Kind         RequestKind
-	PrincipalID  string
+	PrincipalID  ObjectID
 	TargetKey    string
 	IncludeEnded bool
 	Cursor       string
@@ -109,20 +109,24 @@ type TicketSystem interface {
 // idempotent: adding what exists or removing what is gone succeeds.
 type Directory interface {
 	// GetUser fails with CodeNotFound for an unknown object id.
-	GetUser(ctx context.Context, id string) (User, error)
+	GetUser(ctx context.Context, id ObjectID) (User, error)
 	// IsMemberOf reports transitive membership of a user in a group.
-	IsMemberOf(ctx context.Context, userID, groupID string) (bool, error)
+	IsMemberOf(ctx context.Context, userID, groupID ObjectID) (bool, error)
 	// AddRoleAssignment creates the assignment, or finds the existing one
 	// (created=false).
-	AddRoleAssignment(ctx context.Context, principalID, roleDefinitionID, directoryScopeID string) (id string, created bool, err error)
+	AddRoleAssignment(ctx context.Context, principalID, roleDefinitionID ObjectID, directoryScopeID string) (id string, created bool, err error)
 	RemoveRoleAssignment(ctx context.Context, id string) error
-	ListRoleAssignments(ctx context.Context, principalID string) ([]RoleAssignment, error)
+	ListRoleAssignments(ctx context.Context, principalID ObjectID) ([]RoleAssignment, error)
 	// AddGroupMember adds a member or owner (accessID); created=false when
 	// the principal already was one.
-	AddGroupMember(ctx context.Context, groupID, accessID, principalID string) (created bool, err error)
-	RemoveGroupMember(ctx context.Context, groupID, accessID, principalID string) error
+	AddGroupMember(ctx context.Context, groupID ObjectID, accessID string, principalID ObjectID) (created bool, err error)
+	RemoveGroupMember(ctx context.Context, groupID ObjectID, accessID string, principalID ObjectID) error
+	// HasGroupAccess reports whether the principal is a direct member (or
+	// owner, by accessID) of the group: access that exists in the directory
+	// whoever made it.
+	HasGroupAccess(ctx context.Context, groupID ObjectID, accessID string, principalID ObjectID) (bool, error)
 	// ListGroupMembers lists a group's users, transitively (for approver groups).
-	ListGroupMembers(ctx context.Context, groupID string) ([]User, error)
+	ListGroupMembers(ctx context.Context, groupID ObjectID) ([]User, error)
 	// FindUser resolves a user principal name (or e-mail address) to the
 	// account, so that outside systems' names become object ids.
 	FindUser(ctx context.Context, name string) (User, error)

@@ -156,14 +156,14 @@ type Request struct {
 	ID               string
 	Kind             RequestKind
 	Action           Action
-	PrincipalID      string
+	PrincipalID      ObjectID
 	Target           Target
 	Justification    string
 	Schedule         ScheduleInfo
 	Ticket           TicketInfo
 	Status           Status
 	StatusReason     string // why a request failed, was denied or canceled
-	CreatedBy        string
+	CreatedBy        ObjectID
 	CreatedAt        time.Time
 	CompletedAt      time.Time
 	TargetScheduleID string
@@ -210,7 +210,7 @@ type ApprovalStage struct {
 	EscalateAt        time.Time // zero when escalation is off
 	Status            string
 	ReviewResult      string
-	ReviewedBy        string
+	ReviewedBy        ObjectID
 	ReviewedAt        time.Time
 	Justification     string
 }

@@ -58,8 +58,8 @@ const (
 // (live schedules) of its targets.
 type ReviewScope struct {
 	Kind             ReviewScopeKind
-	RoleDefinitionID string
-	GroupID          string
+	RoleDefinitionID ObjectID
+	GroupID          ObjectID
 	AccessID         string // member or owner
 }
 
@@ -67,9 +67,9 @@ type ReviewScope struct {
 func (s ReviewScope) Covers(t Target) bool {
 	switch s.Kind {
 	case ReviewScopeRole:
-		return t.Kind == TargetRole && strings.EqualFold(t.RoleDefinitionID, s.RoleDefinitionID)
+		return t.Kind == TargetRole && t.RoleDefinitionID == s.RoleDefinitionID
 	case ReviewScopeGroup:
-		return t.Kind == TargetGroup && strings.EqualFold(t.GroupID, s.GroupID) && t.AccessID == s.AccessID
+		return t.Kind == TargetGroup && t.GroupID == s.GroupID && t.AccessID == s.AccessID
 	case ReviewScopePrivilegedRoles:
 		if t.Kind != TargetRole {
 			return false
@@ -84,11 +84,11 @@ func (s ReviewScope) Covers(t Target) bool {
 func (s ReviewScope) Validate() error {
 	switch s.Kind {
 	case ReviewScopeRole:
-		if !IsGUID(s.RoleDefinitionID) {
+		if !s.RoleDefinitionID.Valid() {
 			return Invalid("scope", "must name a role definition id (a GUID), got %q", s.RoleDefinitionID)
 		}
 	case ReviewScopeGroup:
-		if !IsGUID(s.GroupID) {
+		if !s.GroupID.Valid() {
 			return Invalid("scope", "must name a group object id (a GUID), got %q", s.GroupID)
 		}
 		if s.AccessID != AccessMember && s.AccessID != AccessOwner {
@@ -129,15 +129,15 @@ const (
 // only resolved kinds appear: user and group.
 type Reviewer struct {
 	Kind ReviewerKind
-	ID   string
+	ID   ObjectID
 }
 
 // Key identifies a resolved reviewer in indexes: "u:{id}" or "g:{id}".
 func (r Reviewer) Key() string {
 	if r.Kind == ReviewerGroup {
-		return "g:" + strings.ToLower(r.ID)
+		return "g:" + string(r.ID)
 	}
-	return "u:" + strings.ToLower(r.ID)
+	return "u:" + string(r.ID)
 }
 
 // Recurrence types, as in Graph's recurrencePattern.
@@ -237,12 +237,12 @@ type ReviewDefinition struct {
 	Reviewers               []Reviewer
 	FallbackReviewers       []Reviewer
 	Settings                ReviewSettings
-	CreatedBy               string
+	CreatedBy               ObjectID
 	CreatedAt               time.Time
 	ModifiedAt              time.Time
 	// Deleted definitions are kept for the record; they start nothing.
 	Deleted   bool
-	DeletedBy string
+	DeletedBy ObjectID
 	DeletedAt time.Time
 	Version   string
 }
@@ -284,14 +284,14 @@ func (d ReviewDefinition) Validate() error {
 			}
 		case ReviewerManager:
 		case ReviewerUser, ReviewerGroup:
-			if !IsGUID(r.ID) {
+			if !r.ID.Valid() {
 				return Invalid("reviewers", "%s %q is not an object id", r.Kind, r.ID)
 			}
 		case ReviewerGroupOwners:
 			if r.ID == "" && d.Scope.Kind != ReviewScopeGroup {
 				return Invalid("reviewers", "the owners of the reviewed group need a group scope; name the group (/groups/{id}/owners)")
 			}
-			if r.ID != "" && !IsGUID(r.ID) {
+			if r.ID != "" && !r.ID.Valid() {
 				return Invalid("reviewers", "group %q is not an object id", r.ID)
 			}
 		default:
@@ -299,7 +299,7 @@ func (d ReviewDefinition) Validate() error {
 		}
 	}
 	for _, r := range d.FallbackReviewers {
-		if (r.Kind != ReviewerUser && r.Kind != ReviewerGroup) || !IsGUID(r.ID) {
+		if (r.Kind != ReviewerUser && r.Kind != ReviewerGroup) || !r.ID.Valid() {
 			return Invalid("fallbackReviewers", "must be users or groups by object id")
 		}
 	}
@@ -367,7 +367,7 @@ type ReviewInstance struct {
 	RemindersSent   int
 	StartedAt       time.Time
 	CompletedAt     time.Time
-	CompletedBy     string
+	CompletedBy     ObjectID
 	AppliedAt       time.Time
 	Version         string
 }
@@ -400,7 +400,7 @@ type ReviewDecision struct {
 	DefinitionID string
 	ScheduleID   string
 	Kind         RequestKind // eligibility or assignment
-	PrincipalID  string
+	PrincipalID  ObjectID
 	// PrincipalName and PrincipalUPN are what the directory said at the start.
 	PrincipalName string
 	PrincipalUPN  string
@@ -416,7 +416,7 @@ type ReviewDecision struct {
 	RecommendationReason string
 	Decision             string // NotReviewed, Approve, Deny, DontKnow
 	Justification        string
-	ReviewedBy           string
+	ReviewedBy           ObjectID
 	ReviewedAt           time.Time
 	ApplyResult          string // empty until applied
 	AppliedAt            time.Time

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Input limits, so a request fits one storage entity and a mail.
@@ -13,6 +12,43 @@ const (
 	MaxTicketNumber  = 100
 	MaxTicketSystem  = 100
 )
+
+// DefaultMinActivation is the shortest activation or active assignment
+// jitpim grants unless configured otherwise (JITPIM_MIN_ACTIVATION). A
+// window shorter than the sweep's period would grant access that ends
+// before anything can see it; a zero-length one grants and never lists it.
+const DefaultMinActivation = 5 * time.Minute
+
+// StartWindow bounds scheduleInfo.startDateTime around now: a start more
+// than StartSlack in the past is refused (a start given slightly late by a
+// client's clock is fine), as is one more than MaxScheduleAhead ahead.
+const (
+	StartSlack       = time.Hour
+	MaxScheduleAhead = 365 * 24 * time.Hour
+)
+
+// CheckStart refuses a requested start outside the sane window around now.
+// A zero start means "now".
+func CheckStart(start, now time.Time) error {
+	if start.IsZero() {
+		return nil
+	}
+	if start.Before(now.Add(-StartSlack)) {
+		return Invalid("scheduleInfo.startDateTime", "%s is more than %s in the past; leave it out to start now", start.UTC().Format(time.RFC3339), StartSlack)
+	}
+	if start.After(now.Add(MaxScheduleAhead)) {
+		return Invalid("scheduleInfo.startDateTime", "%s is more than a year ahead", start.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckMinLength refuses an access window shorter than min.
+func CheckMinLength(field string, start, end time.Time, min time.Duration) error {
+	if !end.IsZero() && end.Sub(start) < min {
+		return Invalid(field, "%s is shorter than the minimum of %s", FormatISODuration(end.Sub(start).Truncate(time.Second)), FormatISODuration(min))
+	}
+	return nil
+}
 
 // AuthEvidence is what a verified token says about how the caller signed in.
 type AuthEvidence struct {
@@ -31,6 +67,7 @@ type ActivationCheck struct {
 	Auth          AuthEvidence
 	MFAFreshness  time.Duration // how old an MFA sign-in may be
 	EligibleUntil time.Time     // zero = permanently eligible
+	MinDuration   time.Duration // the shortest activation granted
 }
 
 // CheckActivation applies a policy's end-user rules to an activation or
@@ -48,6 +85,9 @@ func CheckActivation(c ActivationCheck) error {
 	}
 	if !c.End.After(c.Now) || !c.End.After(c.Start) {
 		return Invalid("scheduleInfo.expiration", "the activation ends before it starts")
+	}
+	if err := CheckMinLength("scheduleInfo.expiration", c.Start, c.End, c.MinDuration); err != nil {
+		return err
 	}
 	maxDur := a.MaxDuration
 	if c.Policy.Target.Kind == TargetGroup && maxDur > MaxGroupActivation {
@@ -93,16 +133,13 @@ func CheckStepUp(a ActivationRules, auth AuthEvidence, now time.Time, freshness 
 }
 
 func checkText(justification string, t TicketInfo) error {
-	if n := utf8.RuneCountInString(justification); n > MaxJustification {
-		return Invalid("justification", "at most %d characters, got %d", MaxJustification, n)
+	if err := CheckText("justification", justification, MaxJustification, true); err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(t.Number) > MaxTicketNumber {
-		return Invalid("ticketInfo.ticketNumber", "at most %d characters", MaxTicketNumber)
+	if err := CheckText("ticketInfo.ticketNumber", t.Number, MaxTicketNumber, false); err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(t.System) > MaxTicketSystem {
-		return Invalid("ticketInfo.ticketSystem", "at most %d characters", MaxTicketSystem)
-	}
-	return nil
+	return CheckText("ticketInfo.ticketSystem", t.System, MaxTicketSystem, false)
 }
 
 // AdminCheck is what the admin assignment rules look at.
@@ -114,6 +151,7 @@ type AdminCheck struct {
 	Justification string
 	Ticket        TicketInfo
 	MFA           bool
+	MinDuration   time.Duration // the shortest active assignment granted
 }
 
 // CheckAdminAssignment applies the Expiration_Admin_* and Enablement_Admin_*
@@ -133,6 +171,11 @@ func CheckAdminAssignment(c AdminCheck) error {
 	} else {
 		if !c.End.After(c.Start) || !c.End.After(c.Now) {
 			return Invalid("scheduleInfo.expiration", "the assignment ends before it starts")
+		}
+		if c.Kind == KindAssignment {
+			if err := CheckMinLength("scheduleInfo.expiration", c.Start, c.End, c.MinDuration); err != nil {
+				return err
+			}
 		}
 		if !c.Rules.AllowPermanent && c.End.Sub(c.Start) > c.Rules.MaxDuration {
 			return Invalid("scheduleInfo.expiration", "%s assignments may last at most %s", what, FormatISODuration(c.Rules.MaxDuration))

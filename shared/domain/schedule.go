@@ -24,7 +24,7 @@ const (
 type Schedule struct {
 	ID                    string
 	Kind                  RequestKind
-	PrincipalID           string
+	PrincipalID           ObjectID
 	Target                Target
 	AssignmentType        string // assignments only
 	MemberType            string
@@ -64,7 +64,7 @@ type Holder struct {
 // holder arrives and removes it only when the last one leaves, so ending one
 // grant never takes away access another still covers.
 type Grant struct {
-	PrincipalID string
+	PrincipalID ObjectID
 	Target      Target
 	Holders     []Holder
 	// Applied is what jitpim last confirmed in the directory.
@@ -81,7 +81,7 @@ type Grant struct {
 }
 
 // GrantKey is the key of the grant of principal on target.
-func GrantKey(principalID string, t Target) string { return principalID + "|" + t.Key() }
+func GrantKey(principalID ObjectID, t Target) string { return string(principalID) + "|" + t.Key() }
 
 // Key is the grant's key.
 func (g Grant) Key() string { return GrantKey(g.PrincipalID, g.Target) }
@@ -116,7 +116,7 @@ func (g *Grant) RemoveHolder(scheduleID string) bool {
 
 // User is what the engine knows of a directory account.
 type User struct {
-	ID                string
+	ID                ObjectID
 	UserPrincipalName string
 	DisplayName       string
 	Mail              string
@@ -127,8 +127,8 @@ type User struct {
 // RoleAssignment is a directory role assignment as the directory reports it.
 type RoleAssignment struct {
 	ID               string
-	PrincipalID      string
-	RoleDefinitionID string
+	PrincipalID      ObjectID
+	RoleDefinitionID ObjectID
 	DirectoryScopeID string
 }
 
@@ -136,11 +136,11 @@ type RoleAssignment struct {
 type AuditRecord struct {
 	ID           string
 	Time         time.Time
-	ActorID      string // object id of who acted; "jitpim" for timers
-	Action       string // e.g. "request.create", "approval.decide", "grant.add"
-	Category     string // RoleManagement, GroupManagement, Policy, Governance
+	ActorID      ObjectID // object id of who acted; "jitpim" for timers
+	Action       string   // e.g. "request.create", "approval.decide", "grant.add"
+	Category     string   // RoleManagement, GroupManagement, Policy, Governance
 	Target       Target
-	PrincipalID  string // whose access changed
+	PrincipalID  ObjectID // whose access changed
 	RequestID    string
 	Outcome      string // success, failure
 	Reason       string

@@ -152,7 +152,7 @@ func TestGrantRemoveHolderWantedSettled(t *testing.T) {
 
 func TestGrantKey(t *testing.T) {
 	role := domain.RoleTarget(roleGA, "/")
-	if got, want := domain.GrantKey(userA, role), userA+"|role:"+roleGA+":/"; got != want {
+	if got, want := domain.GrantKey(userA, role), userA+"|role:"+string(roleGA)+":/"; got != want {
 		t.Errorf("GrantKey = %q, want %q", got, want)
 	}
 	g := domain.Grant{PrincipalID: userA, Target: domain.GroupTarget(groupA, "owner")}
@@ -160,7 +160,7 @@ func TestGrantKey(t *testing.T) {
 		t.Errorf("Grant.Key = %q, want %q", got, want)
 	}
 	keys := map[string]bool{}
-	for _, p := range []string{userA, userB} {
+	for _, p := range []domain.ObjectID{userA, userB} {
 		for _, tg := range []domain.Target{role, domain.RoleTarget(roleGA, auScope), domain.RoleTarget(rolePRA, "/"),
 			domain.GroupTarget(groupA, "member"), domain.GroupTarget(groupA, "owner"), domain.GroupTarget(groupB, "member")} {
 			k := domain.GrantKey(p, tg)

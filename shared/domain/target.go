@@ -7,8 +7,8 @@ import (
 
 // Well-known Entra built-in role template ids.
 const (
-	RoleGlobalAdministrator                    = "62e90394-69f5-4237-9190-012177145e10"
-	RolePrivilegedRoleAdministrator            = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	RoleGlobalAdministrator         ObjectID   = "62e90394-69f5-4237-9190-012177145e10"
+	RolePrivilegedRoleAdministrator ObjectID   = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 	TenantScope                                = "/"
 	AccessMember                               = "member"
 	AccessOwner                                = "owner"
@@ -23,14 +23,14 @@ type TargetKind string
 // or membership/ownership of a group ("PIM for groups").
 type Target struct {
 	Kind             TargetKind
-	RoleDefinitionID string
+	RoleDefinitionID ObjectID
 	DirectoryScopeID string
-	GroupID          string
+	GroupID          ObjectID
 	AccessID         string
 }
 
 // RoleTarget builds a directory role target; an empty scope means the tenant.
-func RoleTarget(roleDefinitionID, scope string) Target {
+func RoleTarget(roleDefinitionID ObjectID, scope string) Target {
 	if scope == "" {
 		scope = TenantScope
 	}
@@ -38,16 +38,16 @@ func RoleTarget(roleDefinitionID, scope string) Target {
 }
 
 // GroupTarget builds a group membership or ownership target.
-func GroupTarget(groupID, accessID string) Target {
+func GroupTarget(groupID ObjectID, accessID string) Target {
 	return Target{Kind: TargetGroup, GroupID: groupID, AccessID: strings.ToLower(accessID)}
 }
 
 // Key identifies the target in indexes. It never contains '|'.
 func (t Target) Key() string {
 	if t.Kind == TargetGroup {
-		return "group:" + t.GroupID + ":" + t.AccessID
+		return "group:" + string(t.GroupID) + ":" + t.AccessID
 	}
-	return "role:" + t.RoleDefinitionID + ":" + t.DirectoryScopeID
+	return "role:" + string(t.RoleDefinitionID) + ":" + t.DirectoryScopeID
 }
 
 // ParseTargetKey is the inverse of Key.
@@ -62,9 +62,9 @@ func ParseTargetKey(k string) (Target, error) {
 	}
 	switch TargetKind(kind) {
 	case TargetRole:
-		return RoleTarget(a, b), nil
+		return RoleTarget(CanonicalID(a), b), nil
 	case TargetGroup:
-		return GroupTarget(a, b), nil
+		return GroupTarget(CanonicalID(a), b), nil
 	}
 	return Target{}, fmt.Errorf("bad target key %q", k)
 }
@@ -80,14 +80,14 @@ func (t Target) String() string {
 func (t Target) Validate() error {
 	switch t.Kind {
 	case TargetRole:
-		if !IsGUID(t.RoleDefinitionID) {
+		if !t.RoleDefinitionID.Valid() {
 			return Invalid("roleDefinitionId", "must be a role definition id (a GUID), got %q", t.RoleDefinitionID)
 		}
 		if !strings.HasPrefix(t.DirectoryScopeID, "/") || strings.ContainsAny(t.DirectoryScopeID, "|\\#?") {
 			return Invalid("directoryScopeId", "must be \"/\" or a path such as \"/administrativeUnits/{id}\", got %q", t.DirectoryScopeID)
 		}
 	case TargetGroup:
-		if !IsGUID(t.GroupID) {
+		if !t.GroupID.Valid() {
 			return Invalid("groupId", "must be a group object id (a GUID), got %q", t.GroupID)
 		}
 		if t.AccessID != AccessMember && t.AccessID != AccessOwner {

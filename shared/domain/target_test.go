@@ -12,9 +12,9 @@ func TestTargetKeyRoundTrip(t *testing.T) {
 		t   domain.Target
 		key string
 	}{
-		{domain.RoleTarget(roleGA, ""), "role:" + roleGA + ":/"},
-		{domain.RoleTarget(roleGA, "/"), "role:" + roleGA + ":/"},
-		{domain.RoleTarget(rolePRA, auScope), "role:" + rolePRA + ":" + auScope},
+		{domain.RoleTarget(roleGA, ""), "role:" + string(roleGA) + ":/"},
+		{domain.RoleTarget(roleGA, "/"), "role:" + string(roleGA) + ":/"},
+		{domain.RoleTarget(rolePRA, auScope), "role:" + string(rolePRA) + ":" + auScope},
 		{domain.GroupTarget(groupA, "member"), "group:" + groupA + ":member"},
 		{domain.GroupTarget(groupA, "OWNER"), "group:" + groupA + ":owner"},
 	}
@@ -43,7 +43,7 @@ func TestTargetKeyRoundTrip(t *testing.T) {
 }
 
 func TestParseTargetKeyRejects(t *testing.T) {
-	for _, k := range []string{"", "role", "role:" + roleGA, "group:" + groupA, "user:" + userA + ":x", "Role:" + roleGA + ":/", ":a:b", "rolex:a:b"} {
+	for _, k := range []string{"", "role", "role:" + string(roleGA), "group:" + groupA, "user:" + userA + ":x", "Role:" + string(roleGA) + ":/", ":a:b", "rolex:a:b"} {
 		if tg, err := domain.ParseTargetKey(k); err == nil {
 			t.Errorf("ParseTargetKey(%q) = %+v, want an error", k, tg)
 		} else if !strings.Contains(err.Error(), "bad target key") {
@@ -53,7 +53,7 @@ func TestParseTargetKeyRejects(t *testing.T) {
 }
 
 func TestTargetString(t *testing.T) {
-	if s := domain.RoleTarget(roleGA, "/").String(); s != "role "+roleGA+" at /" {
+	if s := domain.RoleTarget(roleGA, "/").String(); s != "role "+string(roleGA)+" at /" {
 		t.Errorf("role String() = %q", s)
 	}
 	if s := domain.GroupTarget(groupA, "owner").String(); s != "group "+groupA+" (owner)" {
@@ -69,7 +69,7 @@ func TestTargetValidate(t *testing.T) {
 	}{
 		{"role at tenant", domain.RoleTarget(roleGA, "/"), allowed},
 		{"role at AU", domain.RoleTarget(roleGA, auScope), allowed},
-		{"role upper-case guid", domain.RoleTarget(strings.ToUpper(roleGA), "/"), allowed},
+		{"role upper-case guid", domain.RoleTarget(domain.ObjectID(strings.ToUpper(string(roleGA))), "/"), allowed},
 		{"group member", domain.GroupTarget(groupA, "member"), allowed},
 		{"group Owner", domain.GroupTarget(groupA, "Owner"), allowed},
 		{"role bad id", domain.RoleTarget(notAGUID, "/"),
@@ -107,7 +107,7 @@ func TestTargetValidate(t *testing.T) {
 
 func TestIsGUID(t *testing.T) {
 	for s, want := range map[string]bool{
-		roleGA:                                  true,
+		string(roleGA):                          true,
 		strings.ToUpper(groupA):                 true,
 		"00000000-0000-0000-0000-000000000000":  true,
 		"":                                      false,

@@ -11,57 +11,57 @@ import (
 func TestAdminAssignRefusals(t *testing.T) {
 	cases := []struct {
 		name  string
-		setup func(f *fixture, u string) (caller string, in engine.Submission)
+		setup func(f *fixture, u domain.ObjectID) (caller domain.ObjectID, in engine.Submission)
 		code  domain.Code
 		msg   string
 	}{
-		{"caller is not an admin", func(f *fixture, u string) (string, engine.Submission) {
+		{"caller is not an admin", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return u, eligibilitySub(u, roleGA, permanent())
 		}, domain.CodeForbidden, "administrator"},
-		{"caller is not an admin, for someone else", func(f *fixture, u string) (string, engine.Submission) {
+		{"caller is not an admin, for someone else", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return u, eligibilitySub(f.newUser(), roleGA, permanent())
 		}, domain.CodeForbidden, "administrator"},
-		{"already eligible", func(f *fixture, u string) (string, engine.Submission) {
+		{"already eligible", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.makeEligible(u, roleGA)
 			return f.admin, eligibilitySub(u, roleGA, lasting(24*time.Hour))
 		}, domain.CodeConflict, "already has this eligibility"},
-		{"already actively assigned", func(f *fixture, u string) (string, engine.Submission) {
+		{"already actively assigned", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.mustSubmit(f.admin, assignSub(u, roleGA, 2*time.Hour))
 			return f.admin, assignSub(u, roleGA, time.Hour)
 		}, domain.CodeConflict, "already has this active assignment"},
-		{"permanent eligibility forbidden by policy", func(f *fixture, u string) (string, engine.Submission) {
+		{"permanent eligibility forbidden by policy", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) {
 				p.Eligible.AllowPermanent, p.Eligible.MaxDuration = false, 90*24*time.Hour
 			})
 			return f.admin, eligibilitySub(u, roleGA, permanent())
 		}, domain.CodeInvalid, "permanent"},
-		{"eligibility longer than policy allows", func(f *fixture, u string) (string, engine.Submission) {
+		{"eligibility longer than policy allows", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) {
 				p.Eligible.AllowPermanent, p.Eligible.MaxDuration = false, 90*24*time.Hour
 			})
 			return f.admin, eligibilitySub(u, roleGA, lasting(91*24*time.Hour))
 		}, domain.CodeInvalid, "at most"},
-		{"active assignment without justification", func(f *fixture, u string) (string, engine.Submission) {
+		{"active assignment without justification", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			in := assignSub(u, roleGA, time.Hour)
 			in.Justification = ""
 			return f.admin, in
 		}, domain.CodeInvalid, "justification"},
-		{"active assignment starting later", func(f *fixture, u string) (string, engine.Submission) {
+		{"active assignment starting later", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			in := assignSub(u, roleGA, time.Hour)
 			in.Schedule.Start = f.now.Add(time.Hour)
 			return f.admin, in
 		}, domain.CodeInvalid, "start"},
-		{"disabled account", func(f *fixture, u string) (string, engine.Submission) {
+		{"disabled account", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.dir.SetEnabled(u, false)
 			return f.admin, eligibilitySub(u, roleGA, permanent())
 		}, domain.CodeForbidden, "disabled"},
-		{"unknown account", func(f *fixture, u string) (string, engine.Submission) {
+		{"unknown account", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return f.admin, eligibilitySub(f.newID(), roleGA, permanent())
 		}, domain.CodeNotFound, "does not exist"},
-		{"break-glass account", func(f *fixture, u string) (string, engine.Submission) {
+		{"break-glass account", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return f.admin, assignSub(f.breakGlass, roleGA, time.Hour)
 		}, domain.CodeForbidden, "break-glass"},
-		{"ends before it starts", func(f *fixture, u string) (string, engine.Submission) {
+		{"ends before it starts", func(f *fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return f.admin, eligibilitySub(u, roleGA, domain.ScheduleInfo{ExpirationType: domain.ExpireAfterDateTime, End: f.now.Add(-time.Hour)})
 		}, domain.CodeInvalid, "ends before"},
 	}

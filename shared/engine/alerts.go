@@ -568,7 +568,7 @@ func (e *Engine) ListAlertDefinitions(ctx context.Context, c *Call) ([]AlertDefi
 // DismissAlert marks an alert dismissed by the caller, an admin: it stays
 // inactive, incidents and all, until a scan finds a new incident.
 func (e *Engine) DismissAlert(ctx context.Context, c *Call, id string) error {
-	if err := e.requireAdmin(ctx, c, "dismissing an alert"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "dismissing an alert"); err != nil {
 		return err
 	}
 	if err := e.alertsOn(); err != nil {
@@ -610,7 +610,7 @@ func (e *Engine) DismissAlert(ctx context.Context, c *Call, id string) error {
 // break-glass check for the break-glass alerts, the alert scan for the
 // others (all of them; id "" runs both).
 func (e *Engine) RefreshAlert(ctx context.Context, c *Call, id string) error {
-	if err := e.requireAdmin(ctx, c, "refreshing alerts"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "refreshing alerts"); err != nil {
 		return err
 	}
 	if err := e.alertsOn(); err != nil {
@@ -662,9 +662,9 @@ type scan struct {
 	c             *Call
 	st            AlertSettings
 	res           *AlertScanResult
-	users         map[string]userLookup
+	users         map[domain.ObjectID]userLookup
 	live          []domain.Schedule
-	managedGroups map[string]bool // groups whose membership jitpim manages
+	managedGroups map[domain.ObjectID]bool // groups whose membership jitpim manages
 	assignments   []domain.RoleAssignment
 	rolesPartial  bool
 	gaRead        bool
@@ -689,7 +689,7 @@ func (s *scan) add(def string, inc domain.AlertIncident) { s.found[def] = append
 
 // user reads an account once per scan; CodeNotFound marks a principal
 // that is not a user (a group or a service principal).
-func (s *scan) user(ctx context.Context, id string) (domain.User, error) {
+func (s *scan) user(ctx context.Context, id domain.ObjectID) (domain.User, error) {
 	if l, ok := s.users[id]; ok {
 		return l.u, l.err
 	}
@@ -698,11 +698,11 @@ func (s *scan) user(ctx context.Context, id string) (domain.User, error) {
 	return u, err
 }
 
-func (s *scan) name(ctx context.Context, id string) string {
+func (s *scan) name(ctx context.Context, id domain.ObjectID) string {
 	if u, err := s.user(ctx, id); err == nil && u.UserPrincipalName != "" {
 		return u.UserPrincipalName
 	}
-	return id
+	return string(id)
 }
 
 // ScanAlerts is the daily alert timer's job: it evaluates every alert
@@ -728,8 +728,8 @@ func (e *Engine) ScanAlerts(ctx context.Context, c *Call) (AlertScanResult, erro
 	if e.cfg.Alerts == nil || e.cfg.Reader == nil {
 		return res, domain.Errorf(domain.CodeInvalid, "the alert scan is off: it needs an alert store and a directory reader")
 	}
-	s := &scan{e: e, c: c, st: e.alertSettings(), res: &res, users: map[string]userLookup{},
-		managedGroups: map[string]bool{}, found: map[string][]domain.AlertIncident{}, partial: map[string]bool{}}
+	s := &scan{e: e, c: c, st: e.alertSettings(), res: &res, users: map[domain.ObjectID]userLookup{},
+		managedGroups: map[domain.ObjectID]bool{}, found: map[string][]domain.AlertIncident{}, partial: map[string]bool{}}
 	if err := s.load(ctx); err != nil {
 		return res, err
 	}
@@ -793,13 +793,13 @@ func (s *scan) load(ctx context.Context) error {
 		}
 		q.Cursor = p.Next
 	}
-	roles := map[string]bool{}
+	roles := map[domain.ObjectID]bool{}
 	for _, r := range domain.BuiltInRoles {
 		roles[r.ID] = true
 	}
 	for _, sc := range s.live {
 		if sc.Target.Kind == domain.TargetGroup {
-			s.managedGroups[strings.ToLower(sc.Target.GroupID)] = true
+			s.managedGroups[sc.Target.GroupID] = true
 		} else {
 			roles[sc.Target.RoleDefinitionID] = true
 		}
@@ -811,26 +811,26 @@ func (s *scan) load(ctx context.Context) error {
 	for _, p := range policies {
 		for _, t := range append([]domain.Target{p.Target}, p.TierTargets...) {
 			if t.Kind == domain.TargetGroup {
-				s.managedGroups[strings.ToLower(t.GroupID)] = true
+				s.managedGroups[t.GroupID] = true
 			} else if t.Kind == domain.TargetRole {
 				roles[t.RoleDefinitionID] = true
 			}
 		}
 	}
-	ids := make([]string, 0, len(roles))
+	ids := make([]domain.ObjectID, 0, len(roles))
 	for id := range roles {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	for _, id := range ids {
 		ras, err := s.e.cfg.Reader.ListRoleAssignmentsByRole(ctx, id)
 		if err != nil {
 			s.rolesPartial = true
-			s.fail(ctx, "listing the assignments of role "+id, err, domain.AlertRolesOutsidePIM, domain.AlertStaleSignIn)
+			s.fail(ctx, "listing the assignments of role "+string(id), err, domain.AlertRolesOutsidePIM, domain.AlertStaleSignIn)
 			continue
 		}
 		s.res.Roles++
-		s.gaRead = s.gaRead || strings.EqualFold(id, domain.RoleGlobalAdministrator)
+		s.gaRead = s.gaRead || id == domain.RoleGlobalAdministrator
 		s.assignments = append(s.assignments, ras...)
 	}
 	s.res.Assignments = len(s.assignments)
@@ -846,9 +846,9 @@ func (s *scan) globalAdmins(ctx context.Context) {
 		s.partial[def] = true
 		return
 	}
-	holders := map[string]string{} // principal → how it holds the role
+	holders := map[domain.ObjectID]string{} // principal → how it holds the role
 	for _, ra := range s.assignments {
-		if !strings.EqualFold(ra.RoleDefinitionID, domain.RoleGlobalAdministrator) || ra.DirectoryScopeID != domain.TenantScope {
+		if ra.RoleDefinitionID != domain.RoleGlobalAdministrator || ra.DirectoryScopeID != domain.TenantScope {
 			continue
 		}
 		_, err := s.user(ctx, ra.PrincipalID)
@@ -862,16 +862,16 @@ func (s *scan) globalAdmins(ctx context.Context) {
 				continue
 			}
 			if merr != nil {
-				s.fail(ctx, "listing the members of group "+ra.PrincipalID, merr, def)
+				s.fail(ctx, "listing the members of group "+string(ra.PrincipalID), merr, def)
 				continue
 			}
 			for _, m := range members {
 				if _, ok := holders[m.ID]; !ok {
-					holders[m.ID] = "member of group " + ra.PrincipalID
+					holders[m.ID] = "member of group " + string(ra.PrincipalID)
 				}
 			}
 		default:
-			s.fail(ctx, "reading principal "+ra.PrincipalID, err, def)
+			s.fail(ctx, "reading principal "+string(ra.PrincipalID), err, def)
 		}
 	}
 	s.res.GlobalAdmins = len(holders)
@@ -890,7 +890,7 @@ func (s *scan) globalAdmins(ctx context.Context) {
 	}
 	ga := domain.RoleTarget(domain.RoleGlobalAdministrator, domain.TenantScope)
 	for id, how := range holders {
-		s.add(def, domain.AlertIncident{ID: "globalAdmin:" + id, PrincipalID: id, Target: ga,
+		s.add(def, domain.AlertIncident{ID: "globalAdmin:" + string(id), PrincipalID: id, Target: ga,
 			Description: fmt.Sprintf("%s holds Global Administrator (%s): one of %d holders, %.1f%% of %d users; the limits are %d and %.1f%%",
 				s.name(ctx, id), how, len(holders), pct, n, s.st.GlobalAdminCount, s.st.GlobalAdminPercent),
 			Details: map[string]string{"holders": fmt.Sprint(len(holders)), "users": fmt.Sprint(n), "how": how}})
@@ -917,15 +917,15 @@ func (s *scan) outsideJitpim(ctx context.Context) {
 		}
 		kind := "user"
 		if _, err := s.user(ctx, ra.PrincipalID); domain.IsCode(err, domain.CodeNotFound) {
-			if s.managedGroups[strings.ToLower(ra.PrincipalID)] {
+			if s.managedGroups[ra.PrincipalID] {
 				continue // a privileged access group: jitpim manages who is in it
 			}
 			kind = "group or service principal"
 		} else if err != nil {
-			s.fail(ctx, "reading principal "+ra.PrincipalID, err, def)
+			s.fail(ctx, "reading principal "+string(ra.PrincipalID), err, def)
 			continue
 		}
-		s.add(def, domain.AlertIncident{ID: "outside:" + ra.PrincipalID + "|" + t.Key(), PrincipalID: ra.PrincipalID, Target: t,
+		s.add(def, domain.AlertIncident{ID: "outside:" + domain.GrantKey(ra.PrincipalID, t), PrincipalID: ra.PrincipalID, Target: t,
 			Description: fmt.Sprintf("%s (%s) holds %s through an assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), kind, domain.TargetName(t)),
 			Details:     map[string]string{"assignmentId": ra.ID, "principalType": kind}})
 		if s.st.RemoveOutside && kind == "user" {
@@ -962,7 +962,7 @@ func (s *scan) eligibilities(ctx context.Context) map[string]domain.Target {
 			}
 			history[key] = starts
 		}
-		id := sc.PrincipalID + "|" + sc.Target.Key()
+		id := domain.GrantKey(sc.PrincipalID, sc.Target)
 		used, inWindow := false, 0
 		var last time.Time
 		for _, t := range starts {
@@ -999,27 +999,27 @@ func (s *scan) eligibilities(ctx context.Context) map[string]domain.Target {
 // scanned role. Break-glass accounts are the break-glass check's.
 func (s *scan) staleAccounts(ctx context.Context) {
 	const def = domain.AlertStaleSignIn
-	principals := map[string]bool{}
+	principals := map[domain.ObjectID]bool{}
 	for _, sc := range s.live {
 		principals[sc.PrincipalID] = true
 	}
 	for _, ra := range s.assignments {
 		principals[ra.PrincipalID] = true
 	}
-	ids := make([]string, 0, len(principals))
+	ids := make([]domain.ObjectID, 0, len(principals))
 	for id := range principals {
 		if !s.e.isBreakGlass(id) {
 			ids = append(ids, id)
 		}
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	staleBefore := s.c.Now.Add(-time.Duration(s.st.StaleDays) * 24 * time.Hour)
 	for _, id := range ids {
 		u, err := s.user(ctx, id)
 		if domain.IsCode(err, domain.CodeNotFound) {
 			continue // a group or service principal: it does not sign in itself
 		} else if err != nil {
-			s.fail(ctx, "reading principal "+id, err, def)
+			s.fail(ctx, "reading principal "+string(id), err, def)
 			continue
 		}
 		s.res.Principals++
@@ -1033,7 +1033,7 @@ func (s *scan) staleAccounts(ctx context.Context) {
 		if !u.Enabled {
 			text += "; the account is disabled"
 		}
-		s.add(def, domain.AlertIncident{ID: "stale:" + id, PrincipalID: id, Description: text,
+		s.add(def, domain.AlertIncident{ID: "stale:" + string(id), PrincipalID: id, Description: text,
 			Details: map[string]string{"lastSignInDateTime": timeOrNever(u.LastSignIn), "enabled": fmt.Sprint(u.Enabled)}})
 	}
 }
@@ -1083,7 +1083,7 @@ func timeOrNever(t time.Time) string {
 
 // activationStarts lists when principal activated t, ended activations
 // included. Its cost grows with the principal's history on the target.
-func (e *Engine) activationStarts(ctx context.Context, principal string, t domain.Target) ([]time.Time, error) {
+func (e *Engine) activationStarts(ctx context.Context, principal domain.ObjectID, t domain.Target) ([]time.Time, error) {
 	var out []time.Time
 	q := domain.ScheduleQuery{Kind: domain.KindAssignment, PrincipalID: principal, TargetKey: t.Key(), IncludeEnded: true, Limit: 500}
 	for {

@@ -37,10 +37,10 @@ func (f *fixture) restart() { f.eng = engine.New(f.store, f.dir, f.cfg) }
 
 // breakGlassPair configures two healthy emergency accounts: enabled, with
 // Global Administrator directly at the tenant scope.
-func (f *fixture) breakGlassPair() (bg1, bg2 string) {
+func (f *fixture) breakGlassPair() (bg1, bg2 domain.ObjectID) {
 	f.t.Helper()
 	bg1, bg2 = f.breakGlass, f.newUser()
-	f.cfg.BreakGlass = []string{bg1, bg2}
+	f.cfg.BreakGlass = []domain.ObjectID{bg1, bg2}
 	for _, id := range f.cfg.BreakGlass {
 		if _, _, err := f.dir.AddRoleAssignment(f.ctx, id, domain.RoleGlobalAdministrator, "/"); err != nil {
 			f.t.Fatal(err)
@@ -290,7 +290,7 @@ func TestBreakGlassMisconfiguration(t *testing.T) {
 			t.Fatalf("missing role: %+v", res)
 		}
 		a := f.alert(domain.AlertBreakGlassMisconfig)
-		if !a.IsActive || !hasIncident(a, "breakglass:"+bg2+":norole") {
+		if !a.IsActive || !hasIncident(a, "breakglass:"+string(bg2)+":norole") {
 			t.Fatalf("alert: %v", incidentIDs(a))
 		}
 		if len(f.mails(misSubject)) != 1 {
@@ -329,7 +329,7 @@ func TestBreakGlassMisconfiguration(t *testing.T) {
 		f.dir.AddSignIn(domain.SignIn{ID: "old-test", UserID: bg2, Time: f.now.Add(-100 * 24 * time.Hour), Succeeded: true})
 		f.checkBreakGlass()
 		a := f.alert(domain.AlertBreakGlassMisconfig)
-		for _, id := range []string{"breakglass:" + bg1 + ":disabled", "breakglass:" + ghost + ":missing", "breakglass:" + bg2 + ":untested"} {
+		for _, id := range []string{"breakglass:" + string(bg1) + ":disabled", "breakglass:" + string(ghost) + ":missing", "breakglass:" + string(bg2) + ":untested"} {
 			if !hasIncident(a, id) {
 				t.Errorf("no incident %s in %v", id, incidentIDs(a))
 			}
@@ -361,7 +361,7 @@ func TestBreakGlassMisconfiguration(t *testing.T) {
 		if _, err := f.eng.CheckBreakGlass(f.ctx, f.system()); err == nil {
 			t.Fatal("a failed read was not reported")
 		}
-		if a := f.alert(domain.AlertBreakGlassMisconfig); !hasIncident(a, "breakglass:"+bg1+":disabled") || !a.IsActive {
+		if a := f.alert(domain.AlertBreakGlassMisconfig); !hasIncident(a, "breakglass:"+string(bg1)+":disabled") || !a.IsActive {
 			t.Fatalf("an unreadable account's problem was resolved: %v", incidentIDs(a))
 		}
 		if len(f.audits("alert.resolve")) != 0 {
@@ -416,7 +416,7 @@ func TestAlertScanRolesOutsideJitpim(t *testing.T) {
 	}
 	// A group holding a role: reported unless jitpim manages its membership.
 	unmanaged, managed := f.newID(), f.newID()
-	for _, g := range []string{unmanaged, managed} {
+	for _, g := range []domain.ObjectID{unmanaged, managed} {
 		if _, _, err := f.dir.AddRoleAssignment(f.ctx, g, roleHelpdesk.RoleDefinitionID, "/"); err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +425,7 @@ func TestAlertScanRolesOutsideJitpim(t *testing.T) {
 
 	res := f.scanAlerts()
 	a := f.alert(domain.AlertRolesOutsidePIM)
-	want := []string{"outside:" + sam + "|" + roleExchange.Key(), "outside:" + unmanaged + "|" + roleHelpdesk.Key()}
+	want := []string{"outside:" + string(sam) + "|" + roleExchange.Key(), "outside:" + string(unmanaged) + "|" + roleHelpdesk.Key()}
 	if !a.IsActive || a.IncidentCount != 2 || !hasIncident(a, want[0]) || !hasIncident(a, want[1]) {
 		t.Fatalf("outside incidents %v, want %v (break-glass %s and jitpim's own grants excluded)", incidentIDs(a), want, bg1)
 	}
@@ -464,7 +464,7 @@ func TestAlertScanRemovesOutsideAssignmentsWhenConfigured(t *testing.T) {
 	f := newAlertFixture(t, engine.AlertSettings{RemoveOutside: true})
 	bg1, _ := f.breakGlassPair()
 	sam, group := f.newUser(), f.newID()
-	for _, p := range []string{sam, group} {
+	for _, p := range []domain.ObjectID{sam, group} {
 		if _, _, err := f.dir.AddRoleAssignment(f.ctx, p, roleExchange.RoleDefinitionID, "/"); err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +483,7 @@ func TestAlertScanRemovesOutsideAssignmentsWhenConfigured(t *testing.T) {
 		t.Fatalf("grant after removal: %+v", g)
 	}
 	// Still reported: the alert says what was found.
-	if !hasIncident(f.alert(domain.AlertRolesOutsidePIM), "outside:"+sam+"|"+roleExchange.Key()) {
+	if !hasIncident(f.alert(domain.AlertRolesOutsidePIM), "outside:"+string(sam)+"|"+roleExchange.Key()) {
 		t.Fatal("the removed assignment was not reported")
 	}
 }
@@ -521,7 +521,7 @@ func TestAlertScanTooManyGlobalAdmins(t *testing.T) {
 	group := f.newID()
 	f.dir.AddMember(group, m1)
 	f.dir.AddMember(group, m2)
-	for _, p := range []string{direct, group} {
+	for _, p := range []domain.ObjectID{direct, group} {
 		if _, _, err := f.dir.AddRoleAssignment(f.ctx, p, domain.RoleGlobalAdministrator, "/"); err != nil {
 			t.Fatal(err)
 		}
@@ -536,8 +536,8 @@ func TestAlertScanTooManyGlobalAdmins(t *testing.T) {
 		t.Fatalf("counted %d Global Administrators, want 6: %+v", res.GlobalAdmins, res)
 	}
 	a := f.alert(domain.AlertTooManyGlobalAdmins)
-	for _, id := range []string{bg1, bg2, direct, m1, m2, activator} {
-		if !hasIncident(a, "globalAdmin:"+id) {
+	for _, id := range []domain.ObjectID{bg1, bg2, direct, m1, m2, activator} {
+		if !hasIncident(a, "globalAdmin:"+string(id)) {
 			t.Errorf("holder %s not listed: %v", id, incidentIDs(a))
 		}
 	}
@@ -578,11 +578,11 @@ func TestAlertScanEligibilities(t *testing.T) {
 	}
 	f.scanAlerts()
 	unused := f.alert(domain.AlertAdminsNotUsingRoles)
-	if unused.IncidentCount != 1 || !hasIncident(unused, "unused:"+idle+"|"+roleHelpdesk.Key()) {
+	if unused.IncidentCount != 1 || !hasIncident(unused, "unused:"+string(idle)+"|"+roleHelpdesk.Key()) {
 		t.Fatalf("unused: %v", incidentIDs(unused))
 	}
 	often := f.alert(domain.AlertActivatedTooOften)
-	if often.IncidentCount != 1 || !hasIncident(often, "often:"+busy+"|"+roleHelpdesk.Key()) {
+	if often.IncidentCount != 1 || !hasIncident(often, "often:"+string(busy)+"|"+roleHelpdesk.Key()) {
 		t.Fatalf("too often: %v", incidentIDs(often))
 	}
 	// Later: the window has passed, and idle has used the role.
@@ -612,7 +612,7 @@ func TestAlertScanStaleAccounts(t *testing.T) {
 	}
 	f.scanAlerts()
 	a := f.alert(domain.AlertStaleSignIn)
-	if a.IncidentCount != 2 || !hasIncident(a, "stale:"+old) || !hasIncident(a, "stale:"+never) || hasIncident(a, "stale:"+bg1) {
+	if a.IncidentCount != 2 || !hasIncident(a, "stale:"+string(old)) || !hasIncident(a, "stale:"+string(never)) || hasIncident(a, "stale:"+string(bg1)) {
 		t.Fatalf("stale: %v", incidentIDs(a))
 	}
 	if a.Severity != domain.SeverityMedium {
@@ -680,7 +680,7 @@ func TestAlertScanDismissAndConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	id := "outside:" + sam + "|" + roleExchange.Key()
+	id := "outside:" + string(sam) + "|" + roleExchange.Key()
 	if f.raised(id) != 1 || len(f.mails("Roles are being assigned outside")) != 1 {
 		t.Fatalf("concurrent scans: %d audits, %d mails", f.raised(id), len(f.mails("Roles are being assigned outside")))
 	}
@@ -729,7 +729,7 @@ func TestAlertAPIForAdminsOnly(t *testing.T) {
 func TestRaiseAlert(t *testing.T) {
 	f := newAlertFixture(t, engine.AlertSettings{})
 	u := f.newUser()
-	inc := domain.AlertIncident{ID: "revoke:" + u, PrincipalID: u, Target: roleGA, Description: "revoke keeps failing",
+	inc := domain.AlertIncident{ID: "revoke:" + string(u), PrincipalID: u, Target: roleGA, Description: "revoke keeps failing",
 		Details: map[string]string{"attempts": "5"}}
 	for range 2 {
 		if err := f.eng.RaiseAlert(f.ctx, f.system(), domain.AlertRevokeFailing, "", []domain.AlertIncident{inc}); err != nil {
@@ -794,7 +794,7 @@ func BenchmarkAlertScan(b *testing.B) {
 	f.breakGlassPair()
 	for i := 0; i < 200; i++ {
 		u := f.newUser()
-		f.dir.AddSignIn(domain.SignIn{ID: u, UserID: u, Time: f.now})
+		f.dir.AddSignIn(domain.SignIn{ID: string(u), UserID: u, Time: f.now})
 		f.makeEligible(u, roleHelpdesk)
 		if _, err := f.activate(u, roleHelpdesk, time.Hour); err != nil {
 			b.Fatal(err)

@@ -12,7 +12,7 @@ const stage1, stage2 = "stage-1", "stage-2"
 
 // pendingActivation makes user eligible for t and submits an activation that
 // must wait for approval.
-func (f *fixture) pendingActivation(user string, t domain.Target) domain.Request {
+func (f *fixture) pendingActivation(user domain.ObjectID, t domain.Target) domain.Request {
 	f.t.Helper()
 	f.makeEligible(user, t)
 	r, err := f.activate(user, t, time.Hour)
@@ -26,7 +26,7 @@ func (f *fixture) pendingActivation(user string, t domain.Target) domain.Request
 }
 
 // assertNoAccess checks the directory and the grant give user nothing on t.
-func (f *fixture) assertNoAccess(t testing.TB, user string, tg domain.Target) {
+func (f *fixture) assertNoAccess(t testing.TB, user domain.ObjectID, tg domain.Target) {
 	t.Helper()
 	if tg.Kind == domain.TargetRole && f.hasRole(user, tg) {
 		t.Fatal("the directory holds the role")
@@ -68,7 +68,7 @@ func TestApprovalSingleStage(t *testing.T) {
 		t.Fatalf("alice's pending approvals: %+v %v", p, err)
 	}
 
-	refused := func(who string, auth domain.AuthEvidence, code domain.Code, msg string) {
+	refused := func(who domain.ObjectID, auth domain.AuthEvidence, code domain.Code, msg string) {
 		t.Helper()
 		before := f.snapshot()
 		_, err := f.eng.Decide(f.ctx, f.callAuth(who, auth), r.ID, engine.Decision{StageID: stage1, Result: "Approve"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -68,7 +67,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 	}
 
 	ga := domain.RoleTarget(domain.RoleGlobalAdministrator, domain.TenantScope)
-	var ids []string
+	var ids []domain.ObjectID
 	for _, id := range e.cfg.BreakGlass {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
@@ -76,7 +75,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 	}
 	res.Accounts = len(ids)
 	var signIns, problems []domain.AlertIncident
-	unchecked := map[string]bool{} // accounts whose state could not be read: keep their incidents
+	unchecked := map[domain.ObjectID]bool{} // accounts whose state could not be read: keep their incidents
 	signInsRead := true
 	if len(ids) < 2 {
 		problems = append(problems, domain.AlertIncident{ID: "breakglass:count", Target: ga,
@@ -85,15 +84,15 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 	}
 	for _, id := range ids {
 		problem := func(kind, text string) {
-			problems = append(problems, domain.AlertIncident{ID: "breakglass:" + id + ":" + kind, PrincipalID: id, Target: ga,
+			problems = append(problems, domain.AlertIncident{ID: "breakglass:" + string(id) + ":" + kind, PrincipalID: id, Target: ga,
 				Description: text, Details: map[string]string{"problem": kind}})
 		}
-		name := id
+		name := string(id)
 		u, err := e.dir.GetUser(ctx, id)
 		exists := err == nil
 		switch {
 		case domain.IsCode(err, domain.CodeNotFound):
-			problem("missing", "break-glass account "+id+" does not exist in the directory")
+			problem("missing", "break-glass account "+string(id)+" does not exist in the directory")
 		case err != nil:
 			res.Errors++
 			unchecked[id] = true
@@ -117,7 +116,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 				unchecked[id] = true
 				c.Log.ErrorContext(ctx, "break-glass check: listing the account's roles failed", "principal_id", id, "error", err)
 			} else if !slices.ContainsFunc(ras, func(ra domain.RoleAssignment) bool {
-				return strings.EqualFold(ra.RoleDefinitionID, domain.RoleGlobalAdministrator) && ra.DirectoryScopeID == domain.TenantScope
+				return ra.RoleDefinitionID == domain.RoleGlobalAdministrator && ra.DirectoryScopeID == domain.TenantScope
 			}) {
 				problem("norole", "break-glass account "+name+" does not hold Global Administrator directly at the tenant scope")
 			}
@@ -130,7 +129,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 			continue
 		}
 		for _, si := range list {
-			if si.ID == "" || !strings.EqualFold(si.UserID, id) {
+			if si.ID == "" || si.UserID != id {
 				continue
 			}
 			res.SignIns++

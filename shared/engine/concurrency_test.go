@@ -45,7 +45,7 @@ func TestConcurrentDecide(t *testing.T) {
 		f := newFixture(t)
 		alice := f.newUser()
 		group := f.newID()
-		approvers := make([]string, racers)
+		approvers := make([]domain.ObjectID, racers)
 		for i := range approvers {
 			approvers[i] = f.newUser()
 			f.dir.AddMember(group, approvers[i])
@@ -245,7 +245,7 @@ func TestIdempotentSubmitConcurrent(t *testing.T) {
 	}
 }
 
-func assertOneActivation(t *testing.T, f *fixture, user, id string) {
+func assertOneActivation(t *testing.T, f *fixture, user domain.ObjectID, id string) {
 	t.Helper()
 	n := 0
 	for _, r := range f.requestsOf(user) {

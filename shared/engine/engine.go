@@ -19,12 +19,18 @@ import (
 type Config struct {
 	// AdminGroupID is the group whose members are jitpim administrators, in
 	// addition to active Global and Privileged Role Administrators.
-	AdminGroupID string
+	AdminGroupID domain.ObjectID
 	// BreakGlass lists emergency account object ids: jitpim never grants,
 	// revokes or reviews them.
-	BreakGlass []string
+	BreakGlass domain.BreakGlass
 	// MFAFreshness is how old the sign-in behind an activation may be.
 	MFAFreshness time.Duration
+	// MinActivation is the shortest activation or active assignment granted.
+	MinActivation time.Duration
+	// AdminMFA makes every administrator write (assignments, policies,
+	// review definitions, alert changes) need an MFA sign-in within
+	// MFAFreshness.
+	AdminMFA bool
 	// ApproverMFA makes approvers sign in with MFA to decide.
 	ApproverMFA bool
 	// SweepBatch bounds the work of one sweep step.
@@ -48,12 +54,12 @@ type Config struct {
 	// AdminRecipients get the policies' "Admin" notifications.
 	AdminRecipients []string
 	// ApprovalLink makes the personal link an approver's mail carries.
-	ApprovalLink func(requestID, stageID, approverID string, expires time.Time) (string, error)
+	ApprovalLink func(requestID, stageID string, approverID domain.ObjectID, expires time.Time) (string, error)
 }
 
 // DefaultConfig is the configuration used when a setting is not given.
 func DefaultConfig() Config {
-	return Config{MFAFreshness: 15 * time.Minute, ApproverMFA: true, SweepBatch: 500, StuckAfter: 2 * time.Minute}
+	return Config{MFAFreshness: 15 * time.Minute, MinActivation: domain.DefaultMinActivation, AdminMFA: true, ApproverMFA: true, SweepBatch: 500, StuckAfter: 2 * time.Minute}
 }
 
 // Engine runs the use cases. It is safe for concurrent use.
@@ -72,15 +78,18 @@ func New(store domain.Store, dir domain.Directory, cfg Config) *Engine {
 	if cfg.StuckAfter <= 0 {
 		cfg.StuckAfter = d.StuckAfter
 	}
+	if cfg.MinActivation <= 0 {
+		cfg.MinActivation = d.MinActivation
+	}
 	return &Engine{store: store, dir: dir, cfg: cfg}
 }
 
 // SystemActor is the actor id recorded for work the timers do.
-const SystemActor = "jitpim"
+const SystemActor domain.ObjectID = "jitpim"
 
 // Caller is who is calling, as a verified token says.
 type Caller struct {
-	ID   string // object id; SystemActor for timers
+	ID   domain.ObjectID // object id; SystemActor for timers
 	Name string
 	Auth domain.AuthEvidence
 }
@@ -109,7 +118,9 @@ func NewCall(now time.Time, invocationID string, caller Caller, log *slog.Logger
 		Log: log.With("invocation_id", invocationID, "principal_id", caller.ID)}
 }
 
-func (e *Engine) isBreakGlass(id string) bool { return slices.Contains(e.cfg.BreakGlass, id) }
+func (e *Engine) isBreakGlass(id domain.ObjectID) bool {
+	return e.cfg.BreakGlass.Protects(id)
+}
 
 // IsAdmin reports whether the caller is a jitpim administrator: a member of
 // the admin group, or an active Global or Privileged Role Administrator. The
@@ -126,7 +137,7 @@ func (e *Engine) IsAdmin(ctx context.Context, c *Call) (bool, error) {
 	return ok, nil
 }
 
-func (e *Engine) holdsAdminRole(ctx context.Context, id string) (bool, error) {
+func (e *Engine) holdsAdminRole(ctx context.Context, id domain.ObjectID) (bool, error) {
 	if id == "" || id == SystemActor {
 		return false, nil
 	}
@@ -143,13 +154,7 @@ func (e *Engine) holdsAdminRole(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, ra := range ras {
-		if ra.DirectoryScopeID == domain.TenantScope &&
-			(ra.RoleDefinitionID == domain.RoleGlobalAdministrator || ra.RoleDefinitionID == domain.RolePrivilegedRoleAdministrator) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return slices.ContainsFunc(ras, domain.GrantsTenantAdmin), nil
 }
 
 func (e *Engine) requireAdmin(ctx context.Context, c *Call, what string) error {
@@ -161,6 +166,18 @@ func (e *Engine) requireAdmin(ctx context.Context, c *Call, what string) error {
 		return domain.Errorf(domain.CodeForbidden, "%s needs a jitpim administrator", what)
 	}
 	return nil
+}
+
+// requireAdminWrite is requireAdmin for a change: with AdminMFA on (the
+// default) the administrator must also have signed in with MFA recently.
+func (e *Engine) requireAdminWrite(ctx context.Context, c *Call, what string) error {
+	if err := e.requireAdmin(ctx, c, what); err != nil {
+		return err
+	}
+	if !e.cfg.AdminMFA {
+		return nil
+	}
+	return domain.CheckAdminWrite(what, c.Caller.Auth, c.Now, e.cfg.MFAFreshness)
 }
 
 // audit appends a record. A failed append is logged and reported, but never

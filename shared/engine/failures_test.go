@@ -50,7 +50,7 @@ func (f *fixture) failures() *failOn {
 
 // assertActivationFailedClean checks a failed activation left nothing that
 // could give access later.
-func assertActivationFailedClean(t *testing.T, f *fixture, user string, r domain.Request) {
+func assertActivationFailedClean(t *testing.T, f *fixture, user domain.ObjectID, r domain.Request) {
 	t.Helper()
 	wantStatus(t, r, domain.StatusFailed)
 	wantStatus(t, f.getRequest(r.ID), domain.StatusFailed)
@@ -255,7 +255,7 @@ func TestRevokeFailsAtDeactivate(t *testing.T) {
 
 // stuckRequest stores a Granted activation as if the process died between
 // granting and provisioning it.
-func stuckRequest(t *testing.T, f *fixture, user string, elig domain.Request, age time.Duration) domain.Request {
+func stuckRequest(t *testing.T, f *fixture, user domain.ObjectID, elig domain.Request, age time.Duration) domain.Request {
 	t.Helper()
 	created := f.now.Add(-age)
 	r := domain.Request{ID: uuid.NewString(), Kind: domain.KindAssignment, Action: domain.ActionSelfActivate, PrincipalID: user,

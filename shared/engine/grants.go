@@ -13,7 +13,7 @@ import (
 // exclusive set it refuses when another activation is still running, so
 // that concurrent activations of one eligibility give one grant. The
 // grant's version makes this check-and-add atomic.
-func (e *Engine) addHolder(ctx context.Context, c *Call, principal string, t domain.Target, h domain.Holder, exclusive bool) error {
+func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, h domain.Holder, exclusive bool) error {
 	key := domain.GrantKey(principal, t)
 	return retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
@@ -40,7 +40,7 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal string, t dom
 // removeHolder drops a schedule from the grant; the directory follows in
 // reconcile. removed reports whether this call dropped it: of concurrent
 // callers only one does.
-func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string) (removed bool, err error) {
+func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string) (removed bool, err error) {
 	key := domain.GrantKey(principal, t)
 	err = retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
@@ -63,7 +63,7 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal string, t 
 }
 
 // setHolderEnd moves a holder's end, for extensions and updates.
-func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal string, t domain.Target, scheduleID string, end time.Time) error {
+func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string, end time.Time) error {
 	key := domain.GrantKey(principal, t)
 	return retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
@@ -88,7 +88,7 @@ func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal string, t 
 // is made again for what they now want: whoever writes last has made the
 // directory match what was stored when they read it. A failed call is
 // recorded with a backoff for the sweep to retry, never marked done.
-func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t domain.Target) error {
+func (e *Engine) reconcile(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target) error {
 	return e.reconcileGrant(ctx, c, principal, t, false)
 }
 
@@ -96,7 +96,7 @@ func (e *Engine) reconcile(ctx context.Context, c *Call, principal string, t dom
 // the grant says it already matches. Cleanups after a failed provisioning
 // use it: the failed attempt may have changed the directory without
 // recording it (the call landed, the write after it did not).
-func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal string, t domain.Target, force bool) error {
+func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, force bool) error {
 	key := domain.GrantKey(principal, t)
 	raced := force
 	for i := 0; i < 10; i++ {
@@ -220,4 +220,52 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// refuseOutsideAccess refuses to grant what the directory already gives the
+// principal outside jitpim: a role assignment or group membership made in
+// Entra directly. Taking it over would mean removing it when jitpim's own
+// window ends, and jitpim never removes access it did not grant (Entra PIM
+// refuses such an activation too). A grant jitpim already holds is shared by
+// its holders, so that is no refusal.
+func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.ObjectID, t domain.Target) error {
+	g, err := e.store.GetGrant(ctx, domain.GrantKey(principal, t))
+	switch {
+	case err == nil && (g.Applied || g.Wanted()):
+		return nil // jitpim's own grant (or one it is making right now)
+	case err != nil && !domain.IsCode(err, domain.CodeNotFound):
+		return err
+	}
+	switch t.Kind {
+	case domain.TargetRole:
+		ras, err := e.dir.ListRoleAssignments(ctx, principal)
+		if err != nil {
+			return err
+		}
+		for _, ra := range ras {
+			if ra.RoleDefinitionID == t.RoleDefinitionID && scopeOrTenant(ra.DirectoryScopeID) == t.DirectoryScopeID {
+				return domain.Errorf(domain.CodeConflict, "%s already holds %s through a role assignment made outside jitpim (assignment %s); "+
+					"jitpim never takes over or removes access it did not grant: remove that assignment in Entra first, or keep using it",
+					principal, domain.TargetName(t), ra.ID)
+			}
+		}
+	case domain.TargetGroup:
+		has, err := e.dir.HasGroupAccess(ctx, t.GroupID, t.AccessID, principal)
+		if err != nil {
+			return err
+		}
+		if has {
+			return domain.Errorf(domain.CodeConflict, "%s is already %s through a membership made outside jitpim; "+
+				"jitpim never takes over or removes access it did not grant: remove it in Entra first, or keep using it",
+				principal, domain.TargetName(t))
+		}
+	}
+	return nil
+}
+
+func scopeOrTenant(s string) string {
+	if s == "" {
+		return domain.TenantScope
+	}
+	return s
 }

@@ -32,9 +32,9 @@ type fixture struct {
 	eng        *engine.Engine
 	cfg        engine.Config
 	now        time.Time
-	admin      string // member of cfg.AdminGroupID
-	adminGroup string
-	breakGlass string
+	admin      domain.ObjectID // member of cfg.AdminGroupID
+	adminGroup domain.ObjectID
+	breakGlass domain.ObjectID
 
 	mu  sync.Mutex
 	seq int
@@ -50,7 +50,7 @@ func newFixture(t testing.TB, mods ...func(*engine.Config)) *fixture {
 	f.dir.AddMember(f.adminGroup, f.admin)
 	cfg := engine.DefaultConfig()
 	cfg.AdminGroupID = f.adminGroup
-	cfg.BreakGlass = []string{f.breakGlass}
+	cfg.BreakGlass = []domain.ObjectID{f.breakGlass}
 	for _, m := range mods {
 		m(&cfg)
 	}
@@ -60,17 +60,17 @@ func newFixture(t testing.TB, mods ...func(*engine.Config)) *fixture {
 }
 
 // newID returns a fresh object id (a GUID).
-func (f *fixture) newID() string {
+func (f *fixture) newID() domain.ObjectID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	return fmt.Sprintf("00000000-0000-4000-8000-%012x", f.seq)
+	return domain.ObjectID(fmt.Sprintf("00000000-0000-4000-8000-%012x", f.seq))
 }
 
 // newUser adds an enabled account to the directory.
-func (f *fixture) newUser() string {
+func (f *fixture) newUser() domain.ObjectID {
 	id := f.newID()
-	f.dir.AddUser(domain.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "user " + id, Enabled: true})
+	f.dir.AddUser(domain.User{ID: id, UserPrincipalName: string(id) + "@contoso.example", DisplayName: "user " + string(id), Enabled: true})
 	return id
 }
 
@@ -81,7 +81,7 @@ func (f *fixture) mfa() domain.AuthEvidence {
 	return domain.AuthEvidence{MFA: true, AuthenticatedAt: f.now}
 }
 
-func (f *fixture) callAuth(id string, auth domain.AuthEvidence) *engine.Call {
+func (f *fixture) callAuth(id domain.ObjectID, auth domain.AuthEvidence) *engine.Call {
 	f.mu.Lock()
 	f.inv++
 	inv := fmt.Sprintf("inv-%d", f.inv)
@@ -90,17 +90,17 @@ func (f *fixture) callAuth(id string, auth domain.AuthEvidence) *engine.Call {
 }
 
 // call is a call by id signed in with fresh MFA.
-func (f *fixture) call(id string) *engine.Call { return f.callAuth(id, f.mfa()) }
+func (f *fixture) call(id domain.ObjectID) *engine.Call { return f.callAuth(id, f.mfa()) }
 
 func (f *fixture) system() *engine.Call {
 	return f.callAuth(engine.SystemActor, domain.AuthEvidence{})
 }
 
-func (f *fixture) submit(caller string, in engine.Submission) (domain.Request, error) {
+func (f *fixture) submit(caller domain.ObjectID, in engine.Submission) (domain.Request, error) {
 	return f.eng.Submit(f.ctx, f.call(caller), in)
 }
 
-func (f *fixture) mustSubmit(caller string, in engine.Submission) domain.Request {
+func (f *fixture) mustSubmit(caller domain.ObjectID, in engine.Submission) domain.Request {
 	f.t.Helper()
 	r, err := f.submit(caller, in)
 	if err != nil {
@@ -109,7 +109,7 @@ func (f *fixture) mustSubmit(caller string, in engine.Submission) domain.Request
 	return r
 }
 
-func eligibilitySub(user string, t domain.Target, s domain.ScheduleInfo) engine.Submission {
+func eligibilitySub(user domain.ObjectID, t domain.Target, s domain.ScheduleInfo) engine.Submission {
 	return engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionAdminAssign, PrincipalID: user, Target: t,
 		Justification: "on-call rota", Schedule: s}
 }
@@ -121,7 +121,7 @@ func lasting(d time.Duration) domain.ScheduleInfo {
 }
 
 // makeEligible has the admin give user a permanent eligibility.
-func (f *fixture) makeEligible(user string, t domain.Target) domain.Request {
+func (f *fixture) makeEligible(user domain.ObjectID, t domain.Target) domain.Request {
 	f.t.Helper()
 	r := f.mustSubmit(f.admin, eligibilitySub(user, t, permanent()))
 	if r.Status != domain.StatusProvisioned {
@@ -130,21 +130,21 @@ func (f *fixture) makeEligible(user string, t domain.Target) domain.Request {
 	return r
 }
 
-func activationSub(user string, t domain.Target, d time.Duration) engine.Submission {
+func activationSub(user domain.ObjectID, t domain.Target, d time.Duration) engine.Submission {
 	return engine.Submission{Kind: domain.KindAssignment, Action: domain.ActionSelfActivate, PrincipalID: user, Target: t,
 		Justification: "INC-4711 tenant outage", Schedule: lasting(d)}
 }
 
-func (f *fixture) activate(user string, t domain.Target, d time.Duration) (domain.Request, error) {
+func (f *fixture) activate(user domain.ObjectID, t domain.Target, d time.Duration) (domain.Request, error) {
 	return f.submit(user, activationSub(user, t, d))
 }
 
-func deactivationSub(user string, t domain.Target) engine.Submission {
+func deactivationSub(user domain.ObjectID, t domain.Target) engine.Submission {
 	return engine.Submission{Kind: domain.KindAssignment, Action: domain.ActionSelfDeactivate, PrincipalID: user, Target: t}
 }
 
 // assignSub is an admin's active assignment.
-func assignSub(user string, t domain.Target, d time.Duration) engine.Submission {
+func assignSub(user domain.ObjectID, t domain.Target, d time.Duration) engine.Submission {
 	return engine.Submission{Kind: domain.KindAssignment, Action: domain.ActionAdminAssign, PrincipalID: user, Target: t,
 		Justification: "project work", Schedule: lasting(d)}
 }
@@ -178,14 +178,14 @@ func (f *fixture) requireApproval(t domain.Target, approvers ...domain.Approver)
 	})
 }
 
-func userApprover(id string) domain.Approver {
+func userApprover(id domain.ObjectID) domain.Approver {
 	return domain.Approver{Kind: domain.ApproverUser, ID: id}
 }
-func groupApprover(id string) domain.Approver {
+func groupApprover(id domain.ObjectID) domain.Approver {
 	return domain.Approver{Kind: domain.ApproverGroup, ID: id}
 }
 
-func (f *fixture) decide(approver, id, stage, result string) (domain.Request, error) {
+func (f *fixture) decide(approver domain.ObjectID, id, stage, result string) (domain.Request, error) {
 	return f.eng.Decide(f.ctx, f.call(approver), id, engine.Decision{StageID: stage, Result: result, Justification: "ok"})
 }
 
@@ -206,7 +206,7 @@ func (f *fixture) audits(action string) []domain.AuditRecord {
 }
 
 // auditsFor filters audits by action and principal.
-func (f *fixture) auditsFor(action, principal string) []domain.AuditRecord {
+func (f *fixture) auditsFor(action string, principal domain.ObjectID) []domain.AuditRecord {
 	var out []domain.AuditRecord
 	for _, r := range f.audits(action) {
 		if r.PrincipalID == principal {
@@ -235,7 +235,7 @@ func (f *fixture) getSchedule(id string) domain.Schedule {
 }
 
 // grant returns the stored grant of user on t.
-func (f *fixture) grant(user string, t domain.Target) (domain.Grant, bool) {
+func (f *fixture) grant(user domain.ObjectID, t domain.Target) (domain.Grant, bool) {
 	f.t.Helper()
 	g, err := f.store.GetGrant(f.ctx, domain.GrantKey(user, t))
 	if domain.IsCode(err, domain.CodeNotFound) {
@@ -247,7 +247,7 @@ func (f *fixture) grant(user string, t domain.Target) (domain.Grant, bool) {
 }
 
 // requestsOf lists every request of principal.
-func (f *fixture) requestsOf(principal string) []domain.Request {
+func (f *fixture) requestsOf(principal domain.ObjectID) []domain.Request {
 	f.t.Helper()
 	p, err := f.store.ListRequests(f.ctx, domain.RequestQuery{PrincipalID: principal, Limit: 1 << 20})
 	if err != nil {
@@ -257,7 +257,7 @@ func (f *fixture) requestsOf(principal string) []domain.Request {
 }
 
 // schedulesOf lists every schedule of principal, ended ones included.
-func (f *fixture) schedulesOf(principal string, kind domain.RequestKind) []domain.Schedule {
+func (f *fixture) schedulesOf(principal domain.ObjectID, kind domain.RequestKind) []domain.Schedule {
 	f.t.Helper()
 	p, err := f.store.ListSchedules(f.ctx, domain.ScheduleQuery{Kind: kind, PrincipalID: principal, IncludeEnded: true, Limit: 1 << 20})
 	if err != nil {
@@ -266,7 +266,7 @@ func (f *fixture) schedulesOf(principal string, kind domain.RequestKind) []domai
 	return p.Items
 }
 
-func (f *fixture) hasRole(user string, t domain.Target) bool {
+func (f *fixture) hasRole(user domain.ObjectID, t domain.Target) bool {
 	return f.dir.HasRole(user, t.RoleDefinitionID, t.DirectoryScopeID)
 }
 

@@ -53,10 +53,10 @@ func cleanAddresses(in []string) []string {
 }
 
 // addressOf is where mail for a user goes: mail, else UPN.
-func (e *Engine) addressOf(ctx context.Context, id string) (string, string) {
+func (e *Engine) addressOf(ctx context.Context, id domain.ObjectID) (string, string) {
 	u, err := e.dir.GetUser(ctx, id)
 	if err != nil {
-		return "", id
+		return "", string(id)
 	}
 	name := u.DisplayName
 	if name == "" {
@@ -70,7 +70,7 @@ func (e *Engine) addressOf(ctx context.Context, id string) (string, string) {
 
 // notifyByPolicy sends a notification to the admin and requestor
 // recipients the policy's rules name for event.
-func (e *Engine) notifyByPolicy(ctx context.Context, c *Call, p domain.Policy, event string, key string, principalID string, d notify.Data) {
+func (e *Engine) notifyByPolicy(ctx context.Context, c *Call, p domain.Policy, event string, key string, principalID domain.ObjectID, d notify.Data) {
 	addr, name := e.addressOf(ctx, principalID)
 	d.PrincipalName = name
 	for _, rule := range p.Notifications {
@@ -140,8 +140,8 @@ func (e *Engine) notifyDecision(ctx context.Context, c *Call, r domain.Request, 
 
 // approversOf expands a stage's approvers into users, groups transitively;
 // a stage without approvers falls to the admin group.
-func (e *Engine) approversOf(ctx context.Context, s domain.ApprovalStage) []string {
-	var ids []string
+func (e *Engine) approversOf(ctx context.Context, s domain.ApprovalStage) []domain.ObjectID {
+	var ids []domain.ObjectID
 	approvers := s.AllApprovers()
 	if len(approvers) == 0 && e.cfg.AdminGroupID != "" {
 		approvers = []domain.Approver{{Kind: domain.ApproverGroup, ID: e.cfg.AdminGroupID}}
@@ -211,7 +211,7 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 			}
 			d.Link = link
 		}
-		e.queueMail(ctx, c, "req:"+r.ID+":"+st.ID+":approver:"+id, []string{addr}, d)
+		e.queueMail(ctx, c, "req:"+r.ID+":"+st.ID+":approver:"+string(id), []string{addr}, d)
 	}
 	if len(extra) > 0 {
 		d := requestData(notify.ApprovalNeeded, r)

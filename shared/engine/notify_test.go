@@ -53,14 +53,14 @@ func mailFixture(t *testing.T) (*fixture, *fakeMailer) {
 	f := newFixture(t, func(c *engine.Config) {
 		c.Mailer = m
 		c.AdminRecipients = []string{"soc@contoso.example"}
-		c.ApprovalLink = func(req, stage, approver string, exp time.Time) (string, error) {
-			return "https://jitpim.example/api/approvals/" + req + "-" + stage + "-" + approver, nil
+		c.ApprovalLink = func(req, stage string, approver domain.ObjectID, exp time.Time) (string, error) {
+			return "https://jitpim.example/api/approvals/" + req + "-" + stage + "-" + string(approver), nil
 		}
 	})
 	return f, m
 }
 
-func addr(id string) string { return id + "@contoso.example" }
+func addr(id domain.ObjectID) string { return string(id) + "@contoso.example" }
 
 func (m *fakeMailer) about(addr, subject string) int {
 	n := 0
@@ -73,7 +73,7 @@ func (m *fakeMailer) about(addr, subject string) int {
 }
 
 // flush does what the API does after each call: send what the call queued.
-func (f *fixture) submitAndFlush(caller string, in engine.Submission) domain.Request {
+func (f *fixture) submitAndFlush(caller domain.ObjectID, in engine.Submission) domain.Request {
 	f.t.Helper()
 	c := f.call(caller)
 	r, err := f.eng.Submit(f.ctx, c, in)
@@ -114,9 +114,9 @@ func TestApproversGetPersonalLinksNotTheRequester(t *testing.T) {
 	f.requireApproval(roleGA, userApprover(bob), groupApprover(group))
 	f.makeEligible(alice, roleGA)
 	r := f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
-	for _, who := range []string{bob, carol} {
+	for _, who := range []domain.ObjectID{bob, carol} {
 		got := m.to(addr(who))
-		if len(got) != 1 || !strings.Contains(got[0].html, "/api/approvals/"+r.ID+"-stage-1-"+who) {
+		if len(got) != 1 || !strings.Contains(got[0].html, "/api/approvals/"+r.ID+"-stage-1-"+string(who)) {
 			t.Fatalf("approver %s mail: %+v", who, got)
 		}
 	}

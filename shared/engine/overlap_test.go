@@ -10,7 +10,7 @@ import (
 
 // overlapSetup gives alice an admin's 2 h active assignment and her own 1 h
 // activation of the same role, and checks one directory assignment serves both.
-func overlapSetup(t *testing.T) (f *fixture, alice string, assign, act domain.Request) {
+func overlapSetup(t *testing.T) (f *fixture, alice domain.ObjectID, assign, act domain.Request) {
 	f = newFixture(t)
 	alice = f.newUser()
 	f.makeEligible(alice, roleGA)

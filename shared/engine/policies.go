@@ -75,7 +75,7 @@ func (e *Engine) ListPolicies(ctx context.Context, c *Call) ([]domain.Policy, er
 // one starts from the defaults. The write is conditional, so two admins
 // editing at once cannot overwrite each other's rules.
 func (e *Engine) UpdatePolicy(ctx context.Context, c *Call, id string, change func(*domain.Policy) error) (domain.Policy, error) {
-	if err := e.requireAdmin(ctx, c, "changing a policy"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "changing a policy"); err != nil {
 		return domain.Policy{}, err
 	}
 	scope, t, tier, ok := domain.ParsePolicyID(id)

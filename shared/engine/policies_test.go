@@ -88,7 +88,7 @@ func TestPolicyUpdateRefusals(t *testing.T) {
 	id := domain.PolicyID(roleGA)
 	cases := []struct {
 		name   string
-		caller string
+		caller domain.ObjectID
 		id     string
 		change func(*domain.Policy) error
 		code   domain.Code

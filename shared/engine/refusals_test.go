@@ -15,74 +15,74 @@ import (
 // proves the refusal was for the reason under test.
 func TestSelfActivateRefusals(t *testing.T) {
 	type attempt struct {
-		caller string
+		caller domain.ObjectID
 		in     engine.Submission
 		auth   domain.AuthEvidence
 	}
 	cases := []struct {
 		name  string
-		setup func(f *fixture, user string) attempt
+		setup func(f *fixture, user domain.ObjectID) attempt
 		code  domain.Code
 		msg   string
 		fix   func(f *fixture, a *attempt)
 	}{
 		{name: "not eligible", code: domain.CodeForbidden, msg: "not eligible",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			},
 			fix: func(f *fixture, a *attempt) { f.makeEligible(a.caller, roleGA) }},
 		{name: "eligible for another role only", code: domain.CodeForbidden, msg: "not eligible",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleOther)
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "eligibility not started yet", code: domain.CodeForbidden, msg: "not eligible",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.mustSubmit(f.admin, eligibilitySub(u, roleGA, domain.ScheduleInfo{Start: f.now.Add(2 * time.Hour), ExpirationType: domain.ExpireNever}))
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			},
 			fix: func(f *fixture, a *attempt) { f.advance(2 * time.Hour); a.auth = f.mfa() }},
 		{name: "eligibility expired", code: domain.CodeForbidden, msg: "not eligible",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.mustSubmit(f.admin, eligibilitySub(u, roleGA, lasting(2*time.Hour)))
 				f.advance(3 * time.Hour) // no sweep ran: the end alone must count
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "account disabled", code: domain.CodeForbidden, msg: "disabled",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				f.dir.SetEnabled(u, false)
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			},
 			fix: func(f *fixture, a *attempt) { f.dir.SetEnabled(a.caller, true) }},
 		{name: "duration over policy maximum", code: domain.CodeInvalid, msg: "maximum activation",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				return attempt{u, activationSub(u, roleGA, 8*time.Hour+time.Minute), f.mfa()}
 			},
 			fix: func(f *fixture, a *attempt) { a.in.Schedule.Duration = 8 * time.Hour }},
 		{name: "no end", code: domain.CodeInvalid, msg: "must end",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, 0)
 				in.Schedule = permanent()
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "start in the future", code: domain.CodeInvalid, msg: "future",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Schedule.Start = f.now.Add(time.Hour)
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "beyond eligibility end", code: domain.CodeInvalid, msg: "after the eligibility ends",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.mustSubmit(f.admin, eligibilitySub(u, roleGA, lasting(30*time.Minute)))
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			},
 			fix: func(f *fixture, a *attempt) { a.in.Schedule.Duration = 30 * time.Minute }},
 		{name: "no justification", code: domain.CodeInvalid, msg: "justification",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Justification = "  \t"
@@ -90,14 +90,14 @@ func TestSelfActivateRefusals(t *testing.T) {
 			},
 			fix: func(f *fixture, a *attempt) { a.in.Justification = "INC-1" }},
 		{name: "justification too long", code: domain.CodeInvalid, msg: "justification",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Justification = string(make([]byte, domain.MaxJustification+1))
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "ticket required", code: domain.CodeInvalid, msg: "ticket",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) { p.Activation.RequireTicket = true })
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
@@ -106,49 +106,49 @@ func TestSelfActivateRefusals(t *testing.T) {
 				a.in.Ticket = domain.TicketInfo{Number: "CHG0012345", System: "ServiceNow"}
 			}},
 		{name: "MFA missing", code: domain.CodeForbidden, msg: "multi-factor",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				return attempt{u, activationSub(u, roleGA, time.Hour), domain.AuthEvidence{MFA: false, AuthenticatedAt: f.now}}
 			},
 			fix: func(f *fixture, a *attempt) { a.auth.MFA = true }},
 		{name: "MFA stale", code: domain.CodeForbidden, msg: "older than",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				return attempt{u, activationSub(u, roleGA, time.Hour),
 					domain.AuthEvidence{MFA: true, AuthenticatedAt: f.now.Add(-f.cfg.MFAFreshness - time.Second)}}
 			},
 			fix: func(f *fixture, a *attempt) { a.auth.AuthenticatedAt = f.now.Add(-f.cfg.MFAFreshness) }},
 		{name: "auth context required", code: domain.CodeForbidden, msg: "authentication context",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) { p.Activation.AuthContext = "c1" })
 				return attempt{u, activationSub(u, roleGA, time.Hour), domain.AuthEvidence{MFA: true, ACRS: []string{"c2"}, AuthenticatedAt: f.now}}
 			},
 			fix: func(f *fixture, a *attempt) { a.auth.ACRS = []string{"c2", "c1"} }},
 		{name: "auth context satisfied but stale", code: domain.CodeForbidden, msg: "older than",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) { p.Activation.AuthContext = "c1" })
 				return attempt{u, activationSub(u, roleGA, time.Hour),
 					domain.AuthEvidence{MFA: true, ACRS: []string{"c1"}, AuthenticatedAt: f.now.Add(-time.Hour)}}
 			}},
 		{name: "principal is not the caller", code: domain.CodeForbidden, msg: "your own access",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				victim := f.newUser()
 				f.makeEligible(victim, roleGA)
 				return attempt{u, activationSub(victim, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "admin activating for someone else", code: domain.CodeForbidden, msg: "your own access",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				return attempt{f.admin, activationSub(u, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "break-glass principal", code: domain.CodeForbidden, msg: "break-glass",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				return attempt{f.breakGlass, activationSub(f.breakGlass, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "second activation while active", code: domain.CodeConflict, msg: "active until",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				if r, err := f.activate(u, roleGA, time.Hour); err != nil || r.Status != domain.StatusProvisioned {
 					f.t.Fatalf("first activation: %+v %v", r, err)
@@ -157,28 +157,28 @@ func TestSelfActivateRefusals(t *testing.T) {
 				return attempt{u, activationSub(u, roleGA, time.Hour), f.mfa()}
 			}},
 		{name: "unknown action", code: domain.CodeInvalid, msg: "action",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Action = "selfElevate"
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "selfActivate as an eligibility request", code: domain.CodeInvalid, msg: "assignment request",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Kind = domain.KindEligibility
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "unknown request kind", code: domain.CodeInvalid, msg: "kind",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				in := activationSub(u, roleGA, time.Hour)
 				in.Kind = "permanentAdmin"
 				return attempt{u, in, f.mfa()}
 			}},
 		{name: "target is not a role id", code: domain.CodeInvalid, msg: "roleDefinitionId",
-			setup: func(f *fixture, u string) attempt {
+			setup: func(f *fixture, u domain.ObjectID) attempt {
 				f.makeEligible(u, roleGA)
 				return attempt{u, activationSub(u, domain.RoleTarget("Global Administrator", "/"), time.Hour), f.mfa()}
 			}},

@@ -14,7 +14,7 @@ import (
 type Submission struct {
 	Kind             domain.RequestKind
 	Action           domain.Action
-	PrincipalID      string
+	PrincipalID      domain.ObjectID
 	Target           domain.Target
 	Justification    string
 	Schedule         domain.ScheduleInfo
@@ -31,13 +31,16 @@ var idempotencyNamespace = uuid.MustParse("8f4f5a1e-2b0c-4c6e-9a57-6a1d3e0b9c11"
 // RequestID derives the request id for an idempotency key: the same caller
 // and key always give the same id, so the store's create-if-absent makes a
 // retried submission find the first one.
-func RequestID(callerID, key string) string {
-	return uuid.NewSHA1(idempotencyNamespace, []byte(callerID+"\x00"+key)).String()
+func RequestID(callerID domain.ObjectID, key string) string {
+	return uuid.NewSHA1(idempotencyNamespace, []byte(string(callerID)+"\x00"+key)).String()
 }
 
 // Submit validates and carries out a schedule request.
 func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Request, error) {
 	if err := validateSubmission(in); err != nil {
+		return domain.Request{}, err
+	}
+	if err := domain.CheckStart(in.Schedule.Start, c.Now); err != nil {
 		return domain.Request{}, err
 	}
 	id := uuid.NewString()
@@ -60,7 +63,11 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "%s is a break-glass account: jitpim never manages its access", in.PrincipalID)
 	}
 	if in.Action.IsAdmin() {
-		if err := e.requireAdmin(ctx, c, string(in.Action)); err != nil {
+		check := e.requireAdminWrite
+		if in.ValidationOnly {
+			check = e.requireAdmin // changes nothing
+		}
+		if err := check(ctx, c, string(in.Action)); err != nil {
 			return domain.Request{}, err
 		}
 	} else if in.PrincipalID != c.Caller.ID {
@@ -111,7 +118,7 @@ func validateSubmission(in Submission) error {
 	if in.Kind == domain.KindEligibility && in.Action == domain.ActionSelfActivate {
 		return domain.Invalid("action", "selfActivate is an assignment request: post it to roleAssignmentScheduleRequests (or group assignmentScheduleRequests)")
 	}
-	if !domain.IsGUID(in.PrincipalID) {
+	if !in.PrincipalID.Valid() {
 		return domain.Invalid("principalId", "must be a user object id (a GUID), got %q", in.PrincipalID)
 	}
 	if err := in.Target.Validate(); err != nil {
@@ -140,7 +147,7 @@ func (e *Engine) policyFor(ctx context.Context, t domain.Target) (domain.Policy,
 }
 
 // activeUser loads the principal and refuses disabled or unknown accounts.
-func (e *Engine) activeUser(ctx context.Context, id string) (domain.User, error) {
+func (e *Engine) activeUser(ctx context.Context, id domain.ObjectID) (domain.User, error) {
 	u, err := e.dir.GetUser(ctx, id)
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return u, domain.Errorf(domain.CodeNotFound, "principal %s does not exist in the directory", id)
@@ -155,7 +162,7 @@ func (e *Engine) activeUser(ctx context.Context, id string) (domain.User, error)
 
 // liveSchedule finds a principal's live schedule of a kind on a target at
 // now; with activated set, only activations, else only others.
-func (e *Engine) liveSchedule(ctx context.Context, c *Call, kind domain.RequestKind, principal string, t domain.Target, activated bool) (domain.Schedule, bool, error) {
+func (e *Engine) liveSchedule(ctx context.Context, c *Call, kind domain.RequestKind, principal domain.ObjectID, t domain.Target, activated bool) (domain.Schedule, bool, error) {
 	q := domain.ScheduleQuery{Kind: kind, PrincipalID: principal, TargetKey: t.Key(), Limit: 100}
 	for {
 		p, err := e.store.ListSchedules(ctx, q)
@@ -175,7 +182,7 @@ func (e *Engine) liveSchedule(ctx context.Context, c *Call, kind domain.RequestK
 }
 
 // eligibilityNow finds an eligibility in force now.
-func (e *Engine) eligibilityNow(ctx context.Context, c *Call, principal string, t domain.Target) (domain.Schedule, error) {
+func (e *Engine) eligibilityNow(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target) (domain.Schedule, error) {
 	s, ok, err := e.liveSchedule(ctx, c, domain.KindEligibility, principal, t, false)
 	if err != nil {
 		return s, err
@@ -217,7 +224,7 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	start, end := r.Schedule.Window(c.Now)
 	if err := domain.CheckActivation(domain.ActivationCheck{
 		Policy: checked, Now: c.Now, Start: start, End: end, Justification: r.Justification, Ticket: r.Ticket,
-		Auth: auth, MFAFreshness: e.cfg.MFAFreshness, EligibleUntil: elig.End,
+		Auth: auth, MFAFreshness: e.cfg.MFAFreshness, EligibleUntil: elig.End, MinDuration: e.cfg.MinActivation,
 	}); err != nil {
 		return domain.Policy{}, err
 	}
@@ -230,6 +237,9 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 				r.Target, h.End.UTC().Format(time.RFC3339))
 		}
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
+		return domain.Policy{}, err
+	}
+	if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
 		return domain.Policy{}, err
 	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
@@ -372,6 +382,15 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 			sc.EligibilityScheduleID = elig.ID
 		}
 	}
+	if r.Kind == domain.KindAssignment && !fresh {
+		// Approved later: the directory may have gained an outside assignment meanwhile.
+		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+			if domain.IsCode(err, domain.CodeTransient) {
+				return err
+			}
+			return fail(err)
+		}
+	}
 	if err := e.store.CreateSchedule(ctx, &sc); err != nil && !domain.IsCode(err, domain.CodeConflict) {
 		return err
 	}
@@ -380,7 +399,12 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.addHolder(ctx, c, r.PrincipalID, r.Target, h, activation); err != nil {
 			if domain.IsCode(err, domain.CodeConflict) {
 				e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
-				return fail(err)
+				if ferr := fail(err); ferr != nil || !fresh {
+					return ferr
+				}
+				// A concurrent activation of the same eligibility won: the
+				// caller lost a race and hears so (409), not "201 Failed".
+				return err
 			}
 			return err
 		}
@@ -427,42 +451,66 @@ func (e *Engine) endScheduleRecord(ctx context.Context, c *Call, id, status stri
 // directory follows, then the schedule leaves the expiry index. That order
 // means a crash half-way leaves the schedule due, so the next sweep finishes
 // the revoke instead of losing it. Ending an eligibility ends the
-// activations drawn on it.
+// activations drawn on it. When the directory has not confirmed the revoke,
+// the schedule stays (due now) and a later sweep ends it once the directory
+// has: what jitpim lists is what the directory holds.
 func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, status, reason string) error {
+	pending, err := e.endSchedule(ctx, c, s, status, reason)
+	if pending && err == nil {
+		c.Log.WarnContext(ctx, "the directory has not confirmed the revoke; the sweep retries", "schedule_id", s.ID, "target", s.Target.Key())
+	}
+	return err
+}
+
+// endSchedule is EndSchedule; pending reports that the directory still
+// holds access for the schedule (a failed or concurrent revoke), so the
+// schedule was left live, due now, for the sweep.
+func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, status, reason string) (pending bool, err error) {
 	if s.Status != domain.ScheduleProvisioned {
-		return nil
+		return false, nil
 	}
 	if e.isBreakGlass(s.PrincipalID) {
-		return domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
+		return false, domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
 	}
 	var revokeErr error
 	if s.Kind == domain.KindAssignment {
 		removed, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID)
 		if err != nil {
-			return err
+			return false, err
 		}
-		// A failed revoke stays on the grant for the sweep to retry; the schedule still ends.
 		// When a concurrent caller dropped the holder, it makes the directory call: a second
 		// one would revoke twice (and if it crashed, the grant is unsettled: the sweep retries).
 		if removed {
 			revokeErr = e.reconcile(ctx, c, s.PrincipalID, s.Target)
 		}
+		g, err := e.store.GetGrant(ctx, domain.GrantKey(s.PrincipalID, s.Target))
+		if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
+			return false, err
+		}
+		if err == nil && g.Applied && !g.Wanted() {
+			// The directory still holds the access nobody needs: keep the schedule
+			// visible, ending now, until the revoke is confirmed.
+			if revokeErr != nil {
+				c.Log.ErrorContext(ctx, "revoke failed; the sweep will retry", "target", s.Target.Key(), "error", revokeErr)
+			}
+			return true, e.dueNow(ctx, c, s.ID)
+		}
 	} else {
 		q := domain.ScheduleQuery{Kind: domain.KindAssignment, PrincipalID: s.PrincipalID, TargetKey: s.Target.Key(), Limit: 100}
 		p, err := e.store.ListSchedules(ctx, q)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, a := range p.Items {
 			if a.EligibilityScheduleID == s.ID && a.Status == domain.ScheduleProvisioned {
 				if err := e.EndSchedule(ctx, c, a, domain.ScheduleRevoked, "its eligibility ended"); err != nil {
-					return err
+					return false, err
 				}
 			}
 		}
 	}
 	ended := false
-	err := retry(func() error {
+	err = retry(func() error {
 		cur, err := e.store.GetSchedule(ctx, s.ID)
 		if err != nil {
 			return err
@@ -481,7 +529,7 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	action := "schedule.revoke"
 	if status == domain.ScheduleExpired {
@@ -502,10 +550,23 @@ func (e *Engine) EndSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			}
 		}
 	}
-	if revokeErr != nil {
-		c.Log.ErrorContext(ctx, "revoke failed; the sweep will retry", "target", s.Target.Key(), "error", revokeErr)
-	}
-	return nil
+	return false, nil
+}
+
+// dueNow moves a live schedule's end to now (when later), so the expiry
+// sweep picks it up at its next run.
+func (e *Engine) dueNow(ctx context.Context, c *Call, id string) error {
+	return retry(func() error {
+		cur, err := e.store.GetSchedule(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != domain.ScheduleProvisioned || (!cur.End.IsZero() && !cur.End.After(c.Now)) {
+			return nil
+		}
+		cur.End, cur.ModifiedAt = c.Now, c.Now
+		return stale(e.store.UpdateSchedule(ctx, &cur))
+	})
 }
 
 // remove handles selfDeactivate and adminRemove.
@@ -537,20 +598,54 @@ func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validat
 		return domain.Errorf(domain.CodeForbidden, "an assignment given by an administrator can only be removed by one")
 	}
 	r.TargetScheduleID = s.ID
-	if err := r.Apply(domain.EvRemoved, c.Now, ""); err != nil {
-		return err
-	}
 	if validationOnly {
-		return nil
+		return r.Apply(domain.EvRemoved, c.Now, "")
+	}
+	// The request is stored as pending first and says Revoked only once the
+	// directory no longer holds the access: a crash or a failing revoke
+	// leaves it PendingProvisioning for the sweep to finish, never a claim.
+	if err := r.Apply(domain.EvRemovalStart, c.Now, ""); err != nil {
+		return err
 	}
 	if err := e.create(ctx, c, r); err != nil {
 		return err
 	}
+	return e.finishRemoval(ctx, c, r, s, status)
+}
+
+// finishRemoval ends the schedule a removal request names and, once the
+// directory has confirmed, marks the request Revoked. While the revoke is
+// pending the request stays PendingProvisioning (audited as such); the sweep
+// calls this again.
+func (e *Engine) finishRemoval(ctx context.Context, c *Call, r *domain.Request, s domain.Schedule, status string) error {
 	reason := string(r.Action)
 	if r.Justification != "" {
 		reason += ": " + r.Justification
 	}
-	return e.EndSchedule(ctx, c, s, status, reason)
+	pending, err := e.endSchedule(ctx, c, s, status, reason)
+	if err != nil {
+		return err
+	}
+	if pending {
+		e.audit(ctx, c, domain.AuditRecord{Action: "request.removalPending", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Outcome: "pending", Reason: "the directory has not confirmed the removal yet; jitpim retries until it does",
+			Details: map[string]string{"schedule_id": s.ID}})
+		return nil
+	}
+	if err := e.transition(ctx, c, r, domain.EvRemoved, ""); err != nil && !(domain.IsCode(err, domain.CodeConflict) && r.Status == domain.StatusRevoked) {
+		return err
+	}
+	return nil
+}
+
+// resumeRemoval is the sweep's step for a removal request still pending:
+// it retries ending its schedule.
+func (e *Engine) resumeRemoval(ctx context.Context, c *Call, r *domain.Request) error {
+	s, err := e.store.GetSchedule(ctx, r.TargetScheduleID)
+	if err != nil {
+		return err
+	}
+	return e.finishRemoval(ctx, c, r, s, domain.ScheduleRevoked)
 }
 
 // selfExtend records a request for an administrator to extend or renew.
@@ -592,7 +687,7 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 	if r.Kind == domain.KindAssignment && start.After(c.Now.Add(5*time.Minute)) {
 		return domain.Invalid("scheduleInfo.startDateTime", "active assignments start now; a start in the future is not supported")
 	}
-	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: e.adminRules(p, r.Kind), Kind: r.Kind, Now: c.Now, Start: start, End: end,
+	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: e.adminRules(p, r.Kind), Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: start, End: end,
 		Justification: r.Justification, Ticket: r.Ticket, MFA: c.Caller.Auth.MFA}); err != nil {
 		return err
 	}
@@ -604,6 +699,11 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 			until = "until " + s.End.UTC().Format(time.RFC3339)
 		}
 		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", r.PrincipalID, kindWord(r.Kind), until, s.ID)
+	}
+	if r.Kind == domain.KindAssignment {
+		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+			return err
+		}
 	}
 	r.StartAt, r.EndAt = start, end
 	if err := r.Apply(domain.EvGrant, c.Now, ""); err != nil {
@@ -658,7 +758,7 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 	if r.Action == domain.ActionAdminExtend && !s.End.IsZero() && !end.IsZero() && !end.After(s.End) {
 		return domain.Invalid("scheduleInfo.expiration", "an extension must end after the current end %s", s.End.UTC().Format(time.RFC3339))
 	}
-	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: e.adminRules(p, r.Kind), Kind: r.Kind, Now: c.Now, Start: s.Start, End: end,
+	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: e.adminRules(p, r.Kind), Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: s.Start, End: end,
 		Justification: r.Justification, Ticket: r.Ticket, MFA: c.Caller.Auth.MFA}); err != nil {
 		return err
 	}
@@ -736,11 +836,11 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 		return r, err
 	}
 	if r.CreatedBy != c.Caller.ID && r.PrincipalID != c.Caller.ID {
-		if err := e.requireAdmin(ctx, c, "cancelling someone else's request"); err != nil {
+		if err := e.requireAdminWrite(ctx, c, "cancelling someone else's request"); err != nil {
 			return r, err
 		}
 	}
-	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+c.Caller.ID); err != nil {
+	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+string(c.Caller.ID)); err != nil {
 		return r, err
 	}
 	e.audit(ctx, c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})

@@ -31,7 +31,7 @@ import (
 // ReviewLinkFunc makes the personal link a reviewer's mail carries: a
 // signed token for one reviewer and one instance, behind which a page
 // shows the reviewer's items. It never decides anything by itself.
-type ReviewLinkFunc func(definitionID, instanceID, reviewerID string, expires time.Time) (string, error)
+type ReviewLinkFunc func(definitionID, instanceID string, reviewerID domain.ObjectID, expires time.Time) (string, error)
 
 type reviewWiring struct {
 	store domain.ReviewStore
@@ -119,7 +119,7 @@ func (e *Engine) CreateReviewDefinition(ctx context.Context, c *Call, d domain.R
 	if err != nil {
 		return d, err
 	}
-	if err := e.requireAdmin(ctx, c, "creating access reviews"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "creating access reviews"); err != nil {
 		return d, err
 	}
 	d.ID = uuid.NewString()
@@ -161,7 +161,7 @@ func reviewerList(rs []domain.Reviewer) string {
 	var parts []string
 	for _, r := range rs {
 		if r.ID != "" {
-			parts = append(parts, string(r.Kind)+":"+r.ID)
+			parts = append(parts, string(r.Kind)+":"+string(r.ID))
 		} else {
 			parts = append(parts, string(r.Kind))
 		}
@@ -207,6 +207,9 @@ func (e *Engine) ListReviewDefinitions(ctx context.Context, c *Call) ([]domain.R
 func (e *Engine) DeleteReviewDefinition(ctx context.Context, c *Call, id string) error {
 	w, err := e.reviews()
 	if err != nil {
+		return err
+	}
+	if err := e.requireAdminWrite(ctx, c, "deleting an access review"); err != nil {
 		return err
 	}
 	d, err := e.GetReviewDefinition(ctx, c, id)
@@ -332,7 +335,7 @@ func namedReviewers(in domain.ReviewInstance) []domain.Reviewer {
 func (e *Engine) matches(ctx context.Context, c *Call, r domain.Reviewer) (bool, error) {
 	switch r.Kind {
 	case domain.ReviewerUser:
-		return strings.EqualFold(r.ID, c.Caller.ID), nil
+		return r.ID == c.Caller.ID, nil
 	case domain.ReviewerGroup:
 		return e.dir.IsMemberOf(ctx, c.Caller.ID, r.ID)
 	}
@@ -487,7 +490,7 @@ func (e *Engine) DecideReview(ctx context.Context, c *Call, definitionID, instan
 		if !inst.Open(c.Now) {
 			return domain.Errorf(domain.CodeConflict, "this review is not open for decisions: it is %s (ends %s)", inst.Status, inst.End.UTC().Format(time.RFC3339))
 		}
-		if decision == domain.ReviewApprove && strings.EqualFold(c.Caller.ID, it.PrincipalID) && !inst.SelfReview() {
+		if decision == domain.ReviewApprove && c.Caller.ID == it.PrincipalID && !inst.SelfReview() {
 			return domain.Errorf(domain.CodeForbidden, "you cannot approve your own access; another reviewer decides it")
 		}
 		if e.cfg.ApproverMFA && !c.Caller.Auth.MFA {
@@ -518,7 +521,7 @@ func (e *Engine) StopReview(ctx context.Context, c *Call, definitionID, instance
 	if err != nil {
 		return domain.ReviewInstance{}, err
 	}
-	if err := e.requireAdmin(ctx, c, "stopping an access review"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "stopping an access review"); err != nil {
 		return domain.ReviewInstance{}, err
 	}
 	in, err := w.store.GetReviewInstance(ctx, instanceID)
@@ -544,7 +547,7 @@ func (e *Engine) ApplyReviewDecisions(ctx context.Context, c *Call, definitionID
 	if err != nil {
 		return domain.ReviewInstance{}, err
 	}
-	if err := e.requireAdmin(ctx, c, "applying access review decisions"); err != nil {
+	if err := e.requireAdminWrite(ctx, c, "applying access review decisions"); err != nil {
 		return domain.ReviewInstance{}, err
 	}
 	var in domain.ReviewInstance
@@ -792,11 +795,11 @@ func (e *Engine) reviewSchedules(ctx context.Context, c *Call, scope domain.Revi
 type principalFacts struct {
 	user     domain.User
 	exists   bool
-	signedIn bool   // a successful sign-in within the look-back
-	manager  string // "" when none is set
+	signedIn bool            // a successful sign-in within the look-back
+	manager  domain.ObjectID // "" when none is set
 }
 
-func (e *Engine) lookupPrincipals(ctx context.Context, c *Call, ids []string, needManager, needSignIn bool) (map[string]*principalFacts, error) {
+func (e *Engine) lookupPrincipals(ctx context.Context, c *Call, ids []domain.ObjectID, needManager, needSignIn bool) (map[domain.ObjectID]*principalFacts, error) {
 	facts := make([]*principalFacts, len(ids))
 	since := c.Now.Add(-domain.RecommendationLookBack)
 	err := parallel(len(ids), lookupWorkers, func(i int) error {
@@ -834,7 +837,7 @@ func (e *Engine) lookupPrincipals(ctx context.Context, c *Call, ids []string, ne
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*principalFacts, len(ids))
+	out := make(map[domain.ObjectID]*principalFacts, len(ids))
 	for i, id := range ids {
 		out[id] = facts[i]
 	}
@@ -855,7 +858,7 @@ func (e *Engine) recentActivations(ctx context.Context, c *Call, targets []domai
 			}
 			for _, s := range p.Items {
 				if s.AssignmentType == domain.AssignmentActivated && (s.End.IsZero() || s.End.After(since) || s.Start.After(since)) {
-					out[s.PrincipalID+"|"+t.Key()] = true
+					out[domain.GrantKey(s.PrincipalID, t)] = true
 				}
 			}
 			if p.Next == "" {
@@ -909,8 +912,8 @@ func (e *Engine) buildItems(ctx context.Context, c *Call, in *domain.ReviewInsta
 	if needManager && e.cfg.Reader == nil {
 		return nil, domain.Errorf(domain.CodeInvalid, "manager reviewers need the directory reader, which this service does not have")
 	}
-	var ids []string
-	seen := map[string]bool{}
+	var ids []domain.ObjectID
+	seen := map[domain.ObjectID]bool{}
 	var targets []domain.Target
 	seenT := map[string]bool{}
 	for _, s := range scheds {
@@ -933,8 +936,8 @@ func (e *Engine) buildItems(ctx context.Context, c *Call, in *domain.ReviewInsta
 			return nil, err
 		}
 	}
-	owners := map[string][]domain.Reviewer{}
-	ownersOf := func(groupID string) ([]domain.Reviewer, error) {
+	owners := map[domain.ObjectID][]domain.Reviewer{}
+	ownersOf := func(groupID domain.ObjectID) ([]domain.Reviewer, error) {
 		if o, ok := owners[groupID]; ok {
 			return o, nil
 		}
@@ -995,11 +998,11 @@ func (e *Engine) buildItems(ctx context.Context, c *Call, in *domain.ReviewInsta
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the account no longer exists"
 			case !f.user.Enabled:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the account is disabled"
-			case f.signedIn && acts[s.PrincipalID+"|"+s.Target.Key()]:
+			case f.signedIn && acts[domain.GrantKey(s.PrincipalID, s.Target)]:
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "signed in and activated within the last 30 days"
 			case f.signedIn:
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "signed in within the last 30 days"
-			case acts[s.PrincipalID+"|"+s.Target.Key()]:
+			case acts[domain.GrantKey(s.PrincipalID, s.Target)]:
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "activated within the last 30 days"
 			default:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "no sign-in and no activation in the last 30 days"
@@ -1014,7 +1017,7 @@ func dedupeReviewers(in []domain.Reviewer) []domain.Reviewer {
 	var out []domain.Reviewer
 	seen := map[string]bool{}
 	for _, r := range in {
-		if r.Kind == domain.ReviewerUser && !domain.IsGUID(r.ID) {
+		if r.Kind == domain.ReviewerUser && !r.ID.Valid() {
 			continue
 		}
 		if !seen[r.Key()] {
@@ -1029,16 +1032,16 @@ func dedupeReviewers(in []domain.Reviewer) []domain.Reviewer {
 type itemStats struct {
 	total, noReviewer, denyRecommended int
 	// pending maps each reviewing user to the items waiting on them.
-	pending map[string]int
+	pending map[domain.ObjectID]int
 }
 
 // expand turns reviewers into user ids (groups through their members),
 // caching group expansions.
-func (e *Engine) expand(ctx context.Context, groups map[string][]string, rs []domain.Reviewer) ([]string, error) {
-	var out []string
+func (e *Engine) expand(ctx context.Context, groups map[domain.ObjectID][]domain.ObjectID, rs []domain.Reviewer) ([]domain.ObjectID, error) {
+	var out []domain.ObjectID
 	for _, r := range rs {
 		if r.Kind == domain.ReviewerUser {
-			out = append(out, strings.ToLower(r.ID))
+			out = append(out, r.ID)
 			continue
 		}
 		ms, ok := groups[r.ID]
@@ -1048,7 +1051,7 @@ func (e *Engine) expand(ctx context.Context, groups map[string][]string, rs []do
 				return nil, err
 			}
 			for _, u := range us {
-				ms = append(ms, strings.ToLower(u.ID))
+				ms = append(ms, u.ID)
 			}
 			groups[r.ID] = ms
 		}
@@ -1060,8 +1063,8 @@ func (e *Engine) expand(ctx context.Context, groups map[string][]string, rs []do
 
 // stats scans the items: counts, and the unanswered items per reviewing user.
 func (e *Engine) stats(ctx context.Context, w reviewWiring, in *domain.ReviewInstance) (itemStats, error) {
-	st := itemStats{pending: map[string]int{}}
-	groups := map[string][]string{}
+	st := itemStats{pending: map[domain.ObjectID]int{}}
+	groups := map[domain.ObjectID][]domain.ObjectID{}
 	named := namedReviewers(*in)
 	namedPending := 0
 	var ferr error
@@ -1103,7 +1106,7 @@ func (e *Engine) stats(ctx context.Context, w reviewWiring, in *domain.ReviewIns
 // a key, so a repeated run queues nothing new.
 func (e *Engine) mailReviewers(ctx context.Context, c *Call, w reviewWiring, in *domain.ReviewInstance, st itemStats, kind notify.Kind, key string) int {
 	n := 0
-	users := make([]string, 0, len(st.pending))
+	users := make([]domain.ObjectID, 0, len(st.pending))
 	for u := range st.pending {
 		users = append(users, u)
 	}
@@ -1119,7 +1122,7 @@ func (e *Engine) mailReviewers(ctx context.Context, c *Call, w reviewWiring, in 
 			}
 			d.Link = link
 		}
-		e.queueMail(ctx, c, "review:"+in.ID+":"+key+":"+u, []string{addr}, d)
+		e.queueMail(ctx, c, "review:"+in.ID+":"+key+":"+string(u), []string{addr}, d)
 		n++
 	}
 	return n
@@ -1367,7 +1370,7 @@ func (e *Engine) applyInstance(ctx context.Context, c *Call, w reviewWiring, in 
 // record.
 func (e *Engine) applyItem(ctx context.Context, c *Call, w reviewWiring, in *domain.ReviewInstance, it domain.ReviewDecision) (bool, error) {
 	result, reqID, applyErr := domain.ApplySuccess, RequestID(SystemActor, "review:"+in.ID+":"+it.ID), ""
-	why := "denied by " + it.ReviewedBy
+	why := "denied by " + string(it.ReviewedBy)
 	if it.Defaulted() {
 		why = "nobody answered; the default decision is " + in.Settings.DefaultDecision
 		if in.Settings.DefaultDecision == domain.DefaultRecommendation {

@@ -18,7 +18,7 @@ import (
 type reviewFixture struct {
 	*fixture
 	mu    sync.Mutex
-	links []string // reviewer ids links were made for
+	links []domain.ObjectID // reviewer ids links were made for
 	rs    domain.ReviewStore
 }
 
@@ -35,14 +35,14 @@ func newReviewFixture(t testing.TB) *reviewFixture {
 	return rf
 }
 
-func (rf *reviewFixture) link(def, inst, reviewer string, expires time.Time) (string, error) {
+func (rf *reviewFixture) link(def, inst string, reviewer domain.ObjectID, expires time.Time) (string, error) {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	rf.links = append(rf.links, reviewer)
-	return "https://jitpim.example/api/approvals/review/" + inst + "." + reviewer, nil
+	return "https://jitpim.example/api/approvals/review/" + inst + "." + string(reviewer), nil
 }
 
-func named(ids ...string) []domain.Reviewer {
+func named(ids ...domain.ObjectID) []domain.Reviewer {
 	var out []domain.Reviewer
 	for _, id := range ids {
 		out = append(out, domain.Reviewer{Kind: domain.ReviewerUser, ID: id})
@@ -95,7 +95,7 @@ func (rf *reviewFixture) items(inst string) map[string]domain.ReviewDecision {
 			rf.t.Fatal(err)
 		}
 		for _, it := range p.Items {
-			out[it.PrincipalID+"|"+string(it.Kind)] = it
+			out[string(it.PrincipalID)+"|"+string(it.Kind)] = it
 		}
 		if p.Next == "" {
 			return out
@@ -104,16 +104,16 @@ func (rf *reviewFixture) items(inst string) map[string]domain.ReviewDecision {
 	}
 }
 
-func (rf *reviewFixture) item(inst, principal string, kind domain.RequestKind) domain.ReviewDecision {
+func (rf *reviewFixture) item(inst string, principal domain.ObjectID, kind domain.RequestKind) domain.ReviewDecision {
 	rf.t.Helper()
-	it, ok := rf.items(inst)[principal+"|"+string(kind)]
+	it, ok := rf.items(inst)[string(principal)+"|"+string(kind)]
 	if !ok {
 		rf.t.Fatalf("no %s item for %s", kind, principal)
 	}
 	return it
 }
 
-func (rf *reviewFixture) decide(reviewer string, it domain.ReviewDecision, decision string) error {
+func (rf *reviewFixture) decide(reviewer domain.ObjectID, it domain.ReviewDecision, decision string) error {
 	_, err := rf.eng.DecideReview(rf.ctx, rf.call(reviewer), it.DefinitionID, it.InstanceID, it.ID, engine.ReviewInput{Decision: decision, Justification: "checked with the team"})
 	return err
 }
@@ -145,9 +145,9 @@ func mailTo(ms []domain.Mail, addr string) bool {
 	return false
 }
 
-func upn(id string) string { return id + "@contoso.example" }
+func upn(id domain.ObjectID) string { return string(id) + "@contoso.example" }
 
-func (rf *reviewFixture) eligibilityLive(user string, t domain.Target) bool {
+func (rf *reviewFixture) eligibilityLive(user domain.ObjectID, t domain.Target) bool {
 	for _, s := range rf.schedulesOf(user, domain.KindEligibility) {
 		if s.Target == t && s.Live(rf.now) {
 			return true
@@ -215,28 +215,28 @@ func TestReviewDenyRemovesThroughRequestPath(t *testing.T) {
 		t.Fatalf("after the first run: %+v %+v", res, in)
 	}
 	items := rf.items(in.ID)
-	if _, ok := items[rf.breakGlass+"|eligibility"]; ok {
+	if _, ok := items[string(rf.breakGlass)+"|eligibility"]; ok {
 		t.Fatal("a break-glass account is under review")
 	}
-	if _, ok := items[u3+"|assignment"]; ok {
+	if _, ok := items[string(u3)+"|assignment"]; ok {
 		t.Fatal("an activation is reviewed on its own")
 	}
 	if ms := rf.mails("needs your decisions"); len(ms) != 1 || !mailTo(ms, upn(reviewer)) || !strings.Contains(ms[0].Text, "/api/approvals/review/") {
 		t.Fatalf("reviewer mail: %+v", ms)
 	}
-	if err := rf.decide(reviewer, items[u1+"|eligibility"], "deny"); err != nil {
+	if err := rf.decide(reviewer, items[string(u1)+"|eligibility"], "deny"); err != nil {
 		t.Fatal(err)
 	}
-	if err := rf.decide(reviewer, items[u3+"|eligibility"], domain.ReviewDeny); err != nil {
+	if err := rf.decide(reviewer, items[string(u3)+"|eligibility"], domain.ReviewDeny); err != nil {
 		t.Fatal(err)
 	}
-	if err := rf.decide(reviewer, items[u2+"|assignment"], domain.ReviewApprove); err != nil {
+	if err := rf.decide(reviewer, items[string(u2)+"|assignment"], domain.ReviewApprove); err != nil {
 		t.Fatal(err)
 	}
 	// A stranger cannot decide, nor see the item.
 	stranger := rf.newUser()
-	wantCode(t, rf.decide(stranger, items[u2+"|assignment"], domain.ReviewDeny), domain.CodeForbidden)
-	_, _, err := rf.eng.GetReviewDecision(rf.ctx, rf.call(stranger), d.ID, in.ID, items[u2+"|assignment"].ID)
+	wantCode(t, rf.decide(stranger, items[string(u2)+"|assignment"], domain.ReviewDeny), domain.CodeForbidden)
+	_, _, err := rf.eng.GetReviewDecision(rf.ctx, rf.call(stranger), d.ID, in.ID, items[string(u2)+"|assignment"].ID)
 	wantCode(t, err, domain.CodeNotFound)
 	// Before the end nothing is removed.
 	rf.advance(3 * 24 * time.Hour)
@@ -259,7 +259,7 @@ func TestReviewDenyRemovesThroughRequestPath(t *testing.T) {
 	if !rf.hasRole(u2, roleOther) {
 		t.Fatal("the approved active assignment lost its role")
 	}
-	for _, u := range []string{u1, u3} {
+	for _, u := range []domain.ObjectID{u1, u3} {
 		var rm []domain.Request
 		for _, r := range rf.requestsOf(u) {
 			if r.Action == domain.ActionAdminRemove {
@@ -287,7 +287,7 @@ func TestReviewDenyRemovesThroughRequestPath(t *testing.T) {
 		t.Fatal("apply not audited or holders not told")
 	}
 	// Decisions are closed now.
-	wantCode(t, rf.decide(reviewer, items[u2+"|assignment"], domain.ReviewDeny), domain.CodeConflict)
+	wantCode(t, rf.decide(reviewer, items[string(u2)+"|assignment"], domain.ReviewDeny), domain.CodeConflict)
 	// More runs change nothing.
 	before := rf.snapshot()
 	rf.run()
@@ -410,7 +410,7 @@ func TestReviewSelfApproval(t *testing.T) {
 func TestReviewRecommendations(t *testing.T) {
 	rf := newReviewFixture(t)
 	signedIn, activated, idle, disabled, old := rf.newUser(), rf.newUser(), rf.newUser(), rf.newUser(), rf.newUser()
-	for _, u := range []string{signedIn, activated, idle, disabled, old} {
+	for _, u := range []domain.ObjectID{signedIn, activated, idle, disabled, old} {
 		rf.makeEligible(u, roleOther)
 	}
 	if _, err := rf.activate(old, roleOther, time.Hour); err != nil {
@@ -427,7 +427,7 @@ func TestReviewRecommendations(t *testing.T) {
 	d := rf.define(definition(named(rf.admin), domain.DefaultRecommendation, true))
 	rf.run()
 	in := rf.instance(d.ID)
-	want := map[string]string{signedIn: domain.ReviewApprove, activated: domain.ReviewApprove, idle: domain.ReviewDeny, disabled: domain.ReviewDeny, old: domain.ReviewDeny}
+	want := map[domain.ObjectID]string{signedIn: domain.ReviewApprove, activated: domain.ReviewApprove, idle: domain.ReviewDeny, disabled: domain.ReviewDeny, old: domain.ReviewDeny}
 	for u, rec := range want {
 		it := rf.item(in.ID, u, domain.KindEligibility)
 		if it.Recommendation != rec {
@@ -462,7 +462,7 @@ func TestReviewDefaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rf := newReviewFixture(t)
 			reviewer, idle, active, kept := rf.newUser(), rf.newUser(), rf.newUser(), rf.newUser()
-			for _, u := range []string{idle, active, kept} {
+			for _, u := range []domain.ObjectID{idle, active, kept} {
 				rf.makeEligible(u, roleOther)
 			}
 			rf.dir.AddSignIn(domain.SignIn{ID: "s", UserID: active, Time: rf.now, Succeeded: true})
@@ -489,7 +489,7 @@ func TestReviewDefaults(t *testing.T) {
 			rf.run()
 			in = rf.instance(d.ID)
 			gone := 0
-			for _, u := range []string{idle, active, kept} {
+			for _, u := range []domain.ObjectID{idle, active, kept} {
 				if !rf.eligibilityLive(u, roleOther) {
 					gone++
 				}
@@ -645,14 +645,14 @@ func (s *flakyReviews) UpdateReviewDecision(ctx context.Context, d *domain.Revie
 
 // bulkEligible stores n permanent eligibilities of new users on t directly
 // (as a long-running tenant would have them), returning the users.
-func (rf *reviewFixture) bulkEligible(n int, t domain.Target) []string {
+func (rf *reviewFixture) bulkEligible(n int, t domain.Target) []domain.ObjectID {
 	rf.t.Helper()
-	users := make([]string, n)
+	users := make([]domain.ObjectID, n)
 	for i := range users {
 		u := rf.newUser()
 		users[i] = u
-		s := domain.Schedule{ID: "elig-" + u, Kind: domain.KindEligibility, PrincipalID: u, Target: t, MemberType: domain.MemberDirect,
-			Start: rf.now.Add(-time.Hour), Status: domain.ScheduleProvisioned, CreatedUsing: "seed-" + u, CreatedAt: rf.now, ModifiedAt: rf.now}
+		s := domain.Schedule{ID: "elig-" + string(u), Kind: domain.KindEligibility, PrincipalID: u, Target: t, MemberType: domain.MemberDirect,
+			Start: rf.now.Add(-time.Hour), Status: domain.ScheduleProvisioned, CreatedUsing: "seed-" + string(u), CreatedAt: rf.now, ModifiedAt: rf.now}
 		if err := rf.store.CreateSchedule(rf.ctx, &s); err != nil {
 			rf.t.Fatal(err)
 		}
@@ -724,7 +724,7 @@ func TestReviewConcurrentRuns(t *testing.T) {
 	rf := newReviewFixture(t)
 	reviewer := rf.newUser()
 	users := rf.bulkEligible(300, roleOther)
-	actives := make([]string, 20)
+	actives := make([]domain.ObjectID, 20)
 	for i := range actives {
 		actives[i] = rf.newUser()
 		rf.mustSubmit(rf.admin, assignSub(actives[i], roleOther, 30*24*time.Hour))

@@ -16,7 +16,7 @@ func TestSweepCost(t *testing.T) {
 	for i := 0; i < bystanders; i++ {
 		f.makeEligible(f.newUser(), roleOther)
 	}
-	users := make([]string, due)
+	users := make([]domain.ObjectID, due)
 	for i := range users {
 		users[i] = f.newUser()
 		f.makeEligible(users[i], roleGA)
@@ -72,7 +72,7 @@ func TestSweepCost(t *testing.T) {
 // ended by the sweep, even if one exists in the store.
 func TestSweepBreakGlassUntouched(t *testing.T) {
 	f := newFixture(t)
-	s := domain.Schedule{ID: f.newID(), Kind: domain.KindAssignment, PrincipalID: f.breakGlass, Target: roleGA,
+	s := domain.Schedule{ID: string(f.newID()), Kind: domain.KindAssignment, PrincipalID: f.breakGlass, Target: roleGA,
 		AssignmentType: domain.AssignmentAssigned, Start: f.now, End: f.now.Add(time.Hour), Status: domain.ScheduleProvisioned}
 	if err := f.store.CreateSchedule(f.ctx, &s); err != nil {
 		t.Fatal(err)

@@ -99,7 +99,7 @@ const confirmationStage = "confirm"
 
 // confirmationApproval puts the requester's confirmation before any
 // approval stages the policy has.
-func confirmationApproval(p domain.Policy, requester string, now time.Time) *domain.Approval {
+func confirmationApproval(p domain.Policy, requester domain.ObjectID, now time.Time) *domain.Approval {
 	a := &domain.Approval{Stages: []domain.ApprovalStage{{ID: confirmationStage, Approvers: []domain.Approver{{Kind: domain.ApproverUser, ID: requester}},
 		Confirmation: true, TimeoutDays: 1, Status: domain.StageNotStarted, ReviewResult: domain.ReviewNotReviewed}}}
 	if more := domain.NewApproval(p, now); more != nil {
@@ -132,7 +132,18 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "no ticket system is configured")
 	}
 	ref := domain.TicketCheck{System: "ServiceNow", Table: in.Table, Number: in.Number, SysID: in.SysID}
+	action := domain.ActionSelfDeactivate
+	if in.Activate {
+		action = domain.ActionSelfActivate
+	}
+	id := RequestID("servicenow", in.SysID+"|"+string(action))
 	refuse := func(err error) (domain.Request, error) {
+		// A concurrent delivery of the same webhook may have won the race
+		// after our first look (ours then meets its request or its grant):
+		// a retry gets the first request, never an error.
+		if prev, gerr := e.store.GetRequest(ctx, id); gerr == nil {
+			return prev, nil
+		}
 		msg := err.Error()
 		var de *domain.Error
 		if errors.As(err, &de) && de.Code != domain.CodeInternal {
@@ -146,11 +157,6 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 	if err := in.Target.Validate(); err != nil {
 		return refuse(err)
 	}
-	action := domain.ActionSelfDeactivate
-	if in.Activate {
-		action = domain.ActionSelfActivate
-	}
-	id := RequestID("servicenow", in.SysID+"|"+string(action))
 	if prev, err := e.store.GetRequest(ctx, id); err == nil {
 		return prev, nil // a retried webhook
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
@@ -172,10 +178,22 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		Justification: in.Justification, Ticket: domain.TicketInfo{Number: in.Number, System: "ServiceNow"}, Status: domain.StatusNew,
 		CreatedBy: u.ID, CreatedAt: c.Now}
 	if !in.Activate {
+		// The same ticket rules as activation: the ticket must exist, be
+		// open and name the requester, or a stranger's ticket could end
+		// someone's access and take a work note on a ticket not theirs.
+		p, err := e.EffectivePolicy(ctx, in.Target)
+		if err != nil {
+			return domain.Request{}, err
+		}
+		if err := e.validateTicket(ctx, &r, p, c.Now, c.Now, true); err != nil {
+			return refuse(err)
+		}
+		if !strings.EqualFold(r.Ticket.SysID, in.SysID) {
+			return refuse(domain.Errorf(domain.CodeForbidden, "sys_id %s is not the sys_id of ticket %s", in.SysID, in.Number))
+		}
 		if err := e.remove(ctx, &rc, &r, false, domain.ScheduleRevoked); err != nil {
 			return refuse(err)
 		}
-		r.Ticket = domain.TicketInfo{Number: in.Number, System: "ServiceNow", Table: in.Table, SysID: in.SysID, Validated: true}
 		e.ticketNote(ctx, &rc, r, "deactivated "+domain.TargetName(r.Target))
 		c.queued = append(c.queued, rc.queued...)
 		return r, nil

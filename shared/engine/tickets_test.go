@@ -44,13 +44,13 @@ func (f *fakeTickets) notesOf(n string) string {
 	return strings.Join(f.notes[n], "\n")
 }
 
-func ticketFixture(t *testing.T) (*fixture, *fakeTickets, *fakeMailer, string) {
+func ticketFixture(t *testing.T) (*fixture, *fakeTickets, *fakeMailer, domain.ObjectID) {
 	tk := &fakeTickets{tickets: map[string]domain.TicketCheck{}, notes: map[string][]string{}}
 	m := &fakeMailer{}
 	f := newFixture(t, func(c *engine.Config) {
 		c.Tickets, c.Mailer = tk, m
-		c.ApprovalLink = func(req, stage, who string, exp time.Time) (string, error) {
-			return "https://jitpim.example/api/approvals/" + req + "/" + stage + "/" + who, nil
+		c.ApprovalLink = func(req, stage string, who domain.ObjectID, exp time.Time) (string, error) {
+			return "https://jitpim.example/api/approvals/" + req + "/" + stage + "/" + string(who), nil
 		}
 	})
 	adam := f.newUser()
@@ -65,7 +65,7 @@ func (f *fixture) noMFAPolicy(t domain.Target) {
 	f.setPolicy(domain.PolicyID(t), func(p *domain.Policy) { p.Activation.RequireMFA = false })
 }
 
-func ticketReq(user string, t domain.Target, number, sysID string) engine.TicketRequest {
+func ticketReq(user domain.ObjectID, t domain.Target, number, sysID string) engine.TicketRequest {
 	return engine.TicketRequest{Number: number, SysID: sysID, Table: "incident", Activate: true, Requester: addr(user), Target: t,
 		Duration: time.Hour, Justification: "mailbox outage"}
 }

@@ -16,13 +16,13 @@ import (
 // Dir is safe for concurrent use.
 type Dir struct {
 	mu      sync.Mutex
-	users   map[string]domain.User
-	members map[string]map[string]bool // groupID|access -> principal -> true
+	users   map[domain.ObjectID]domain.User
+	members map[string]map[domain.ObjectID]bool // groupID|access -> principal -> true
 	roles   map[string]domain.RoleAssignment
 	seq     int
 	calls   map[string]int
 	// governance data (governance.go)
-	managers map[string]string
+	managers map[domain.ObjectID]domain.ObjectID
 	signIns  []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
@@ -30,7 +30,7 @@ type Dir struct {
 
 // New returns an empty directory.
 func New() *Dir {
-	return &Dir{users: map[string]domain.User{}, members: map[string]map[string]bool{}, roles: map[string]domain.RoleAssignment{}, calls: map[string]int{}}
+	return &Dir{users: map[domain.ObjectID]domain.User{}, members: map[string]map[domain.ObjectID]bool{}, roles: map[string]domain.RoleAssignment{}, calls: map[string]int{}}
 }
 
 // AddUser adds or replaces a user.
@@ -41,7 +41,7 @@ func (d *Dir) AddUser(u domain.User) {
 }
 
 // SetEnabled enables or disables an account.
-func (d *Dir) SetEnabled(id string, on bool) {
+func (d *Dir) SetEnabled(id domain.ObjectID, on bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	u := d.users[id]
@@ -50,16 +50,16 @@ func (d *Dir) SetEnabled(id string, on bool) {
 }
 
 // AddMember puts a user in a group directly (test setup; not counted).
-func (d *Dir) AddMember(groupID, userID string) {
+func (d *Dir) AddMember(groupID, userID domain.ObjectID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.add(groupID, domain.AccessMember, userID)
 }
 
-func (d *Dir) add(groupID, access, id string) bool {
-	k := groupID + "|" + access
+func (d *Dir) add(groupID domain.ObjectID, access string, id domain.ObjectID) bool {
+	k := string(groupID) + "|" + access
 	if d.members[k] == nil {
-		d.members[k] = map[string]bool{}
+		d.members[k] = map[domain.ObjectID]bool{}
 	}
 	had := d.members[k][id]
 	d.members[k][id] = true
@@ -67,7 +67,7 @@ func (d *Dir) add(groupID, access, id string) bool {
 }
 
 // HasRole reports whether principal holds the role at scope.
-func (d *Dir) HasRole(principal, role, scope string) bool {
+func (d *Dir) HasRole(principal, role domain.ObjectID, scope string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, ra := range d.roles {
@@ -79,10 +79,10 @@ func (d *Dir) HasRole(principal, role, scope string) bool {
 }
 
 // InGroup reports whether principal is a member (or owner) of a group.
-func (d *Dir) InGroup(groupID, access, principal string) bool {
+func (d *Dir) InGroup(groupID domain.ObjectID, access string, principal domain.ObjectID) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.members[groupID+"|"+access][principal]
+	return d.members[string(groupID)+"|"+access][principal]
 }
 
 // Calls returns the per-operation call counts.
@@ -101,7 +101,7 @@ func (d *Dir) enter(op string) error {
 }
 
 // GetUser implements domain.Directory.
-func (d *Dir) GetUser(ctx context.Context, id string) (domain.User, error) {
+func (d *Dir) GetUser(ctx context.Context, id domain.ObjectID) (domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("GetUser"); err != nil {
@@ -115,17 +115,17 @@ func (d *Dir) GetUser(ctx context.Context, id string) (domain.User, error) {
 }
 
 // IsMemberOf implements domain.Directory (direct membership only).
-func (d *Dir) IsMemberOf(ctx context.Context, userID, groupID string) (bool, error) {
+func (d *Dir) IsMemberOf(ctx context.Context, userID, groupID domain.ObjectID) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("IsMemberOf"); err != nil {
 		return false, err
 	}
-	return d.members[groupID+"|"+domain.AccessMember][userID], nil
+	return d.members[string(groupID)+"|"+domain.AccessMember][userID], nil
 }
 
 // AddRoleAssignment implements domain.Directory.
-func (d *Dir) AddRoleAssignment(ctx context.Context, principal, role, scope string) (string, bool, error) {
+func (d *Dir) AddRoleAssignment(ctx context.Context, principal, role domain.ObjectID, scope string) (string, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("AddRoleAssignment"); err != nil {
@@ -154,7 +154,7 @@ func (d *Dir) RemoveRoleAssignment(ctx context.Context, id string) error {
 }
 
 // ListRoleAssignments implements domain.Directory.
-func (d *Dir) ListRoleAssignments(ctx context.Context, principal string) ([]domain.RoleAssignment, error) {
+func (d *Dir) ListRoleAssignments(ctx context.Context, principal domain.ObjectID) ([]domain.RoleAssignment, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListRoleAssignments"); err != nil {
@@ -170,7 +170,7 @@ func (d *Dir) ListRoleAssignments(ctx context.Context, principal string) ([]doma
 }
 
 // AddGroupMember implements domain.Directory.
-func (d *Dir) AddGroupMember(ctx context.Context, groupID, access, principal string) (bool, error) {
+func (d *Dir) AddGroupMember(ctx context.Context, groupID domain.ObjectID, access string, principal domain.ObjectID) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("AddGroupMember"); err != nil {
@@ -180,14 +180,24 @@ func (d *Dir) AddGroupMember(ctx context.Context, groupID, access, principal str
 }
 
 // RemoveGroupMember implements domain.Directory.
-func (d *Dir) RemoveGroupMember(ctx context.Context, groupID, access, principal string) error {
+func (d *Dir) RemoveGroupMember(ctx context.Context, groupID domain.ObjectID, access string, principal domain.ObjectID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("RemoveGroupMember"); err != nil {
 		return err
 	}
-	delete(d.members[groupID+"|"+access], principal)
+	delete(d.members[string(groupID)+"|"+access], principal)
 	return nil
+}
+
+// HasGroupAccess implements domain.Directory.
+func (d *Dir) HasGroupAccess(ctx context.Context, groupID domain.ObjectID, access string, principal domain.ObjectID) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.enter("HasGroupAccess"); err != nil {
+		return false, err
+	}
+	return d.members[string(groupID)+"|"+access][principal], nil
 }
 
 // RoleCount counts role assignments, to assert "no double grant".
@@ -198,14 +208,14 @@ func (d *Dir) RoleCount() int {
 }
 
 // ListGroupMembers implements domain.Directory.
-func (d *Dir) ListGroupMembers(ctx context.Context, groupID string) ([]domain.User, error) {
+func (d *Dir) ListGroupMembers(ctx context.Context, groupID domain.ObjectID) ([]domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListGroupMembers"); err != nil {
 		return nil, err
 	}
 	var out []domain.User
-	for id := range d.members[groupID+"|"+domain.AccessMember] {
+	for id := range d.members[string(groupID)+"|"+domain.AccessMember] {
 		if u, ok := d.users[id]; ok {
 			out = append(out, u)
 		}

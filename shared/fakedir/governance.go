@@ -9,17 +9,17 @@ import (
 )
 
 // SetManager records a user's manager.
-func (d *Dir) SetManager(userID, managerID string) {
+func (d *Dir) SetManager(userID, managerID domain.ObjectID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.managers == nil {
-		d.managers = map[string]string{}
+		d.managers = map[domain.ObjectID]domain.ObjectID{}
 	}
 	d.managers[userID] = managerID
 }
 
 // AddOwner makes a user an owner of a group (test setup; not counted).
-func (d *Dir) AddOwner(groupID, userID string) {
+func (d *Dir) AddOwner(groupID, userID domain.ObjectID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.add(groupID, domain.AccessOwner, userID)
@@ -37,7 +37,7 @@ func (d *Dir) AddSignIn(si domain.SignIn) {
 }
 
 // ListRoleAssignmentsByRole implements domain.DirectoryReader.
-func (d *Dir) ListRoleAssignmentsByRole(ctx context.Context, role string) ([]domain.RoleAssignment, error) {
+func (d *Dir) ListRoleAssignmentsByRole(ctx context.Context, role domain.ObjectID) ([]domain.RoleAssignment, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListRoleAssignmentsByRole"); err != nil {
@@ -64,7 +64,7 @@ func (d *Dir) CountUsers(ctx context.Context) (int, error) {
 }
 
 // GetManager implements domain.DirectoryReader.
-func (d *Dir) GetManager(ctx context.Context, userID string) (domain.User, error) {
+func (d *Dir) GetManager(ctx context.Context, userID domain.ObjectID) (domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("GetManager"); err != nil {
@@ -78,14 +78,14 @@ func (d *Dir) GetManager(ctx context.Context, userID string) (domain.User, error
 }
 
 // ListGroupOwners implements domain.DirectoryReader.
-func (d *Dir) ListGroupOwners(ctx context.Context, groupID string) ([]domain.User, error) {
+func (d *Dir) ListGroupOwners(ctx context.Context, groupID domain.ObjectID) ([]domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListGroupOwners"); err != nil {
 		return nil, err
 	}
 	var out []domain.User
-	for id := range d.members[groupID+"|"+domain.AccessOwner] {
+	for id := range d.members[string(groupID)+"|"+domain.AccessOwner] {
 		if u, ok := d.users[id]; ok {
 			out = append(out, u)
 		}
@@ -94,7 +94,7 @@ func (d *Dir) ListGroupOwners(ctx context.Context, groupID string) ([]domain.Use
 }
 
 // SignInsSince implements domain.SignInLog.
-func (d *Dir) SignInsSince(ctx context.Context, userID string, since time.Time) ([]domain.SignIn, error) {
+func (d *Dir) SignInsSince(ctx context.Context, userID domain.ObjectID, since time.Time) ([]domain.SignIn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("SignInsSince"); err != nil {

@@ -88,7 +88,8 @@ func (c *Client) denySignIn() {
 // The answer is decoded here rather than by the SDK's models: Graph fills
 // sign-in times that never happened with "" or "0001-01-01T00:00:00Z", and
 // the SDK's model fails the whole user on an empty date-time string.
-func (c *Client) GetUser(ctx context.Context, id string) (domain.User, error) {
+func (c *Client) GetUser(ctx context.Context, idCanon domain.ObjectID) (domain.User, error) {
+	id := string(idCanon)
 	if err := checkID("id", id); err != nil {
 		return domain.User{}, err
 	}
@@ -149,7 +150,7 @@ func (c *Client) getUserRaw(ctx context.Context, id string, sel []string) (domai
 		return domain.User{}, domain.Errorf(domain.CodeInternal, "graph answered user %s without an id", id)
 	}
 	out := domain.User{
-		ID:                u.ID,
+		ID:                domain.CanonicalID(u.ID),
 		UserPrincipalName: u.UserPrincipalName,
 		DisplayName:       u.DisplayName,
 		Mail:              deref(u.Mail),
@@ -180,7 +181,9 @@ func graphTime(s string) time.Time {
 // /users/{id}/checkMemberGroups, which Graph evaluates transitively
 // (nested groups count). It fails with CodeNotFound for an unknown user and
 // answers false for an unknown group.
-func (c *Client) IsMemberOf(ctx context.Context, userID, groupID string) (bool, error) {
+func (c *Client) IsMemberOf(ctx context.Context, userIDCanon domain.ObjectID, groupIDCanon domain.ObjectID) (bool, error) {
+	userID := string(userIDCanon)
+	groupID := string(groupIDCanon)
 	if err := checkID("userID", userID); err != nil {
 		return false, err
 	}
@@ -229,8 +232,8 @@ func (c *Client) listAssignments(ctx context.Context, filter string) ([]domain.R
 		for _, a := range resp.GetValue() {
 			out = append(out, domain.RoleAssignment{
 				ID:               deref(a.GetId()),
-				PrincipalID:      deref(a.GetPrincipalId()),
-				RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+				PrincipalID:      domain.CanonicalID(deref(a.GetPrincipalId())),
+				RoleDefinitionID: domain.CanonicalID(deref(a.GetRoleDefinitionId())),
 				DirectoryScopeID: deref(a.GetDirectoryScopeId()),
 			})
 		}
@@ -250,7 +253,8 @@ func (c *Client) listAssignments(ctx context.Context, filter string) ([]domain.R
 
 // ListRoleAssignments implements domain.Directory: every active directory
 // role assignment held directly by principalID.
-func (c *Client) ListRoleAssignments(ctx context.Context, principalID string) ([]domain.RoleAssignment, error) {
+func (c *Client) ListRoleAssignments(ctx context.Context, principalIDCanon domain.ObjectID) ([]domain.RoleAssignment, error) {
+	principalID := string(principalIDCanon)
 	if err := checkID("principalID", principalID); err != nil {
 		return nil, err
 	}
@@ -265,7 +269,7 @@ func (c *Client) findAssignment(ctx context.Context, principalID, roleDefinition
 		return "", false, err
 	}
 	for _, a := range list {
-		if strings.EqualFold(a.RoleDefinitionID, roleDefinitionID) && strings.EqualFold(a.PrincipalID, principalID) && strings.EqualFold(scopeOrTenant(a.DirectoryScopeID), scope) {
+		if a.RoleDefinitionID == domain.CanonicalID(roleDefinitionID) && a.PrincipalID == domain.CanonicalID(principalID) && strings.EqualFold(scopeOrTenant(a.DirectoryScopeID), scope) {
 			return a.ID, true, nil
 		}
 	}
@@ -292,7 +296,9 @@ func isConflict(err error, ci *callInfo) bool {
 // answer from a concurrent create is treated as "exists"; if the existing
 // assignment is not yet visible (Graph replicates), the error is
 // CodeTransient so the caller retries.
-func (c *Client) AddRoleAssignment(ctx context.Context, principalID, roleDefinitionID, directoryScopeID string) (string, bool, error) {
+func (c *Client) AddRoleAssignment(ctx context.Context, principalIDCanon domain.ObjectID, roleDefinitionIDCanon domain.ObjectID, directoryScopeID string) (string, bool, error) {
+	principalID := string(principalIDCanon)
+	roleDefinitionID := string(roleDefinitionIDCanon)
 	if err := checkID("principalID", principalID); err != nil {
 		return "", false, err
 	}
@@ -354,7 +360,9 @@ func checkAccess(accessID string) error {
 // /groups/{id}/members/$ref (or owners/$ref). Graph answers 400 "One or
 // more added object references already exist" when the principal already
 // is one: created=false.
-func (c *Client) AddGroupMember(ctx context.Context, groupID, accessID, principalID string) (bool, error) {
+func (c *Client) AddGroupMember(ctx context.Context, groupIDCanon domain.ObjectID, accessID string, principalIDCanon domain.ObjectID) (bool, error) {
+	groupID := string(groupIDCanon)
+	principalID := string(principalIDCanon)
 	if err := checkID("groupID", groupID); err != nil {
 		return false, err
 	}
@@ -386,7 +394,9 @@ func (c *Client) AddGroupMember(ctx context.Context, groupID, accessID, principa
 
 // RemoveGroupMember implements domain.Directory with DELETE
 // /groups/{id}/members/{uid}/$ref (or owners); 404 counts as removed.
-func (c *Client) RemoveGroupMember(ctx context.Context, groupID, accessID, principalID string) error {
+func (c *Client) RemoveGroupMember(ctx context.Context, groupIDCanon domain.ObjectID, accessID string, principalIDCanon domain.ObjectID) error {
+	groupID := string(groupIDCanon)
+	principalID := string(principalIDCanon)
 	if err := checkID("groupID", groupID); err != nil {
 		return err
 	}
@@ -411,11 +421,69 @@ func (c *Client) RemoveGroupMember(ctx context.Context, groupID, accessID, princ
 	return nil
 }
 
+// HasGroupAccess implements domain.Directory: it pages through the group's
+// direct members (or owners) by id. Privileged access groups are small, and
+// Graph's $filter on members needs advanced queries; a listing works in
+// every tenant.
+func (c *Client) HasGroupAccess(ctx context.Context, groupIDCanon domain.ObjectID, accessID string, principalIDCanon domain.ObjectID) (bool, error) {
+	groupID, principalID := string(groupIDCanon), string(principalIDCanon)
+	if err := checkID("groupID", groupID); err != nil {
+		return false, err
+	}
+	if err := checkID("principalID", principalID); err != nil {
+		return false, err
+	}
+	ctx, cancel, ci := c.call(ctx)
+	defer cancel()
+	g := c.groups().ByGroupId(groupID)
+	sel := []string{"id"}
+	var (
+		resp models.DirectoryObjectCollectionResponseable
+		err  error
+		next func(string) (models.DirectoryObjectCollectionResponseable, error)
+	)
+	if accessID == domain.AccessOwner {
+		rb := g.Owners()
+		resp, err = rb.Get(ctx, &groups.ItemOwnersRequestBuilderGetRequestConfiguration{QueryParameters: &groups.ItemOwnersRequestBuilderGetQueryParameters{Select: sel}})
+		next = func(u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return rb.WithUrl(u).Get(ctx, nil)
+		}
+	} else {
+		rb := g.Members()
+		resp, err = rb.Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: sel}})
+		next = func(u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return rb.WithUrl(u).Get(ctx, nil)
+		}
+	}
+	for pages := 0; ; pages++ {
+		if err != nil {
+			return false, graphErr(err, ci, "list %ss of group %s", accessID, groupID)
+		}
+		for _, o := range resp.GetValue() {
+			if domain.CanonicalID(deref(o.GetId())) == principalIDCanon {
+				return true, nil
+			}
+		}
+		link := deref(resp.GetOdataNextLink())
+		if link == "" {
+			return false, nil
+		}
+		if err := c.sameOrigin(link); err != nil {
+			return false, err
+		}
+		if pages > 1000 {
+			return false, domain.Errorf(domain.CodeInternal, "graph: group %s listing did not end after 1000 pages", accessID)
+		}
+		resp, err = next(link)
+	}
+}
+
 // ListGroupMembers implements domain.Directory with GET
 // /groups/{id}/transitiveMembers/microsoft.graph.user: the group's users,
 // including those of nested groups, following every @odata.nextLink.
 // Disabled accounts are included (Enabled false); LastSignIn is not read.
-func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]domain.User, error) {
+func (c *Client) ListGroupMembers(ctx context.Context, groupIDCanon domain.ObjectID) ([]domain.User, error) {
+	groupID := string(groupIDCanon)
 	if err := checkID("groupID", groupID); err != nil {
 		return nil, err
 	}
@@ -435,14 +503,14 @@ func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]domain
 func (c *Client) userPages(ctx context.Context, ci *callInfo, what, groupID string, resp models.UserCollectionResponseable, err error,
 	next func(url string) (models.UserCollectionResponseable, error)) ([]domain.User, error) {
 	var out []domain.User
-	seen := map[string]bool{}
+	seen := map[domain.ObjectID]bool{}
 	for pages := 0; ; pages++ {
 		if err != nil {
 			return nil, graphErr(err, ci, "list %s of group %s", what, groupID)
 		}
 		for _, u := range resp.GetValue() {
-			if du := userFromModel(u); du.ID != "" && !seen[strings.ToLower(du.ID)] {
-				seen[strings.ToLower(du.ID)] = true
+			if du := userFromModel(u); du.ID != "" && !seen[du.ID] {
+				seen[du.ID] = true
 				out = append(out, du)
 			}
 		}
@@ -462,7 +530,7 @@ func (c *Client) userPages(ctx context.Context, ci *callInfo, what, groupID stri
 
 func userFromModel(u models.Userable) domain.User {
 	return domain.User{
-		ID:                deref(u.GetId()),
+		ID:                domain.CanonicalID(deref(u.GetId())),
 		UserPrincipalName: deref(u.GetUserPrincipalName()),
 		DisplayName:       deref(u.GetDisplayName()),
 		Mail:              deref(u.GetMail()),

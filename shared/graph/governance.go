@@ -31,7 +31,8 @@ var (
 // '…', following every @odata.nextLink: every principal (users, groups,
 // service principals) holding the role at any scope. For built-in roles
 // the role definition id is the template id.
-func (c *Client) ListRoleAssignmentsByRole(ctx context.Context, roleDefinitionID string) ([]domain.RoleAssignment, error) {
+func (c *Client) ListRoleAssignmentsByRole(ctx context.Context, roleDefinitionIDCanon domain.ObjectID) ([]domain.RoleAssignment, error) {
+	roleDefinitionID := string(roleDefinitionIDCanon)
 	if err := checkID("roleDefinitionID", roleDefinitionID); err != nil {
 		return nil, err
 	}
@@ -81,7 +82,8 @@ func clipBytes(b []byte, n int) string {
 // 404). The manager is decoded like GetUser's answer, without sign-in
 // activity; a manager that is an organisational contact has no
 // userPrincipalName.
-func (c *Client) GetManager(ctx context.Context, userID string) (domain.User, error) {
+func (c *Client) GetManager(ctx context.Context, userIDCanon domain.ObjectID) (domain.User, error) {
+	userID := string(userIDCanon)
 	if err := checkID("userID", userID); err != nil {
 		return domain.User{}, err
 	}
@@ -102,7 +104,7 @@ func (c *Client) GetManager(ctx context.Context, userID string) (domain.User, er
 	if err := json.Unmarshal(b, &u); err != nil || u.ID == "" {
 		return domain.User{}, domain.Errorf(domain.CodeInternal, "graph answered the manager of %s without an id", userID)
 	}
-	return domain.User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: deref(u.Mail),
+	return domain.User{ID: domain.CanonicalID(u.ID), UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, Mail: deref(u.Mail),
 		Enabled: deref(u.AccountEnabled)}, nil
 }
 
@@ -110,7 +112,8 @@ func (c *Client) GetManager(ctx context.Context, userID string) (domain.User, er
 // /groups/{id}/owners/microsoft.graph.user, following every
 // @odata.nextLink: the group's owners that are users (service principals
 // can own groups too; they are left out).
-func (c *Client) ListGroupOwners(ctx context.Context, groupID string) ([]domain.User, error) {
+func (c *Client) ListGroupOwners(ctx context.Context, groupIDCanon domain.ObjectID) ([]domain.User, error) {
+	groupID := string(groupIDCanon)
 	if err := checkID("groupID", groupID); err != nil {
 		return nil, err
 	}
@@ -127,14 +130,15 @@ func (c *Client) ListGroupOwners(ctx context.Context, groupID string) ([]domain.
 
 // SignInsSince implements domain.SignInLog: SignInEntries in the domain's
 // shape, interactive and non-interactive, successful or not.
-func (c *Client) SignInsSince(ctx context.Context, userID string, since time.Time) ([]domain.SignIn, error) {
+func (c *Client) SignInsSince(ctx context.Context, userIDCanon domain.ObjectID, since time.Time) ([]domain.SignIn, error) {
+	userID := string(userIDCanon)
 	list, err := c.SignInEntries(ctx, userID, since)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]domain.SignIn, 0, len(list))
 	for _, s := range list {
-		out = append(out, domain.SignIn{ID: s.ID, UserID: s.UserID, Time: s.CreatedAt, App: s.AppDisplayName,
+		out = append(out, domain.SignIn{ID: s.ID, UserID: domain.CanonicalID(s.UserID), Time: s.CreatedAt, App: s.AppDisplayName,
 			IPAddress: s.IPAddress, Succeeded: s.Succeeded()})
 	}
 	return out, nil

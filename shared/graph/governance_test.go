@@ -25,7 +25,7 @@ func TestListRoleAssignmentsByRole(t *testing.T) {
 		if ra.RoleDefinitionID != roleGA || ra.DirectoryScopeID != "/" || ra.ID == "" {
 			t.Fatalf("assignment %+v", ra)
 		}
-		holders = append(holders, ra.PrincipalID)
+		holders = append(holders, string(ra.PrincipalID))
 	}
 	sort.Strings(holders)
 	want := []string{godMode, bg1, bg2}

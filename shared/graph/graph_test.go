@@ -186,7 +186,7 @@ func TestIsMemberOf(t *testing.T) {
 	e := newEnv(t, graphsim.Options{}, nil)
 	ctx := context.Background()
 	for _, tc := range []struct {
-		user, group string
+		user, group domain.ObjectID
 		want        bool
 	}{
 		{adam, pagDesk, true},
@@ -295,7 +295,7 @@ func TestListRoleAssignmentsPaging(t *testing.T) {
 	e := newEnv(t, graphsim.Options{PageSize: 2}, nil)
 	ctx := context.Background()
 	want := map[string]bool{}
-	for _, r := range []string{roleGA, roleExch, roleHelp, roleUser, roleSecR, roleGR, roleIntun} {
+	for _, r := range []domain.ObjectID{roleGA, roleExch, roleHelp, roleUser, roleSecR, roleGR, roleIntun} {
 		id, created, err := e.c.AddRoleAssignment(ctx, gina, r, "/")
 		if err != nil || !created {
 			t.Fatalf("add %s: %v %v", r, created, err)
@@ -645,7 +645,7 @@ func TestListGroupMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
+	got := map[domain.ObjectID]bool{}
 	for _, u := range users {
 		if u.UserPrincipalName == "" || u.DisplayName == "" {
 			t.Fatalf("incomplete user %+v", u)
@@ -654,7 +654,7 @@ func TestListGroupMembers(t *testing.T) {
 	}
 	// Adam and Steve only through the nested Service Desk Staff group; the
 	// nested group itself is not a user.
-	for _, id := range []string{adam, steve, stan, alice, gina, "e342ff97-349e-4552-82cc-abdfe2d5997f", "5f5e9064-8c0a-4d93-a415-69bda49e5511"} {
+	for _, id := range []domain.ObjectID{adam, steve, stan, alice, gina, "e342ff97-349e-4552-82cc-abdfe2d5997f", "5f5e9064-8c0a-4d93-a415-69bda49e5511"} {
 		if !got[id] {
 			t.Errorf("%s missing", id)
 		}

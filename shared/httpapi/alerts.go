@@ -100,15 +100,15 @@ func alertDefJSON(d engine.AlertDefinition) alertDefOut {
 
 func incidentJSON(inc domain.AlertIncident) alertIncidentOut {
 	out := alertIncidentOut{OdataType: "#microsoft.graph.unifiedRoleManagementAlertIncident", ID: inc.ID, Description: inc.Description,
-		AssigneeID: inc.PrincipalID, FirstSeenDateTime: timeJSON(inc.FirstSeen), Details: inc.Details}
+		AssigneeID: string(inc.PrincipalID), FirstSeenDateTime: timeJSON(inc.FirstSeen), Details: inc.Details}
 	switch inc.Target.Kind {
 	case domain.TargetRole:
-		out.RoleDefinitionID, out.DirectoryScopeID = inc.Target.RoleDefinitionID, inc.Target.DirectoryScopeID
+		out.RoleDefinitionID, out.DirectoryScopeID = string(inc.Target.RoleDefinitionID), inc.Target.DirectoryScopeID
 		if r, ok := domain.BuiltInRoleByID(inc.Target.RoleDefinitionID); ok {
 			out.RoleDisplayName = r.DisplayName
 		}
 	case domain.TargetGroup:
-		out.GroupID, out.AccessID = inc.Target.GroupID, inc.Target.AccessID
+		out.GroupID, out.AccessID = string(inc.Target.GroupID), inc.Target.AccessID
 	}
 	return out
 }
@@ -117,7 +117,7 @@ func alertJSON(a domain.Alert, withIncidents, withDefinition bool) alertOut {
 	out := alertOut{ID: a.ID, AlertDefinitionID: a.DefinitionID, ScopeID: domain.TenantScope, ScopeType: alertScopeType,
 		IncidentCount: a.IncidentCount, IsActive: a.IsActive, LastModifiedDateTime: timeJSON(a.LastModified),
 		LastScannedDateTime: timeJSON(a.LastScanned), SeverityLevel: a.Severity, FirstSeenDateTime: timeJSON(a.FirstSeen),
-		DismissedBy: a.DismissedBy, DismissedDateTime: timeJSON(a.DismissedAt)}
+		DismissedBy: string(a.DismissedBy), DismissedDateTime: timeJSON(a.DismissedAt)}
 	if withIncidents {
 		out.AlertIncidents = make([]alertIncidentOut, 0, len(a.Incidents))
 		for _, inc := range a.Incidents {

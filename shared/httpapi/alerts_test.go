@@ -22,7 +22,7 @@ const alertsPath = "/api/identityGovernance/roleManagementAlerts/"
 
 // newAlertEnv is newEnv with the governance ports wired and two healthy
 // break-glass accounts.
-func newAlertEnv(t *testing.T) (*env, []string) {
+func newAlertEnv(t *testing.T) (*env, []domain.ObjectID) {
 	t.Helper()
 	var issH http.Handler
 	issSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issH.ServeHTTP(w, r) }))
@@ -37,12 +37,12 @@ func newAlertEnv(t *testing.T) (*env, []string) {
 		t.Fatal(err)
 	}
 	e := &env{t: t, iss: iss, store: memstore.New(), dir: fakedir.New()}
-	bgs := []string{"bbbbbbbb-0000-0000-0000-00000000000a", "bbbbbbbb-0000-0000-0000-00000000000b"}
+	bgs := []domain.ObjectID{"bbbbbbbb-0000-0000-0000-00000000000a", "bbbbbbbb-0000-0000-0000-00000000000b"}
 	for _, u := range []domain.User{{ID: admin, Enabled: true}, {ID: alice, Enabled: true}, {ID: bob, Enabled: true, UserPrincipalName: "bob@contoso.example"},
 		{ID: bgs[0], Enabled: true}, {ID: bgs[1], Enabled: true}} {
 		e.dir.AddUser(u)
 	}
-	for _, p := range []string{admin, bgs[0], bgs[1]} {
+	for _, p := range []domain.ObjectID{admin, bgs[0], bgs[1]} {
 		if _, _, err := e.dir.AddRoleAssignment(context.Background(), p, ga, "/"); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestAlertsAPI(t *testing.T) {
 		if inc["assigneeId"] == bob {
 			bobs = inc
 		}
-		if inc["assigneeId"] == bgs[0] || inc["assigneeId"] == bgs[1] {
+		if inc["assigneeId"] == string(bgs[0]) || inc["assigneeId"] == string(bgs[1]) {
 			t.Fatalf("a break-glass account reported as outside jitpim: %v", inc)
 		}
 	}

@@ -125,12 +125,12 @@ const (
 	assignReqs = "/api/roleManagement/directory/roleAssignmentScheduleRequests"
 )
 
-func activation(principal, role, dur string) map[string]any {
+func activation(principal string, role domain.ObjectID, dur string) map[string]any {
 	return map[string]any{"action": "selfActivate", "principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/",
 		"justification": "INC-1 mailbox outage", "scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}}
 }
 
-func (e *env) makeEligible(principal, role string) {
+func (e *env) makeEligible(principal string, role domain.ObjectID) {
 	e.t.Helper()
 	e.must(201, "POST", eligReqs, e.token(admin, true), map[string]any{"action": "adminAssign", "principalId": principal,
 		"roleDefinitionId": role, "directoryScopeId": "/", "justification": "on-call rota",
@@ -150,7 +150,7 @@ func TestWalkthrough(t *testing.T) {
 	}
 	list := e.must(200, "GET", "/api/roleManagement/directory/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')", tok, nil)
 	vals := list["value"].([]any)
-	if len(vals) != 1 || vals[0].(map[string]any)["assignmentType"] != "Activated" || vals[0].(map[string]any)["roleDefinitionId"] != ga {
+	if len(vals) != 1 || vals[0].(map[string]any)["assignmentType"] != "Activated" || vals[0].(map[string]any)["roleDefinitionId"] != string(ga) {
 		t.Fatalf("instances: %v", list)
 	}
 	// A second activation while active is refused, not ignored.
@@ -183,7 +183,7 @@ func TestApprovalFlow(t *testing.T) {
 	e := newEnv(t)
 	e.makeEligible(alice, ga)
 	adm := e.token(admin, true)
-	e.must(200, "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"/rules/Approval_EndUser_Assignment", adm, map[string]any{
+	e.must(200, "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_"+string(ga)+"/rules/Approval_EndUser_Assignment", adm, map[string]any{
 		"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "id": "Approval_EndUser_Assignment",
 		"setting": map[string]any{"isApprovalRequired": true, "approvalMode": "SingleStage", "approvalStages": []any{map[string]any{
 			"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
@@ -305,14 +305,14 @@ func TestBadInput(t *testing.T) {
 		{"disabled account", "POST", eligReqs, adm, map[string]any{"action": "adminAssign", "principalId": carol, "roleDefinitionId": ga, "directoryScopeId": "/", "justification": "x"}, 403, "disabled", ""},
 		{"unknown request id", "GET", assignReqs + "/00000000-0000-0000-0000-00000000dead", tok, nil, 404, "does not exist", ""},
 		{"unknown approval", "GET", "/api/roleManagement/directory/roleAssignmentApprovals/nope", tok, nil, 404, "does not exist", ""},
-		{"unknown policy rule", "GET", "/api/policies/roleManagementPolicies/DirectoryRole_" + ga + "/rules/Nope", adm, nil, 404, "no rule", ""},
+		{"unknown policy rule", "GET", "/api/policies/roleManagementPolicies/DirectoryRole_" + string(ga) + "/rules/Nope", adm, nil, 404, "no rule", ""},
 		{"unknown path", "GET", "/api/roleManagement/directory/nothingHere", tok, nil, 404, "no resource", ""},
 		{"bad filter", "GET", assignReqs + "?$filter=principalId ne 'x'", adm, nil, 400, "eq operator", "$filter"},
 		{"bad filter field", "GET", assignReqs + "?$filter=justification eq 'x'", adm, nil, 400, "cannot filter", "$filter"},
 		{"bad top", "GET", assignReqs + "?$top=5000", adm, nil, 400, "1 to 999", "$top"},
 		{"others' requests", "GET", assignReqs, tok, nil, 403, "administrator", ""},
-		{"policy over 24h", "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_" + ga + "/rules/Expiration_EndUser_Assignment", adm, map[string]any{"maximumDuration": "PT25H"}, 400, "24 hours", "Expiration_EndUser_Assignment.maximumDuration"},
-		{"policy by non-admin", "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_" + ga + "/rules/Expiration_EndUser_Assignment", tok, map[string]any{"maximumDuration": "PT2H"}, 403, "administrator", ""},
+		{"policy over 24h", "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_" + string(ga) + "/rules/Expiration_EndUser_Assignment", adm, map[string]any{"maximumDuration": "PT25H"}, 400, "24 hours", "Expiration_EndUser_Assignment.maximumDuration"},
+		{"policy by non-admin", "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_" + string(ga) + "/rules/Expiration_EndUser_Assignment", tok, map[string]any{"maximumDuration": "PT2H"}, 403, "administrator", ""},
 		{"no token", "POST", assignReqs, "", activation(alice, ga, "PT1H"), 401, "", ""},
 		{"expired token", "POST", assignReqs, expired, activation(alice, ga, "PT1H"), 401, "expired", ""},
 		{"unsigned token", "POST", assignReqs, unsigned, activation(alice, ga, "PT1H"), 401, "", ""},
@@ -393,25 +393,25 @@ func TestIdempotencyKey(t *testing.T) {
 func TestPolicyReadAndAssignments(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(alice, true)
-	p := e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"?$expand=rules", tok, nil)
+	p := e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+string(ga)+"?$expand=rules", tok, nil)
 	rules := p["rules"].([]any)
 	if len(rules) != 17 {
 		t.Fatalf("%d rules, want 17 (8 + 9 notification)", len(rules))
 	}
-	exp := e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"/rules/Expiration_EndUser_Assignment", tok, nil)
+	exp := e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+string(ga)+"/rules/Expiration_EndUser_Assignment", tok, nil)
 	if exp["maximumDuration"] != "PT8H" || exp["@odata.type"] != "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule" {
 		t.Fatalf("rule: %v", exp)
 	}
-	pa := e.must(200, "GET", "/api/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '"+ga+"'", tok, nil)
+	pa := e.must(200, "GET", "/api/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '"+string(ga)+"'", tok, nil)
 	v := pa["value"].([]any)
-	if len(v) != 1 || v[0].(map[string]any)["policyId"] != "DirectoryRole_"+ga {
+	if len(v) != 1 || v[0].(map[string]any)["policyId"] != "DirectoryRole_"+string(ga) {
 		t.Fatalf("policy assignments: %v", pa)
 	}
 	// Tier inheritance through the API.
 	adm := e.token(admin, true)
 	e.must(200, "PATCH", "/api/policies/roleManagementPolicies/Tier_L3", adm, map[string]any{"displayName": "L3", "tierTargets": []any{map[string]any{"roleDefinitionId": ga, "directoryScopeId": "/"}}})
 	e.must(200, "PATCH", "/api/policies/roleManagementPolicies/Tier_L3/rules/Expiration_EndUser_Assignment", adm, map[string]any{"maximumDuration": "PT1H"})
-	p = e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"/rules/Expiration_EndUser_Assignment", tok, nil)
+	p = e.must(200, "GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+string(ga)+"/rules/Expiration_EndUser_Assignment", tok, nil)
 	if p["maximumDuration"] != "PT1H" {
 		t.Fatalf("tier rule not inherited: %v", p)
 	}
@@ -420,7 +420,7 @@ func TestPolicyReadAndAssignments(t *testing.T) {
 func TestPaging(t *testing.T) {
 	e := newEnv(t)
 	for i := 0; i < 5; i++ {
-		e.dir.AddUser(domain.User{ID: strings.Replace(bob, "3", string(rune('5'+i)), 1), Enabled: true})
+		e.dir.AddUser(domain.User{ID: domain.ObjectID(strings.Replace(bob, "3", string(rune('5'+i)), 1)), Enabled: true})
 	}
 	adm := e.token(admin, true)
 	for i := 0; i < 5; i++ {

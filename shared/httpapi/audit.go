@@ -41,13 +41,13 @@ func AuditJSON(a domain.AuditRecord) auditOut {
 		ActivityDisplayName: a.Action, ActivityDateTime: timeJSON(a.Time), LoggedByService: "jitpim", OperationType: a.Action,
 		InitiatedBy: actorSet(a.ActorID), TargetResources: []targetResource{}, AdditionalDetails: []keyValue{}}
 	if a.PrincipalID != "" {
-		out.TargetResources = append(out.TargetResources, targetResource{ID: a.PrincipalID, Type: "User"})
+		out.TargetResources = append(out.TargetResources, targetResource{ID: string(a.PrincipalID), Type: "User"})
 	}
 	switch a.Target.Kind {
 	case domain.TargetRole:
-		out.TargetResources = append(out.TargetResources, targetResource{ID: a.Target.RoleDefinitionID, Type: "Role", DisplayName: a.Target.DirectoryScopeID})
+		out.TargetResources = append(out.TargetResources, targetResource{ID: string(a.Target.RoleDefinitionID), Type: "Role", DisplayName: a.Target.DirectoryScopeID})
 	case domain.TargetGroup:
-		out.TargetResources = append(out.TargetResources, targetResource{ID: a.Target.GroupID, Type: "Group", DisplayName: a.Target.AccessID})
+		out.TargetResources = append(out.TargetResources, targetResource{ID: string(a.Target.GroupID), Type: "Group", DisplayName: a.Target.AccessID})
 	}
 	for _, k := range sortedKeys(a.Details) {
 		out.AdditionalDetails = append(out.AdditionalDetails, keyValue{Key: k, Value: a.Details[k]})

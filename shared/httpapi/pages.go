@@ -48,9 +48,9 @@ func NewPages(links *approvallink.Signer, web *weblogin.Web, eng *engine.Engine,
 
 // LinkMaker returns the engine's ApprovalLink function: a signed link for
 // one person and one stage, expiring with the stage.
-func LinkMaker(links *approvallink.Signer, publicURL string, now func() time.Time) func(requestID, stageID, subjectID string, expires time.Time) (string, error) {
+func LinkMaker(links *approvallink.Signer, publicURL string, now func() time.Time) func(requestID, stageID string, subjectID domain.ObjectID, expires time.Time) (string, error) {
 	base := strings.TrimRight(publicURL, "/")
-	return func(requestID, stageID, subjectID string, expires time.Time) (string, error) {
+	return func(requestID, stageID string, subjectID domain.ObjectID, expires time.Time) (string, error) {
 		purpose := approvallink.PurposeApprove
 		if stageID == "confirm" {
 			purpose = approvallink.PurposeConfirm
@@ -58,7 +58,7 @@ func LinkMaker(links *approvallink.Signer, publicURL string, now func() time.Tim
 		if max := now().Add(approvallink.MaxLifetime - time.Hour); expires.IsZero() || expires.After(max) {
 			expires = max
 		}
-		tok, err := links.Sign(approvallink.Claims{Purpose: purpose, RequestID: requestID, StageID: stageID, SubjectID: subjectID, Expires: expires})
+		tok, err := links.Sign(approvallink.Claims{Purpose: purpose, RequestID: requestID, StageID: stageID, SubjectID: string(subjectID), Expires: expires})
 		if err != nil {
 			return "", err
 		}
@@ -97,9 +97,9 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Redirect(w, r, ret, http.StatusSeeOther)
-	case strings.HasPrefix(rest, "r/") && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+	case strings.HasPrefix(rest, "r/") && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPost):
 		p.link(w, r, strings.TrimPrefix(rest, "r/"), inv, log)
-	case strings.HasPrefix(rest, "review/") && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+	case strings.HasPrefix(rest, "review/") && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPost):
 		p.review(w, r, strings.TrimPrefix(rest, "review/"), inv, log)
 	default:
 		p.page(w, http.StatusNotFound, view{Title: "Not found", Message: "There is nothing here."})
@@ -139,7 +139,7 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 		return
 	}
 	log = log.With("principal_id", sess.ObjectID, "request_id", claims.RequestID)
-	if sess.ObjectID != claims.SubjectID {
+	if sess.ObjectID != domain.CanonicalID(claims.SubjectID) {
 		log.Warn("link opened by someone it was not sent to")
 		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
 		return
@@ -158,14 +158,17 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 		return
 	}
 	stage := req.Approval.Stages[i]
-	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: req.PrincipalID, Stage: &stage,
+	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: string(req.PrincipalID), Stage: &stage,
 		Confirm: stage.Confirmation, Action: self, End: req.EndAt.UTC().Format(time.RFC1123)}
-	if r.Method == http.MethodGet {
-		if stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated {
-			v.Title, v.Message = "Already decided", "This stage is "+stage.ReviewResult+"; the request is "+string(req.Status)+"."
-			p.page(w, http.StatusConflict, v)
-			return
-		}
+	if req.Status != domain.StatusPendingApproval || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
+		// Over: say so instead of showing a form that would be refused. A
+		// POST gets the same page (a scanner or a stale tab changes nothing).
+		v.Title, v.Message = "Nothing to decide", requestOverMessage(req, stage)
+		p.page(w, http.StatusConflict, v)
+		return
+	}
+	if r.Method != http.MethodPost { // GET, and HEAD answered like it
+
 		v.Title, v.CSRF = "Review the request", p.web.CSRFToken(sess, claims.Nonce)
 		if stage.Confirmation {
 			v.Title = "Confirm your activation"
@@ -221,6 +224,26 @@ func (p *Pages) page(w http.ResponseWriter, status int, v view) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_ = pageT.Execute(w, v)
+}
+
+// requestOverMessage says in words why a mailed link has nothing left to decide.
+func requestOverMessage(req domain.Request, stage domain.ApprovalStage) string {
+	switch req.Status {
+	case domain.StatusCanceled:
+		return "This request was canceled; nothing is waiting for you."
+	case domain.StatusDenied:
+		return "This request was denied; nothing is waiting for you."
+	case domain.StatusFailed:
+		return "This request failed and was not granted; nothing is waiting for you."
+	case domain.StatusProvisioned, domain.StatusGranted, domain.StatusPendingProvisioning:
+		return "This request was already approved and granted; nothing is waiting for you."
+	case domain.StatusRevoked:
+		return "This request was granted and has since ended; nothing is waiting for you."
+	}
+	if stage.ReviewResult != domain.ReviewNotReviewed && stage.ReviewResult != "" {
+		return "This stage was already decided (" + stage.ReviewResult + "); the request waits for its next stage."
+	}
+	return "This stage is not open for a decision."
 }
 
 var pageT = template.Must(template.New("page").Parse(`<!doctype html>

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -168,9 +169,9 @@ func usersOf(as []domain.Approver) []userSet {
 	out := []userSet{}
 	for _, a := range as {
 		if a.Kind == domain.ApproverGroup {
-			out = append(out, userSet{ODataType: odataGroupMember, GroupID: a.ID, IsBackup: bp(false)})
+			out = append(out, userSet{ODataType: odataGroupMember, GroupID: string(a.ID), IsBackup: bp(false)})
 		} else {
-			out = append(out, userSet{ODataType: odataSingleUser, UserID: a.ID, IsBackup: bp(false)})
+			out = append(out, userSet{ODataType: odataSingleUser, UserID: string(a.ID), IsBackup: bp(false)})
 		}
 	}
 	return out
@@ -178,12 +179,21 @@ func usersOf(as []domain.Approver) []userSet {
 
 func approversOf(field string, us []userSet) ([]domain.Approver, error) {
 	var out []domain.Approver
-	for _, u := range us {
+	for i, u := range us {
+		at := fmt.Sprintf("%s[%d]", field, i)
 		switch u.ODataType {
 		case odataSingleUser:
-			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: u.UserID})
+			id, err := domain.ParseObjectID(at+".userId", u.UserID)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: id})
 		case odataGroupMember:
-			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: u.GroupID})
+			id, err := domain.ParseObjectID(at+".groupId", u.GroupID)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: id})
 		default:
 			return nil, domain.Invalid(field, "approvers must be %s or %s, got %q", odataSingleUser, odataGroupMember, u.ODataType)
 		}
@@ -224,6 +234,11 @@ func ApplyRule(p *domain.Policy, ruleID string, data []byte) error {
 	}
 	switch ruleID {
 	case "Expiration_EndUser_Assignment":
+		if in.IsExpirationRequired != nil && !*in.IsExpirationRequired {
+			// Activations always end; accepting false and ignoring it would
+			// tell the admin a setting took effect that did not.
+			return domain.Invalid("isExpirationRequired", "activations always expire in jitpim: it must be true (or left out)")
+		}
 		if in.MaximumDuration != nil {
 			d, err := domain.ParseISODuration(*in.MaximumDuration)
 			if err != nil {
@@ -388,7 +403,7 @@ func scopeOf(p domain.Policy) (string, string) {
 	switch p.Scope {
 	case domain.ScopeTarget:
 		if p.Target.Kind == domain.TargetGroup {
-			return p.Target.GroupID, "Group"
+			return string(p.Target.GroupID), "Group"
 		}
 		return domain.TenantScope, "DirectoryRole"
 	case domain.ScopeTier:
@@ -409,7 +424,7 @@ func policyJSON(p domain.Policy, withRules bool) policyOut {
 		out.Rules = rulesOf(p)
 	}
 	for _, t := range p.TierTargets {
-		out.TierTargets = append(out.TierTargets, tierTarget{RoleDefinitionID: t.RoleDefinitionID, DirectoryScopeID: t.DirectoryScopeID, GroupID: t.GroupID, AccessID: t.AccessID})
+		out.TierTargets = append(out.TierTargets, tierTarget{RoleDefinitionID: string(t.RoleDefinitionID), DirectoryScopeID: t.DirectoryScopeID, GroupID: string(t.GroupID), AccessID: t.AccessID})
 	}
 	return out
 }
@@ -527,10 +542,20 @@ func (s *Server) patchPolicy(ctx context.Context, c *engine.Call, r *http.Reques
 				return domain.Invalid("tierTargets", "only a tier's policy (Tier_{name}) lists targets")
 			}
 			p.TierTargets = nil
-			for _, t := range *in.TierTargets {
-				tg := domain.RoleTarget(t.RoleDefinitionID, t.DirectoryScopeID)
+			for i, t := range *in.TierTargets {
+				var tg domain.Target
 				if t.GroupID != "" {
-					tg = domain.GroupTarget(t.GroupID, t.AccessID)
+					gid, err := domain.ParseObjectID(fmt.Sprintf("tierTargets[%d].groupId", i), t.GroupID)
+					if err != nil {
+						return err
+					}
+					tg = domain.GroupTarget(gid, t.AccessID)
+				} else {
+					rid, err := domain.ParseObjectID(fmt.Sprintf("tierTargets[%d].roleDefinitionId", i), t.RoleDefinitionID)
+					if err != nil {
+						return err
+					}
+					tg = domain.RoleTarget(rid, t.DirectoryScopeID)
 				}
 				if err := tg.Validate(); err != nil {
 					return err
@@ -581,11 +606,19 @@ func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *h
 		if role == "" {
 			return 0, nil, domain.Invalid("$filter", "give roleDefinitionId for scopeType DirectoryRole")
 		}
-		targets = append(targets, domain.RoleTarget(role, scopeID))
+		rid, err := domain.ParseObjectID("$filter roleDefinitionId", role)
+		if err != nil {
+			return 0, nil, err
+		}
+		targets = append(targets, domain.RoleTarget(rid, scopeID))
 	case strings.EqualFold(scopeType, "Group"):
+		gid, err := domain.ParseObjectID("$filter scopeId", scopeID)
+		if err != nil {
+			return 0, nil, err
+		}
 		for _, acc := range []string{domain.AccessMember, domain.AccessOwner} {
 			if role == "" || strings.EqualFold(role, acc) {
-				targets = append(targets, domain.GroupTarget(scopeID, acc))
+				targets = append(targets, domain.GroupTarget(gid, acc))
 			}
 		}
 	default:
@@ -597,10 +630,10 @@ func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *h
 			return 0, nil, err
 		}
 		id := domain.PolicyID(t)
-		rd := t.RoleDefinitionID
+		rd := string(t.RoleDefinitionID)
 		sid, st := domain.TenantScope, "DirectoryRole"
 		if t.Kind == domain.TargetGroup {
-			rd, sid, st = t.AccessID, t.GroupID, "Group"
+			rd, sid, st = t.AccessID, string(t.GroupID), "Group"
 		}
 		out = append(out, policyAssignmentOut{ID: id + "_" + rd, PolicyID: id, ScopeID: sid, ScopeType: st, RoleDefinitionID: rd})
 	}

@@ -88,7 +88,7 @@ func ParseRequest(data []byte, set resourceSet, kind domain.RequestKind) (engine
 }
 
 func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engine.Submission, error) {
-	sub := engine.Submission{Kind: kind, PrincipalID: in.PrincipalID, Justification: in.Justification,
+	sub := engine.Submission{Kind: kind, Justification: in.Justification,
 		ValidationOnly: in.IsValidationOnly, TargetScheduleID: in.TargetScheduleID}
 	if in.Action == "" {
 		return sub, domain.Invalid("action", "is required")
@@ -98,9 +98,11 @@ func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engin
 		return sub, domain.Invalid("action", "unknown action %q; use one of adminAssign, adminUpdate, adminRemove, adminExtend, adminRenew, selfActivate, selfDeactivate, selfExtend, selfRenew", in.Action)
 	}
 	sub.Action = a
-	if in.PrincipalID == "" {
-		return sub, domain.Invalid("principalId", "is required")
+	pid, err := domain.ParseObjectID("principalId", in.PrincipalID)
+	if err != nil {
+		return sub, err
 	}
+	sub.PrincipalID = pid
 	if set.group {
 		if in.GroupID == "" {
 			return sub, domain.Invalid("groupId", "is required")
@@ -111,7 +113,11 @@ func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engin
 		if !domain.EnumMatches(domain.AccessMember, in.AccessID) && !domain.EnumMatches(domain.AccessOwner, in.AccessID) {
 			return sub, domain.Invalid("accessId", "must be member or owner, got %q", in.AccessID)
 		}
-		sub.Target = domain.GroupTarget(in.GroupID, in.AccessID)
+		gid, err := domain.ParseObjectID("groupId", in.GroupID)
+		if err != nil {
+			return sub, err
+		}
+		sub.Target = domain.GroupTarget(gid, in.AccessID)
 	} else {
 		if in.RoleDefinitionID == "" {
 			return sub, domain.Invalid("roleDefinitionId", "is required")
@@ -122,7 +128,11 @@ func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engin
 		if in.AppScopeID != nil && *in.AppScopeID != "" && *in.AppScopeID != "/" {
 			return sub, domain.Invalid("appScopeId", "application scopes are not supported; leave it empty")
 		}
-		sub.Target = domain.RoleTarget(in.RoleDefinitionID, in.DirectoryScopeID)
+		rid, err := domain.ParseObjectID("roleDefinitionId", in.RoleDefinitionID)
+		if err != nil {
+			return sub, err
+		}
+		sub.Target = domain.RoleTarget(rid, in.DirectoryScopeID)
 	}
 	if in.TicketInfo != nil {
 		if in.TicketInfo.TicketNumber != nil {
@@ -207,11 +217,11 @@ type identity struct {
 	DisplayName string `json:"displayName,omitempty"`
 }
 
-func actorSet(id string) identitySet {
+func actorSet(id domain.ObjectID) identitySet {
 	if id == engine.SystemActor {
 		return identitySet{App: &identity{DisplayName: "jitpim"}}
 	}
-	return identitySet{User: &identity{ID: id}}
+	return identitySet{User: &identity{ID: string(id)}}
 }
 
 type scheduleInfoOut struct {
@@ -258,7 +268,7 @@ func requestJSON(r domain.Request, set resourceSet) requestOut {
 		start, end = r.Schedule.Window(r.CreatedAt)
 	}
 	out := requestOut{
-		ID: r.ID, Action: r.Action, PrincipalID: r.PrincipalID, Justification: r.Justification, Status: r.Status,
+		ID: r.ID, Action: r.Action, PrincipalID: string(r.PrincipalID), Justification: r.Justification, Status: r.Status,
 		StatusReason: r.StatusReason, CreatedDateTime: timeJSON(r.CreatedAt), CompletedDateTime: timeJSON(r.CompletedAt),
 		CreatedBy: actorSet(r.CreatedBy), TargetScheduleID: strPtr(r.TargetScheduleID),
 		ScheduleInfo: scheduleOut(start, end, r.Schedule),
@@ -271,9 +281,9 @@ func requestJSON(r domain.Request, set resourceSet) requestOut {
 		out.ApprovalID = strPtr(r.ID)
 	}
 	if set.group {
-		out.GroupID, out.AccessID = r.Target.GroupID, r.Target.AccessID
+		out.GroupID, out.AccessID = string(r.Target.GroupID), r.Target.AccessID
 	} else {
-		out.RoleDefinitionID, out.DirectoryScopeID = r.Target.RoleDefinitionID, r.Target.DirectoryScopeID
+		out.RoleDefinitionID, out.DirectoryScopeID = string(r.Target.RoleDefinitionID), r.Target.DirectoryScopeID
 	}
 	return out
 }
@@ -310,7 +320,11 @@ func (s *Server) listRequests(ctx context.Context, c *engine.Call, r *http.Reque
 	match, err := targetMatcher(conds, set, func(prop, val string) error {
 		switch prop {
 		case "principalId":
-			q.PrincipalID = val
+			id, err := domain.ParseObjectID("$filter principalId", val)
+			if err != nil {
+				return err
+			}
+			q.PrincipalID = id
 		case "status":
 			st, ok := domain.ParseStatus(val)
 			if !ok {
@@ -367,11 +381,19 @@ func targetMatcher(conds []Condition, set resourceSet, other func(prop, val stri
 		v := c.Value
 		switch c.Property {
 		case "roleDefinitionId":
-			checks = append(checks, func(t domain.Target) bool { return strings.EqualFold(t.RoleDefinitionID, v) })
+			id, err := domain.ParseObjectID("$filter roleDefinitionId", v)
+			if err != nil {
+				return nil, err
+			}
+			checks = append(checks, func(t domain.Target) bool { return t.RoleDefinitionID == id })
 		case "directoryScopeId":
 			checks = append(checks, func(t domain.Target) bool { return t.DirectoryScopeID == v })
 		case "groupId":
-			checks = append(checks, func(t domain.Target) bool { return strings.EqualFold(t.GroupID, v) })
+			id, err := domain.ParseObjectID("$filter groupId", v)
+			if err != nil {
+				return nil, err
+			}
+			checks = append(checks, func(t domain.Target) bool { return t.GroupID == id })
 		case "accessId":
 			checks = append(checks, func(t domain.Target) bool { return strings.EqualFold(t.AccessID, v) })
 		default:

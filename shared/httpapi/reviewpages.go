@@ -19,12 +19,12 @@ import (
 // fresh links). The link opens GET /api/approvals/review/{token}.
 func ReviewLinkMaker(links *approvallink.Signer, publicURL string, now func() time.Time) engine.ReviewLinkFunc {
 	base := strings.TrimRight(publicURL, "/")
-	return func(definitionID, instanceID, reviewerID string, expires time.Time) (string, error) {
+	return func(definitionID, instanceID string, reviewerID domain.ObjectID, expires time.Time) (string, error) {
 		if max := now().Add(approvallink.MaxLifetime - time.Hour); expires.IsZero() || expires.After(max) {
 			expires = max
 		}
 		tok, err := links.Sign(approvallink.Claims{Purpose: approvallink.PurposeReview, RequestID: instanceID, StageID: definitionID,
-			SubjectID: reviewerID, Expires: expires})
+			SubjectID: string(reviewerID), Expires: expires})
 		if err != nil {
 			return "", err
 		}
@@ -80,7 +80,7 @@ func (p *Pages) review(w http.ResponseWriter, r *http.Request, token, inv string
 		return
 	}
 	log = log.With("principal_id", sess.ObjectID, "instance_id", claims.RequestID)
-	if !strings.EqualFold(sess.ObjectID, claims.SubjectID) {
+	if !strings.EqualFold(string(sess.ObjectID), claims.SubjectID) {
 		log.Warn("review link opened by someone it was not sent to")
 		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
 		return
@@ -112,7 +112,7 @@ func (p *Pages) review(w http.ResponseWriter, r *http.Request, token, inv string
 		log.Info("decided through the review page", "item_id", it.ID, "decision", decision)
 		who := it.PrincipalName
 		if who == "" {
-			who = it.PrincipalID
+			who = string(it.PrincipalID)
 		}
 		p.reviewPage(w, reviewView{Title: "Recorded", Message: "Your decision (" + decision + ") on " + who + "'s " +
 			domain.TargetName(it.Target) + " is recorded. You can change it until the review ends.", Back: self})
@@ -137,9 +137,9 @@ func (p *Pages) review(w http.ResponseWriter, r *http.Request, token, inv string
 	for _, it := range items {
 		iv := reviewItemView{ID: it.ID, Who: it.PrincipalName, UPN: it.PrincipalUPN, What: domain.TargetName(it.Target), Kind: "eligible",
 			Until: "permanent", Recommendation: it.Recommendation, Reason: it.RecommendationReason, Decision: it.Decision,
-			Justification: it.Justification, CanApprove: in.SelfReview() || !strings.EqualFold(it.PrincipalID, sess.ObjectID)}
+			Justification: it.Justification, CanApprove: in.SelfReview() || !strings.EqualFold(string(it.PrincipalID), string(sess.ObjectID))}
 		if iv.Who == "" {
-			iv.Who = it.PrincipalID
+			iv.Who = string(it.PrincipalID)
 		}
 		if it.Kind == domain.KindAssignment {
 			iv.Kind = "active"

@@ -165,14 +165,14 @@ type userIdentityOut struct {
 	UserPrincipalName string `json:"userPrincipalName,omitempty"`
 }
 
-func userIdentity(id string) *userIdentityOut {
+func userIdentity(id domain.ObjectID) *userIdentityOut {
 	if id == "" {
 		return nil
 	}
 	if id == engine.SystemActor {
 		return &userIdentityOut{ID: "", DisplayName: "jitpim"}
 	}
-	return &userIdentityOut{ID: id}
+	return &userIdentityOut{ID: string(id)}
 }
 
 type definitionOut struct {
@@ -274,16 +274,16 @@ func trimGraphPrefix(q string) string {
 func scopeFromQuery(q string) (domain.ReviewScope, bool) {
 	q = trimGraphPrefix(q)
 	if m := roleQueryRE.FindStringSubmatch(q); m != nil {
-		return domain.ReviewScope{Kind: domain.ReviewScopeRole, RoleDefinitionID: strings.ToLower(m[1])}, true
+		return domain.ReviewScope{Kind: domain.ReviewScopeRole, RoleDefinitionID: domain.CanonicalID(m[1])}, true
 	}
 	if privilegedQueryRE.MatchString(q) {
 		return domain.ReviewScope{Kind: domain.ReviewScopePrivilegedRoles}, true
 	}
 	if m := groupMembersRE.FindStringSubmatch(q); m != nil {
-		return domain.ReviewScope{Kind: domain.ReviewScopeGroup, GroupID: strings.ToLower(m[1]), AccessID: domain.AccessMember}, true
+		return domain.ReviewScope{Kind: domain.ReviewScopeGroup, GroupID: domain.CanonicalID(m[1]), AccessID: domain.AccessMember}, true
 	}
 	if m := groupOwnersRE.FindStringSubmatch(q); m != nil {
-		return domain.ReviewScope{Kind: domain.ReviewScopeGroup, GroupID: strings.ToLower(m[1]), AccessID: domain.AccessOwner}, true
+		return domain.ReviewScope{Kind: domain.ReviewScopeGroup, GroupID: domain.CanonicalID(m[1]), AccessID: domain.AccessOwner}, true
 	}
 	return domain.ReviewScope{}, false
 }
@@ -322,7 +322,7 @@ func scopeJSON(sc domain.ReviewScope) reviewQueryIO {
 	}
 	switch sc.Kind {
 	case domain.ReviewScopeRole:
-		return rs("/roleManagement/directory/roleDefinitions/" + sc.RoleDefinitionID)
+		return rs(string("/roleManagement/directory/roleDefinitions/" + sc.RoleDefinitionID))
 	case domain.ReviewScopePrivilegedRoles:
 		return rs("/roleManagement/directory/roleDefinitions?$filter=isPrivileged eq true")
 	}
@@ -330,7 +330,7 @@ func scopeJSON(sc domain.ReviewScope) reviewQueryIO {
 	if sc.AccessID == domain.AccessOwner {
 		q = "/groups/" + sc.GroupID + "/owners"
 	}
-	return reviewQueryIO{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: q, QueryType: "MicrosoftGraph"}
+	return reviewQueryIO{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: string(q), QueryType: "MicrosoftGraph"}
 }
 
 const reviewerHelp = `reviewers are {"query": "/users/{id}"}, {"query": "/groups/{id}/transitiveMembers"}, {"query": "/groups/{id}/owners"}, ` +
@@ -339,14 +339,14 @@ const reviewerHelp = `reviewers are {"query": "/users/{id}"}, {"query": "/groups
 func parseReviewer(field string, in reviewQueryIO, fallback bool) (domain.Reviewer, error) {
 	q := trimGraphPrefix(in.Query)
 	if m := userQueryRE.FindStringSubmatch(q); m != nil {
-		return domain.Reviewer{Kind: domain.ReviewerUser, ID: strings.ToLower(m[1])}, nil
+		return domain.Reviewer{Kind: domain.ReviewerUser, ID: domain.CanonicalID(m[1])}, nil
 	}
 	if m := groupMembersRE.FindStringSubmatch(q); m != nil {
-		return domain.Reviewer{Kind: domain.ReviewerGroup, ID: strings.ToLower(m[1])}, nil
+		return domain.Reviewer{Kind: domain.ReviewerGroup, ID: domain.CanonicalID(m[1])}, nil
 	}
 	if !fallback {
 		if m := groupOwnersRE.FindStringSubmatch(q); m != nil {
-			return domain.Reviewer{Kind: domain.ReviewerGroupOwners, ID: strings.ToLower(m[1])}, nil
+			return domain.Reviewer{Kind: domain.ReviewerGroupOwners, ID: domain.CanonicalID(m[1])}, nil
 		}
 		switch q {
 		case "./manager":
@@ -365,13 +365,13 @@ func reviewerJSON(r domain.Reviewer) reviewQueryIO {
 	out := reviewQueryIO{ODataType: "#microsoft.graph.accessReviewReviewerScope", QueryType: "MicrosoftGraph"}
 	switch r.Kind {
 	case domain.ReviewerUser:
-		out.Query = "/users/" + r.ID
+		out.Query = string("/users/" + r.ID)
 	case domain.ReviewerGroup:
-		out.Query = "/groups/" + r.ID + "/transitiveMembers/microsoft.graph.user"
+		out.Query = string("/groups/" + r.ID + "/transitiveMembers/microsoft.graph.user")
 	case domain.ReviewerGroupOwners:
 		out.Query = "./owners"
 		if r.ID != "" {
-			out.Query = "/groups/" + r.ID + "/owners"
+			out.Query = string("/groups/" + r.ID + "/owners")
 		}
 	case domain.ReviewerManager:
 		out.Query, out.QueryRoot = "./manager", "decisions"
@@ -606,19 +606,19 @@ func (s *Server) listReviewInstances(ctx context.Context, c *engine.Call, r *htt
 func decisionJSON(in domain.ReviewInstance, it domain.ReviewDecision) decisionOut {
 	out := decisionOut{ID: it.ID, AccessReviewID: it.InstanceID, ReviewedBy: userIdentity(it.ReviewedBy), ReviewedDateTime: timeJSON(it.ReviewedAt),
 		Decision: it.Decision, Justification: it.Justification, ApplyResult: it.ApplyResult, AppliedDateTime: timeJSON(it.AppliedAt),
-		Recommendation: it.Recommendation, PrincipalLink: "https://graph.microsoft.com/v1.0/users/" + it.PrincipalID,
-		Principal: userIdentityOut{ODataType: "#microsoft.graph.userIdentity", ID: it.PrincipalID, DisplayName: it.PrincipalName, UserPrincipalName: it.PrincipalUPN},
+		Recommendation: it.Recommendation, PrincipalLink: string("https://graph.microsoft.com/v1.0/users/" + it.PrincipalID),
+		Principal: userIdentityOut{ODataType: "#microsoft.graph.userIdentity", ID: string(it.PrincipalID), DisplayName: it.PrincipalName, UserPrincipalName: it.PrincipalUPN},
 		Insights:  []struct{}{}, ScheduleID: it.ScheduleID, RecommendationReason: it.RecommendationReason, AssignmentType: "eligible"}
 	if it.Kind == domain.KindAssignment {
 		out.AssignmentType = "active"
 	}
 	out.PrincipalResourceMembership.MembershipType = "direct"
 	if it.Target.Kind == domain.TargetGroup {
-		out.Resource = decisionResourceOut{ID: it.Target.GroupID, DisplayName: domain.TargetName(it.Target), Type: "group"}
-		out.ResourceLink = "https://graph.microsoft.com/v1.0/groups/" + it.Target.GroupID
+		out.Resource = decisionResourceOut{ID: string(it.Target.GroupID), DisplayName: domain.TargetName(it.Target), Type: "group"}
+		out.ResourceLink = string("https://graph.microsoft.com/v1.0/groups/" + it.Target.GroupID)
 	} else {
-		out.Resource = decisionResourceOut{ID: it.Target.RoleDefinitionID, DisplayName: domain.TargetName(it.Target), Type: "directoryRole"}
-		out.ResourceLink = "https://graph.microsoft.com/v1.0/roleManagement/directory/roleDefinitions/" + it.Target.RoleDefinitionID
+		out.Resource = decisionResourceOut{ID: string(it.Target.RoleDefinitionID), DisplayName: domain.TargetName(it.Target), Type: "directoryRole"}
+		out.ResourceLink = string("https://graph.microsoft.com/v1.0/roleManagement/directory/roleDefinitions/" + it.Target.RoleDefinitionID)
 	}
 	if in.Ended() && it.Defaulted() {
 		// As in Graph, an unanswered item shows the decision it ended with.

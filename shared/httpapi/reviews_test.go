@@ -51,7 +51,7 @@ func newReviewEnv(t *testing.T) *reviewEnv {
 	}
 	e := &env{t: t, iss: iss, store: memstore.New(), dir: fakedir.New()}
 	for _, u := range []domain.User{{ID: admin, Enabled: true}, {ID: alice, Enabled: true}, {ID: bob, Enabled: true}, {ID: carol, Enabled: true}} {
-		u.UserPrincipalName = u.ID + "@contoso.example"
+		u.UserPrincipalName = string(u.ID) + "@contoso.example"
 		e.dir.AddUser(u)
 	}
 	if _, _, err := e.dir.AddRoleAssignment(context.Background(), admin, ga, "/"); err != nil {

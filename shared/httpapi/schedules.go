@@ -36,11 +36,11 @@ type scheduleOutJSON struct {
 }
 
 func scheduleJSON(s domain.Schedule, set resourceSet, instance bool) scheduleOutJSON {
-	out := scheduleOutJSON{ID: s.ID, PrincipalID: s.PrincipalID, MemberType: s.MemberType, AssignmentType: s.AssignmentType}
+	out := scheduleOutJSON{ID: s.ID, PrincipalID: string(s.PrincipalID), MemberType: s.MemberType, AssignmentType: s.AssignmentType}
 	if set.group {
-		out.GroupID, out.AccessID = s.Target.GroupID, s.Target.AccessID
+		out.GroupID, out.AccessID = string(s.Target.GroupID), s.Target.AccessID
 	} else {
-		out.RoleDefinitionID, out.DirectoryScopeID = s.Target.RoleDefinitionID, s.Target.DirectoryScopeID
+		out.RoleDefinitionID, out.DirectoryScopeID = string(s.Target.RoleDefinitionID), s.Target.DirectoryScopeID
 	}
 	if instance {
 		out.StartDateTime, out.EndDateTime = timeJSON(s.Start), timeJSON(s.End)
@@ -90,7 +90,11 @@ func (s *Server) listSchedules(ctx context.Context, c *engine.Call, r *http.Requ
 	}
 	f.Match, err = targetMatcher(conds, set, func(prop, val string) error {
 		if prop == "principalId" {
-			f.PrincipalID = val
+			id, err := domain.ParseObjectID("$filter principalId", val)
+			if err != nil {
+				return err
+			}
+			f.PrincipalID = id
 		}
 		return nil
 	})

@@ -8,12 +8,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jitpim/jitpim/shared/auth"
@@ -300,6 +302,12 @@ func decodeStrict(data []byte, allowed []string, into any) error {
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return domain.Invalid("body", "is not a JSON object: %s", jsonProblem(err))
 	}
+	if fields == nil { // "null": decoding it would change nothing and answer 200
+		return domain.Invalid("body", "must be a JSON object, not null")
+	}
+	if err := checkStrings(data); err != nil {
+		return err
+	}
 	for k := range fields {
 		if strings.HasPrefix(k, "@odata.") {
 			continue
@@ -323,6 +331,52 @@ func decodeStrict(data []byte, allowed []string, into any) error {
 		return domain.Invalid("body", "%s", jsonProblem(err))
 	}
 	return nil
+}
+
+// multilineFields are the JSON properties whose text may span lines.
+var multilineFields = map[string]bool{"justification": true, "description": true, "descriptionForAdmins": true,
+	"descriptionForReviewers": true}
+
+// checkStrings applies domain.CheckText to every string value of a JSON
+// body, at any depth, naming the property: one rule for every free-text
+// field of every resource. Go's decoder would silently turn invalid UTF-8
+// into U+FFFD, so the raw bytes are checked first.
+func checkStrings(data []byte) error {
+	if !utf8.Valid(data) {
+		return domain.Invalid("body", "is not valid UTF-8")
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return domain.Invalid("body", "%s", jsonProblem(err))
+	}
+	var walk func(path, key string, v any) error
+	walk = func(path, key string, v any) error {
+		switch x := v.(type) {
+		case string:
+			return domain.CheckText(path, x, 0, multilineFields[key])
+		case []any:
+			for i, e := range x {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i), key, e); err != nil {
+					return err
+				}
+			}
+		case map[string]any:
+			for k, e := range x {
+				if err := domain.CheckText("property name", k, 0, false); err != nil {
+					return err
+				}
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if err := walk(p, k, e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk("", "", v)
 }
 
 func jsonProblem(err error) string {
@@ -380,6 +434,11 @@ func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return t, domain.Invalid(field, "must be an ISO 8601 date-time such as 2026-11-21T09:00:00Z, got %q", s)
+	}
+	// 0001-01-01 is Go's zero time, which would read as "not given": no
+	// access window starts or ends outside these years.
+	if y := t.UTC().Year(); y < 2000 || y > 9999 {
+		return time.Time{}, domain.Invalid(field, "%q is not a plausible date-time (years 2000 to 9999)", s)
 	}
 	return t.UTC(), nil
 }

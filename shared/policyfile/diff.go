@@ -11,11 +11,11 @@ import (
 
 // namer turns object ids into the names the file gives them.
 type namer struct {
-	users, groups, roles map[string]string
+	users, groups, roles map[domain.ObjectID]string
 }
 
 func newNamer(f *File) namer {
-	n := namer{users: map[string]string{}, groups: map[string]string{}, roles: map[string]string{}}
+	n := namer{users: map[domain.ObjectID]string{}, groups: map[domain.ObjectID]string{}, roles: map[domain.ObjectID]string{}}
 	for _, u := range f.Users {
 		n.users[u.ID] = u.Name
 	}
@@ -28,18 +28,18 @@ func newNamer(f *File) namer {
 	return n
 }
 
-func (n namer) user(id string) string {
-	if s, ok := n.users[strings.ToLower(id)]; ok {
+func (n namer) user(id domain.ObjectID) string {
+	if s, ok := n.users[id]; ok {
 		return s
 	}
-	return id
+	return string(id)
 }
 
-func (n namer) group(id string) string {
-	if s, ok := n.groups[strings.ToLower(id)]; ok {
+func (n namer) group(id domain.ObjectID) string {
+	if s, ok := n.groups[id]; ok {
 		return s
 	}
-	return id
+	return string(id)
 }
 
 func (n namer) approver(a domain.Approver) string {
@@ -49,14 +49,14 @@ func (n namer) approver(a domain.Approver) string {
 	return n.user(a.ID)
 }
 
-func (n namer) role(id string) string {
+func (n namer) role(id domain.ObjectID) string {
 	if r, ok := domain.BuiltInRoleByID(id); ok {
 		return r.DisplayName
 	}
-	if s, ok := n.roles[strings.ToLower(id)]; ok {
+	if s, ok := n.roles[id]; ok {
 		return s
 	}
-	return id
+	return string(id)
 }
 
 func (n namer) target(t domain.Target) string {

@@ -43,7 +43,7 @@ type Live struct {
 	Schedules []Schedule
 	// BreakGlass tells, for each break-glass account of the file, whether
 	// the handler refuses to manage it.
-	BreakGlass map[string]BreakGlassCheck
+	BreakGlass map[domain.ObjectID]BreakGlassCheck
 	// Reviews are the live access review definitions, read only when the
 	// file has an accessReviews section.
 	Reviews []LiveReview
@@ -62,7 +62,7 @@ type BreakGlassCheck struct {
 type Schedule struct {
 	ID          string
 	Kind        domain.RequestKind
-	PrincipalID string
+	PrincipalID domain.ObjectID
 	Target      domain.Target
 	Start, End  time.Time
 }
@@ -128,9 +128,9 @@ func approversFromJSON(us []userSetJSON) []domain.Approver {
 	var out []domain.Approver
 	for _, u := range us {
 		if u.ODataType == odataGroupMember {
-			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: strings.ToLower(u.GroupID)})
+			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: domain.CanonicalID(u.GroupID)})
 		} else {
-			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: strings.ToLower(u.UserID)})
+			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: domain.CanonicalID(u.UserID)})
 		}
 	}
 	return out
@@ -145,9 +145,9 @@ func decodePolicy(j policyJSON) (domain.Policy, error) {
 	p := domain.DefaultPolicy()
 	p.ID, p.Scope, p.Target, p.Tier, p.DisplayName, p.Description, p.InheritedFrom = j.ID, scope, t, tier, j.DisplayName, j.Description, j.InheritedFrom
 	for _, x := range j.TierTargets {
-		tg := domain.RoleTarget(strings.ToLower(x.RoleDefinitionID), x.DirectoryScopeID)
+		tg := domain.RoleTarget(domain.CanonicalID(x.RoleDefinitionID), x.DirectoryScopeID)
 		if x.GroupID != "" {
-			tg = domain.GroupTarget(strings.ToLower(x.GroupID), x.AccessID)
+			tg = domain.GroupTarget(domain.CanonicalID(x.GroupID), x.AccessID)
 		}
 		p.TierTargets = append(p.TierTargets, tg)
 	}
@@ -298,7 +298,7 @@ const (
 // LoadLive reads the live state through the API. It needs an admin's
 // token: listing everyone's schedules is for administrators.
 func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
-	l := &Live{Policies: map[string]domain.Policy{}, BreakGlass: map[string]BreakGlassCheck{}}
+	l := &Live{Policies: map[string]domain.Policy{}, BreakGlass: map[domain.ObjectID]BreakGlassCheck{}}
 	ps, err := listAll[policyJSON](ctx, api, pathPolicies+"?$expand=rules")
 	if err != nil {
 		return nil, fmt.Errorf("reading policies: %w", err)
@@ -335,11 +335,11 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 			if src.kind == domain.KindAssignment && s.AssignmentType == domain.AssignmentActivated {
 				continue
 			}
-			sc := Schedule{ID: s.ID, Kind: src.kind, PrincipalID: strings.ToLower(s.PrincipalID)}
+			sc := Schedule{ID: s.ID, Kind: src.kind, PrincipalID: domain.CanonicalID(s.PrincipalID)}
 			if src.group {
-				sc.Target = domain.GroupTarget(strings.ToLower(s.GroupID), s.AccessID)
+				sc.Target = domain.GroupTarget(domain.CanonicalID(s.GroupID), s.AccessID)
 			} else {
-				sc.Target = domain.RoleTarget(strings.ToLower(s.RoleDefinitionID), s.DirectoryScopeID)
+				sc.Target = domain.RoleTarget(domain.CanonicalID(s.RoleDefinitionID), s.DirectoryScopeID)
 			}
 			if si := s.ScheduleInfo; si != nil {
 				if si.StartDateTime != nil {
@@ -375,7 +375,7 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 // stores nothing, whether it refuses to manage an account as break-glass.
 // The API does not list the handler's break-glass accounts, so this is the
 // only check possible from outside.
-func probeBreakGlass(ctx context.Context, api API, id string) (BreakGlassCheck, error) {
+func probeBreakGlass(ctx context.Context, api API, id domain.ObjectID) (BreakGlassCheck, error) {
 	body := map[string]any{"action": "adminAssign", "principalId": id, "roleDefinitionId": domain.RoleGlobalAdministrator,
 		"directoryScopeId": "/", "justification": "jitpim config plan: break-glass check (validation only)", "isValidationOnly": true,
 		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "noExpiration"}}}

@@ -41,7 +41,7 @@ func (f *File) Errors() []Diagnostic {
 // Name maps a readable name to an object id (directory section).
 type Name struct {
 	Name string
-	ID   string
+	ID   domain.ObjectID
 	Line int
 }
 
@@ -100,9 +100,9 @@ type Escalation struct {
 type Ref struct {
 	Text  string
 	Line  int
-	Group bool   // a group ({group: X} or a name from directory.groups)
-	ID    string // resolved object id; empty when unresolved
-	Name  string // readable name
+	Group bool            // a group ({group: X} or a name from directory.groups)
+	ID    domain.ObjectID // resolved object id; empty when unresolved
+	Name  string          // readable name
 }
 
 // Tier is a named policy that its targets inherit (Tier_{name}).
@@ -142,7 +142,7 @@ type Assignment struct {
 type Group struct {
 	Key         string
 	Line        int
-	ID          string
+	ID          domain.ObjectID
 	Name        string
 	Description string
 	Member      *Target
@@ -154,8 +154,8 @@ type Group struct {
 type Review struct {
 	Line                  int
 	Name                  string
-	ScopeRole             string // role definition id
-	ScopeGroup            string // group id
+	ScopeRole             domain.ObjectID // role definition id
+	ScopeGroup            domain.ObjectID // group id
 	ScopeAccess           string
 	ScopeName             string
 	Reviewers             []*Ref

@@ -105,7 +105,7 @@ func (p *parser) directory(n *yaml.Node) {
 		return
 	}
 	m := p.d.asMapping(n, "directory")
-	ids := map[string]*Name{}
+	ids := map[domain.ObjectID]*Name{}
 	read := func(key string, into map[string]*Name, list *[]*Name, lower bool) {
 		sub := p.d.asMapping(m.get(key), "directory."+key)
 		for _, name := range sub.keys {
@@ -114,8 +114,8 @@ func (p *parser) directory(n *yaml.Node) {
 				p.d.errorf(sub.lines[name], "directory.%s.%s needs an object id", key, name)
 				continue
 			}
-			id := strings.ToLower(strings.TrimSpace(v.V))
-			if !domain.IsGUID(id) {
+			id, err := domain.ParseObjectID("directory."+key+"."+name, strings.TrimSpace(v.V))
+			if err != nil {
 				p.d.errorf(v.Line, "directory.%s.%s: %q is not an object id (a GUID such as 5f5e9064-8c0a-4d93-a415-69bda49e5511)", key, name, v.V)
 				continue
 			}
@@ -153,21 +153,23 @@ func (p *parser) directory(n *yaml.Node) {
 }
 
 // resolveRole finds a role by display name or template id.
-func (p *parser) resolveRole(text string, line int) (string, string, bool) {
+func (p *parser) resolveRole(text string, line int) (domain.ObjectID, string, bool) {
 	t := strings.TrimSpace(text)
 	if r, ok := domain.BuiltInRoleByName(t); ok {
 		return r.ID, r.DisplayName, true
 	}
-	if r, ok := domain.BuiltInRoleByID(t); ok {
-		return strings.ToLower(r.ID), r.DisplayName, true
+	if id, err := domain.ParseObjectID("role", t); err == nil {
+		if r, ok := domain.BuiltInRoleByID(id); ok {
+			return r.ID, r.DisplayName, true
+		}
+		for _, c := range p.f.CustomRoles {
+			if c.ID == id {
+				return c.ID, c.Name, true
+			}
+		}
 	}
 	if c, ok := p.roles[strings.ToLower(t)]; ok {
 		return c.ID, c.Name, true
-	}
-	for _, c := range p.f.CustomRoles {
-		if strings.EqualFold(c.ID, t) {
-			return c.ID, c.Name, true
-		}
 	}
 	if domain.IsGUID(t) {
 		p.d.errorf(line, "unknown role %q: it is not an Entra built-in role template id; declare a custom role under directory.customRoles", t)
@@ -190,19 +192,18 @@ func closestRole(t string) string {
 }
 
 // resolveGroup finds a group by directory name or object id.
-func (p *parser) resolveGroup(text string, line int, what string) (string, string, bool) {
+func (p *parser) resolveGroup(text string, line int, what string) (domain.ObjectID, string, bool) {
 	t := strings.TrimSpace(text)
 	if g, ok := p.groups[t]; ok {
 		return g.ID, g.Name, true
 	}
-	if domain.IsGUID(t) {
-		id := strings.ToLower(t)
+	if id, err := domain.ParseObjectID(what, t); err == nil {
 		for _, g := range p.f.Groups {
 			if g.ID == id {
 				return id, g.Name, true
 			}
 		}
-		return id, id, true
+		return id, string(id), true
 	}
 	if _, ok := p.users[t]; ok {
 		p.d.errorf(line, "%s: %q is a user, not a group", what, t)
@@ -267,9 +268,9 @@ func (p *parser) refText(text string, line int, kind, what string) *Ref {
 			return r
 		}
 	}
-	if domain.IsGUID(t) {
-		r.ID = strings.ToLower(t)
-		r.Name = r.ID
+	if id, err := domain.ParseObjectID(what, t); err == nil {
+		r.ID = id
+		r.Name = string(id)
 		for _, u := range p.f.Users {
 			if u.ID == r.ID {
 				r.Name = u.Name
@@ -415,7 +416,7 @@ func (p *parser) groupsSection(n *yaml.Node) {
 		return
 	}
 	m := p.d.asMapping(n, "privilegedAccessGroups")
-	seen := map[string]*Group{}
+	seen := map[domain.ObjectID]*Group{}
 	for _, key := range m.keys {
 		line := m.lines[key]
 		id, name, ok := p.resolveGroup(key, line, "privilegedAccessGroups")
@@ -575,7 +576,7 @@ func (p *parser) breakGlass(root *mapping) {
 	if !ok {
 		return
 	}
-	seen := map[string]int{}
+	seen := map[domain.ObjectID]int{}
 	for _, it := range items {
 		r, m := p.principal(it, "breakGlass")
 		if m != nil {

@@ -265,9 +265,9 @@ func tierTargetsJSON(ts []domain.Target) []map[string]string {
 	out := []map[string]string{}
 	for _, t := range ts {
 		if t.Kind == domain.TargetGroup {
-			out = append(out, map[string]string{"groupId": t.GroupID, "accessId": t.AccessID})
+			out = append(out, map[string]string{"groupId": string(t.GroupID), "accessId": t.AccessID})
 		} else {
-			out = append(out, map[string]string{"roleDefinitionId": t.RoleDefinitionID, "directoryScopeId": t.DirectoryScopeID})
+			out = append(out, map[string]string{"roleDefinitionId": string(t.RoleDefinitionID), "directoryScopeId": t.DirectoryScopeID})
 		}
 	}
 	return out
@@ -332,7 +332,7 @@ func requestPath(t domain.Target, active bool) string {
 	return rmBase + "roleEligibilityScheduleRequests"
 }
 
-func requestBody(action, principal string, t domain.Target, justification string, exp map[string]any, scheduleID string) map[string]any {
+func requestBody(action string, principal domain.ObjectID, t domain.Target, justification string, exp map[string]any, scheduleID string) map[string]any {
 	b := map[string]any{"action": action, "principalId": principal, "justification": justification}
 	if t.Kind == domain.TargetGroup {
 		b["groupId"], b["accessId"] = t.GroupID, t.AccessID

@@ -45,8 +45,8 @@ func liveState() *policyfile.Live {
 		}
 		return p
 	}
-	role := func(id string) domain.Target { return domain.RoleTarget(id, "/") }
-	l := &policyfile.Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(), BreakGlass: map[string]policyfile.BreakGlassCheck{
+	role := func(id domain.ObjectID) domain.Target { return domain.RoleTarget(id, "/") }
+	l := &policyfile.Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(), BreakGlass: map[domain.ObjectID]policyfile.BreakGlassCheck{
 		bg1: {Protected: true, Answer: "the handler refuses to manage it"},
 		bg2: {Answer: "the handler would manage it (a validation-only assignment was accepted)"},
 	}}
@@ -59,7 +59,7 @@ func liveState() *policyfile.Live {
 		// A tier the file does not name: outside the file, left alone.
 		tier("Legacy", []domain.Target{role(globRead)}, nil),
 		// Global Administrator was loosened by hand.
-		own("DirectoryRole_"+ga, role(ga), func(p *domain.Policy) { p.Activation.MaxDuration = 8 * time.Hour }),
+		own("DirectoryRole_"+string(ga), role(ga), func(p *domain.Policy) { p.Activation.MaxDuration = 8 * time.Hour }),
 		// User Administrator has a policy of its own that no longer asks for MFA.
 		own("DirectoryRole_"+userAdm, role(userAdm), func(p *domain.Policy) {
 			p.Activation.RequireMFA = false
@@ -126,7 +126,7 @@ func TestPlanOfMatchingStateIsEmpty(t *testing.T) {
 	}
 	d := f.Desired()
 	l := &policyfile.Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(),
-		BreakGlass: map[string]policyfile.BreakGlassCheck{bg1: {Protected: true, Answer: "refused"}, bg2: {Protected: true, Answer: "refused"}}}
+		BreakGlass: map[domain.ObjectID]policyfile.BreakGlassCheck{bg1: {Protected: true, Answer: "refused"}, bg2: {Protected: true, Answer: "refused"}}}
 	for _, tr := range d.Tiers {
 		l.Policies[tr.Policy.ID] = tr.Policy
 	}

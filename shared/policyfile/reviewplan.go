@@ -39,9 +39,9 @@ type LiveReview struct {
 
 func userQuery(r *Ref) string {
 	if r.Group {
-		return "/groups/" + r.ID + "/transitiveMembers"
+		return "/groups/" + string(r.ID) + "/transitiveMembers"
 	}
-	return "/users/" + r.ID
+	return "/users/" + string(r.ID)
 }
 
 // normalQuery makes reviewer queries comparable: the API answers group
@@ -57,12 +57,12 @@ func normalQuery(q string) string {
 
 func (r *Review) scopeQuery() string {
 	if r.ScopeRole != "" {
-		return "/roleManagement/directory/roleDefinitions/" + r.ScopeRole
+		return "/roleManagement/directory/roleDefinitions/" + string(r.ScopeRole)
 	}
 	if r.ScopeAccess == domain.AccessOwner {
-		return "/groups/" + r.ScopeGroup + "/owners"
+		return "/groups/" + string(r.ScopeGroup) + "/owners"
 	}
-	return "/groups/" + r.ScopeGroup + "/transitiveMembers"
+	return "/groups/" + string(r.ScopeGroup) + "/transitiveMembers"
 }
 
 func (r *Review) reviewerQueries() []map[string]any {
@@ -349,7 +349,7 @@ func (pl *Plan) appSettings(f *File) {
 	if len(f.BreakGlass) > 0 {
 		var ids []string
 		for _, r := range f.BreakGlass {
-			ids = append(ids, r.ID)
+			ids = append(ids, string(r.ID))
 		}
 		pl.AppSettings = append(pl.AppSettings, AppSetting{"JITPIM_BREAK_GLASS_IDS", strings.Join(ids, ","), "breakGlass"})
 	}

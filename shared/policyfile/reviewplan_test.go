@@ -71,7 +71,7 @@ func reviewPlan(t *testing.T, allow bool) (*policyfile.File, *policyfile.Plan) {
 	changed := byName["Changed review"].Shape()
 	changed.DurationInDays = 10
 	l := &policyfile.Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(),
-		BreakGlass: map[string]policyfile.BreakGlassCheck{bg1: {Protected: true, Answer: "refused"}, bg2: {Protected: true, Answer: "refused"}},
+		BreakGlass: map[domain.ObjectID]policyfile.BreakGlassCheck{bg1: {Protected: true, Answer: "refused"}, bg2: {Protected: true, Answer: "refused"}},
 		Reviews: []policyfile.LiveReview{
 			{ID: "d-same", DisplayName: "Same review", Shape: byName["Same review"].Shape()},
 			{ID: "d-changed", DisplayName: "Changed review", Shape: changed},
@@ -105,7 +105,7 @@ func TestPlanAccessReviews(t *testing.T) {
 	// The POST is Graph's accessReviewScheduleDefinition.
 	data, _ := json.Marshal(pl)
 	for _, want := range []string{`"path":"identityGovernance/accessReviews/definitions"`, `"displayName":"New review"`,
-		`"query":"/roleManagement/directory/roleDefinitions/` + ga + `"`, `"defaultDecision":"Deny"`, `"defaultDecisionEnabled":true`,
+		`"query":"/roleManagement/directory/roleDefinitions/` + string(ga) + `"`, `"defaultDecision":"Deny"`, `"defaultDecisionEnabled":true`,
 		`"query":"/users/4d0013b9-f403-43b3-9ed8-22bfdf76040f"`, `"type":"absoluteMonthly"`, `"interval":3`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("plan JSON lacks %s", want)
@@ -134,7 +134,7 @@ func TestLiveReviewMatchesTheFile(t *testing.T) {
 	f := policyfile.Parse("reviews.yaml", []byte(reviewFile), now)
 	r := f.Reviews[0]
 	live := `{"value":[{"id":"d1","displayName":"New review","scope":{"@odata.type":"#microsoft.graph.principalResourceMembershipsScope",
-	"principalScopes":[{"query":"/users"}],"resourceScopes":[{"query":"/roleManagement/directory/roleDefinitions/` + ga + `"}]},
+	"principalScopes":[{"query":"/users"}],"resourceScopes":[{"query":"/roleManagement/directory/roleDefinitions/` + string(ga) + `"}]},
 	"reviewers":[{"query":"/users/c4049c7c-e12b-4472-b42d-c24808aa1054"}],"fallbackReviewers":[{"query":"/users/4d0013b9-f403-43b3-9ed8-22bfdf76040f"}],
 	"settings":{"reminderNotificationsEnabled":false,"defaultDecision":"Deny","instanceDurationInDays":14,
 	"recurrence":{"pattern":{"type":"absoluteMonthly","interval":3},"range":{"type":"noEnd","startDate":"2026-01-15"}}}}]}`

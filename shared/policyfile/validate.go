@@ -13,7 +13,7 @@ import (
 func (p *parser) validate() {
 	f := p.f
 	p.reported = map[string]bool{}
-	breakGlass := map[string]*Ref{}
+	breakGlass := map[domain.ObjectID]*Ref{}
 	for _, r := range f.BreakGlass {
 		breakGlass[r.ID] = r
 	}
@@ -129,7 +129,7 @@ func (p *parser) checkMerged(what string, s Settings, line int, groups []string)
 	}
 }
 
-func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass map[string]*Ref) {
+func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass map[domain.ObjectID]*Ref) {
 	seen := map[string]int{}
 	for _, a := range append(append([]*Assignment{}, t.Eligible...), t.Active...) {
 		kind, rules, key := "eligible", pol.Eligible, "eligibleExpiration"
@@ -142,7 +142,7 @@ func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass map[s
 				t.Name, r.Name, bg.Line, kind)
 			continue
 		}
-		k := kind + "|" + r.ID
+		k := kind + "|" + string(r.ID)
 		if first, dup := seen[k]; dup {
 			p.d.errorf(a.Line, "%s: %s is listed as %s twice (first at line %d)", t.Name, r.Name, kind, first)
 			continue
@@ -185,7 +185,7 @@ func (p *parser) checkSelfApproval(t *Target, pol domain.Policy) {
 	}
 }
 
-func (p *parser) checkApproversNotBreakGlass(breakGlass map[string]*Ref) {
+func (p *parser) checkApproversNotBreakGlass(breakGlass map[domain.ObjectID]*Ref) {
 	check := func(what string, s *Settings) {
 		if s == nil {
 			return

@@ -246,8 +246,10 @@ type Webhook struct {
 
 	// Exactly one target: a directory role (scope defaults to "/") or a
 	// group (accessId defaults to "member").
-	RoleDefinitionID, DirectoryScopeID string
-	GroupID, AccessID                  string
+	RoleDefinitionID domain.ObjectID
+	DirectoryScopeID string
+	GroupID          domain.ObjectID
+	AccessID         string
 
 	Duration      time.Duration // 0 = the policy's default
 	Justification string
@@ -263,7 +265,6 @@ var webhookFields = []string{
 var (
 	numberRe   = regexp.MustCompile(`^[A-Za-z]{1,10}[0-9]{1,20}$`)
 	sysIDRe    = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
-	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	scopeRe    = regexp.MustCompile(`^/([A-Za-z0-9][A-Za-z0-9-]{0,99}(/[A-Za-z0-9][A-Za-z0-9-]{0,99})?)?$`)
 	maxJustify = 1000 // runes; Entra refuses much longer justifications anyway
 )
@@ -323,18 +324,17 @@ func ParseWebhook(body []byte) (Webhook, error) {
 		return w, domain.Invalid("requested_by", "must be a user name or e-mail address without spaces")
 	}
 
-	w.RoleDefinitionID = strings.ToLower(get("role_definition_id"))
+	rawRole, rawGroup := get("role_definition_id"), get("group_id")
 	w.DirectoryScopeID = get("directory_scope_id")
-	w.GroupID = strings.ToLower(get("group_id"))
 	w.AccessID = get("access_id")
 	switch {
-	case w.RoleDefinitionID != "" && w.GroupID != "":
+	case rawRole != "" && rawGroup != "":
 		return w, domain.Invalid("group_id", "give either role_definition_id or group_id, not both")
-	case w.RoleDefinitionID == "" && w.GroupID == "":
+	case rawRole == "" && rawGroup == "":
 		return w, domain.Invalid("role_definition_id", "one of role_definition_id or group_id is required")
-	case w.RoleDefinitionID != "":
-		if !guidRe.MatchString(w.RoleDefinitionID) {
-			return w, domain.Invalid("role_definition_id", "must be a GUID")
+	case rawRole != "":
+		if w.RoleDefinitionID, err = domain.ParseObjectID("role_definition_id", rawRole); err != nil {
+			return w, err
 		}
 		if w.AccessID != "" {
 			return w, domain.Invalid("access_id", "applies only to a group target")
@@ -345,8 +345,8 @@ func ParseWebhook(body []byte) (Webhook, error) {
 			return w, domain.Invalid("directory_scope_id", `must be "/" or "/<id>" such as /administrativeUnits/<id>`)
 		}
 	default:
-		if !guidRe.MatchString(w.GroupID) {
-			return w, domain.Invalid("group_id", "must be a GUID")
+		if w.GroupID, err = domain.ParseObjectID("group_id", rawGroup); err != nil {
+			return w, err
 		}
 		if w.DirectoryScopeID != "" {
 			return w, domain.Invalid("directory_scope_id", "applies only to a role target")
@@ -375,13 +375,8 @@ func ParseWebhook(body []byte) (Webhook, error) {
 		w.Duration = dur
 	}
 	w.Justification = get("justification")
-	if utf8.RuneCountInString(w.Justification) > maxJustify {
-		return w, domain.Invalid("justification", "longer than %d characters", maxJustify)
-	}
-	if strings.IndexFunc(w.Justification, func(r rune) bool {
-		return r == utf8.RuneError || unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
-	}) >= 0 {
-		return w, domain.Invalid("justification", "contains control characters")
+	if err := domain.CheckText("justification", w.Justification, maxJustify, true); err != nil {
+		return w, err
 	}
 	return w, nil
 }

@@ -248,7 +248,7 @@ func testReviewDecisions(t *testing.T, s domain.ReviewStore) {
 
 func testReviewDecisionsByReviewer(t *testing.T, s domain.ReviewStore) {
 	ctx := context.Background()
-	u := func(id string) domain.Reviewer { return domain.Reviewer{Kind: domain.ReviewerUser, ID: id} }
+	u := func(id domain.ObjectID) domain.Reviewer { return domain.Reviewer{Kind: domain.ReviewerUser, ID: id} }
 	g := domain.Reviewer{Kind: domain.ReviewerGroup, ID: group1}
 	var items []domain.ReviewDecision
 	for i := 0; i < 30; i++ {

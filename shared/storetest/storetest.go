@@ -186,7 +186,7 @@ func testRequestList(t *testing.T, s domain.Store) {
 	}
 }
 
-func sampleSchedule(id, principal string, end time.Time) domain.Schedule {
+func sampleSchedule(id string, principal domain.ObjectID, end time.Time) domain.Schedule {
 	return domain.Schedule{
 		ID: id, Kind: domain.KindAssignment, PrincipalID: principal, Target: domain.RoleTarget(roleGA, "/"),
 		AssignmentType: domain.AssignmentActivated, MemberType: domain.MemberDirect, Start: base, End: end,
@@ -349,7 +349,7 @@ func testPolicies(t *testing.T, s domain.Store) {
 	p.Activation.AuthContext = "c1"
 	var many []domain.Approver
 	for i := 0; i < domain.MaxApproversPerStage; i++ {
-		many = append(many, domain.Approver{Kind: domain.ApproverUser, ID: fmt.Sprintf("%08d-0000-0000-0000-000000000000", i)})
+		many = append(many, domain.Approver{Kind: domain.ApproverUser, ID: domain.ObjectID(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i))})
 	}
 	p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1, PrimaryApprovers: many}, {TimeoutDays: 2, ApproverJustificationRequired: true,
 		PrimaryApprovers: []domain.Approver{{Kind: domain.ApproverGroup, ID: group1}}, EscalationEnabled: true, EscalationMinutes: 60,

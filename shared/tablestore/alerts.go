@@ -47,7 +47,7 @@ func alertProps(a *domain.Alert) *props {
 	p.tm("FirstSeen", a.FirstSeen)
 	p.tm("LastScanned", a.LastScanned)
 	p.tm("LastModified", a.LastModified)
-	p.str("DismissedBy", a.DismissedBy)
+	p.id("DismissedBy", a.DismissedBy)
 	p.tm("DismissedAt", a.DismissedAt)
 	if a.Incidents != nil {
 		b, err := json.Marshal(a.Incidents)
@@ -75,7 +75,7 @@ func alertFrom(e entity) (domain.Alert, error) {
 	a := domain.Alert{
 		ID: rd.str("Id"), DefinitionID: rd.str("DefinitionId"), Severity: rd.str("Severity"), IsActive: rd.boolean("IsActive"),
 		IncidentCount: rd.i32("IncidentCount"), FirstSeen: rd.tm("FirstSeen"), LastScanned: rd.tm("LastScanned"),
-		LastModified: rd.tm("LastModified"), DismissedBy: rd.str("DismissedBy"), DismissedAt: rd.tm("DismissedAt"), Version: e.ETag,
+		LastModified: rd.tm("LastModified"), DismissedBy: rd.id("DismissedBy"), DismissedAt: rd.tm("DismissedAt"), Version: e.ETag,
 	}
 	if _, ok := e.Props["IncidentChunks"]; ok {
 		var b []byte

@@ -84,9 +84,9 @@ func (c *readCounter) Do(req *http.Request) (*http.Response, error) {
 // seedEligibilities stores n eligibilities of fresh users, eight writers at
 // once, ending between 30 and 395 days from now (so they sit in the due
 // index, in buckets no sweep reaches), and returns the users.
-func (f *engFix) seedEligibilities(n int) []string {
+func (f *engFix) seedEligibilities(n int) []domain.ObjectID {
 	f.t.Helper()
-	users := make([]string, n)
+	users := make([]domain.ObjectID, n)
 	for i := range users {
 		users[i] = f.newUser()
 	}
@@ -238,7 +238,7 @@ func BenchmarkActivateAzurite(b *testing.B) {
 }
 
 // eligibleUser is a fresh user with a stored permanent eligibility for roleApp.
-func (f *engFix) eligibleUser() string {
+func (f *engFix) eligibleUser() domain.ObjectID {
 	u := f.newUser()
 	f.seedEligible(u, roleApp, time.Time{})
 	return u
@@ -353,7 +353,7 @@ func BenchmarkSweepDue(b *testing.B) {
 }
 
 // activateAll activates users for an hour, eight at a time.
-func activateAll(b *testing.B, f *engFix, users []string) {
+func activateAll(b *testing.B, f *engFix, users []domain.ObjectID) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {

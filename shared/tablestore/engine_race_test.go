@@ -36,7 +36,7 @@ type engFix struct {
 	store *tablestore.Store
 	dir   *fakedir.Dir
 	eng   *engine.Engine
-	admin string
+	admin domain.ObjectID
 
 	mu  sync.Mutex
 	now time.Time
@@ -64,9 +64,9 @@ func newEngFix(t testing.TB, conn string, opts tablestore.Options, mods ...func(
 	return f
 }
 
-func (f *engFix) newUser() string {
-	id := uuid.NewString()
-	f.dir.AddUser(domain.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "user " + id, Enabled: true})
+func (f *engFix) newUser() domain.ObjectID {
+	id := domain.ObjectID(uuid.NewString())
+	f.dir.AddUser(domain.User{ID: id, UserPrincipalName: string(id) + "@contoso.example", DisplayName: "user " + string(id), Enabled: true})
 	return id
 }
 
@@ -83,7 +83,7 @@ func (f *engFix) advance(d time.Duration) {
 }
 
 // call is a call by id at the fixture's now, signed in with fresh MFA.
-func (f *engFix) call(id string) *engine.Call {
+func (f *engFix) call(id domain.ObjectID) *engine.Call {
 	f.mu.Lock()
 	f.inv++
 	now, inv := f.now, fmt.Sprintf("inv-%d", f.inv)
@@ -95,12 +95,12 @@ func (f *engFix) call(id string) *engine.Call {
 	return engine.NewCall(now, inv, engine.Caller{ID: id, Auth: auth}, nil)
 }
 
-func (f *engFix) submit(caller string, in engine.Submission) (domain.Request, error) {
+func (f *engFix) submit(caller domain.ObjectID, in engine.Submission) (domain.Request, error) {
 	return f.eng.Submit(f.ctx, f.call(caller), in)
 }
 
 // makeEligible has the admin give user a permanent eligibility through the engine.
-func (f *engFix) makeEligible(user string, t domain.Target) {
+func (f *engFix) makeEligible(user domain.ObjectID, t domain.Target) {
 	f.t.Helper()
 	r, err := f.submit(f.admin, engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionAdminAssign, PrincipalID: user,
 		Target: t, Justification: "on-call rota", Schedule: domain.ScheduleInfo{ExpirationType: domain.ExpireNever}})
@@ -111,7 +111,7 @@ func (f *engFix) makeEligible(user string, t domain.Target) {
 
 // seedEligible stores a permanent eligibility directly, as a migration
 // would: three round trips instead of an engine request. end may be zero.
-func (f *engFix) seedEligible(user string, t domain.Target, end time.Time) {
+func (f *engFix) seedEligible(user domain.ObjectID, t domain.Target, end time.Time) {
 	f.t.Helper()
 	now := f.clock()
 	s := domain.Schedule{ID: uuid.NewString(), Kind: domain.KindEligibility, PrincipalID: user, Target: t,
@@ -122,20 +122,20 @@ func (f *engFix) seedEligible(user string, t domain.Target, end time.Time) {
 	}
 }
 
-func activation(user string, t domain.Target, d time.Duration) engine.Submission {
+func activation(user domain.ObjectID, t domain.Target, d time.Duration) engine.Submission {
 	return engine.Submission{Kind: domain.KindAssignment, Action: domain.ActionSelfActivate, PrincipalID: user, Target: t,
 		Justification: "INC-4711 tenant outage", Schedule: domain.ScheduleInfo{ExpirationType: domain.ExpireAfterDuration, Duration: d}}
 }
 
-func deactivation(user string, t domain.Target) engine.Submission {
+func deactivation(user domain.ObjectID, t domain.Target) engine.Submission {
 	return engine.Submission{Kind: domain.KindAssignment, Action: domain.ActionSelfDeactivate, PrincipalID: user, Target: t}
 }
 
-func (f *engFix) activate(user string, t domain.Target, d time.Duration) (domain.Request, error) {
+func (f *engFix) activate(user domain.ObjectID, t domain.Target, d time.Duration) (domain.Request, error) {
 	return f.submit(user, activation(user, t, d))
 }
 
-func (f *engFix) mustActivate(user string, t domain.Target, d time.Duration) domain.Request {
+func (f *engFix) mustActivate(user domain.ObjectID, t domain.Target, d time.Duration) domain.Request {
 	f.t.Helper()
 	r, err := f.activate(user, t, d)
 	if err != nil || r.Status != domain.StatusProvisioned {
@@ -192,7 +192,7 @@ func (f *engFix) audits(action string) []domain.AuditRecord {
 	return out
 }
 
-func (f *engFix) auditsFor(action, principal string) []domain.AuditRecord {
+func (f *engFix) auditsFor(action string, principal domain.ObjectID) []domain.AuditRecord {
 	var out []domain.AuditRecord
 	for _, r := range f.audits(action) {
 		if r.PrincipalID == principal {
@@ -221,7 +221,7 @@ func (f *engFix) getRequest(id string) (domain.Request, bool) {
 	return r, true
 }
 
-func (f *engFix) grant(user string, t domain.Target) (domain.Grant, bool) {
+func (f *engFix) grant(user domain.ObjectID, t domain.Target) (domain.Grant, bool) {
 	f.t.Helper()
 	g, err := f.store.GetGrant(f.ctx, domain.GrantKey(user, t))
 	if domain.IsCode(err, domain.CodeNotFound) {
@@ -232,7 +232,7 @@ func (f *engFix) grant(user string, t domain.Target) (domain.Grant, bool) {
 	return g, true
 }
 
-func (f *engFix) requestsOf(user string) []domain.Request {
+func (f *engFix) requestsOf(user domain.ObjectID) []domain.Request {
 	f.t.Helper()
 	var out []domain.Request
 	q := domain.RequestQuery{PrincipalID: user, Limit: 500}
@@ -249,7 +249,7 @@ func (f *engFix) requestsOf(user string) []domain.Request {
 	}
 }
 
-func (f *engFix) schedulesOf(user string, kind domain.RequestKind) []domain.Schedule {
+func (f *engFix) schedulesOf(user domain.ObjectID, kind domain.RequestKind) []domain.Schedule {
 	f.t.Helper()
 	var out []domain.Schedule
 	q := domain.ScheduleQuery{Kind: kind, PrincipalID: user, IncludeEnded: true, Limit: 500}
@@ -266,7 +266,7 @@ func (f *engFix) schedulesOf(user string, kind domain.RequestKind) []domain.Sche
 	}
 }
 
-func (f *engFix) liveActivations(user string, t domain.Target) []domain.Schedule {
+func (f *engFix) liveActivations(user domain.ObjectID, t domain.Target) []domain.Schedule {
 	var live []domain.Schedule
 	now := f.clock()
 	for _, s := range f.schedulesOf(user, domain.KindAssignment) {
@@ -277,7 +277,7 @@ func (f *engFix) liveActivations(user string, t domain.Target) []domain.Schedule
 	return live
 }
 
-func (f *engFix) hasRole(user string, t domain.Target) bool {
+func (f *engFix) hasRole(user domain.ObjectID, t domain.Target) bool {
 	return f.dir.HasRole(user, t.RoleDefinitionID, t.DirectoryScopeID)
 }
 
@@ -316,8 +316,8 @@ func TestEngineRaceDecide(t *testing.T) {
 	conn := azuritetest.Start(t)
 	f := newEngFix(t, conn, tablestore.Options{})
 	alice := f.newUser()
-	group := uuid.NewString()
-	approvers := make([]string, racers)
+	group := domain.ObjectID(uuid.NewString())
+	approvers := make([]domain.ObjectID, racers)
 	for i := range approvers {
 		approvers[i] = f.newUser()
 		f.dir.AddMember(group, approvers[i])
@@ -652,7 +652,7 @@ func TestEngineActivationStorageFault(t *testing.T) {
 // it is provisioned. Access or a holder always comes with a live
 // activation schedule; there is at most one of each; a request that is
 // not provisioned has left nothing behind once the sweep has run.
-func (f *engFix) checkActivationState(when, user string, t domain.Target) (provisioned bool) {
+func (f *engFix) checkActivationState(when string, user domain.ObjectID, t domain.Target) (provisioned bool) {
 	f.t.Helper()
 	live := f.liveActivations(user, t)
 	g, _ := f.grant(user, t)
@@ -708,7 +708,7 @@ func TestEngineRaceSweep(t *testing.T) {
 	conn := azuritetest.Start(t)
 	f := newEngFix(t, conn, tablestore.Options{})
 	const due = 20
-	users := make([]string, due)
+	users := make([]domain.ObjectID, due)
 	ids := make([]string, due)
 	for i := range users {
 		users[i] = f.newUser()

@@ -134,6 +134,9 @@ func (p *props) str(name, v string) {
 	p.m[name] = v
 }
 
+// id stores an object id in its canonical spelling.
+func (p *props) id(name string, v domain.ObjectID) { p.str(name, string(v)) }
+
 func (p *props) boolean(name string, v bool) {
 	if v {
 		p.m[name] = true
@@ -192,9 +195,9 @@ func (p *props) js(name string, v any, isNil bool) {
 
 func (p *props) target(t domain.Target) {
 	p.str("TargetKind", string(t.Kind))
-	p.str("TargetRoleDefinitionId", t.RoleDefinitionID)
+	p.id("TargetRoleDefinitionId", t.RoleDefinitionID)
 	p.str("TargetDirectoryScopeId", t.DirectoryScopeID)
-	p.str("TargetGroupId", t.GroupID)
+	p.id("TargetGroupId", t.GroupID)
 	p.str("TargetAccessId", t.AccessID)
 	if t != (domain.Target{}) {
 		p.str("TargetKey", t.Key())
@@ -219,6 +222,10 @@ func (r *reader) fail(name string, v any) {
 		r.err = fmt.Errorf("tablestore: property %s has unexpected type %T", name, v)
 	}
 }
+
+// id reads an object id, folded to the canonical spelling: rows written
+// before ids were canonical may hold upper-case letters.
+func (r *reader) id(name string) domain.ObjectID { return domain.CanonicalID(r.str(name)) }
 
 func (r *reader) str(name string) string {
 	v, ok := r.m[name]
@@ -289,9 +296,9 @@ func (r *reader) js(name string, dst any) {
 func (r *reader) target() domain.Target {
 	return domain.Target{
 		Kind:             domain.TargetKind(r.str("TargetKind")),
-		RoleDefinitionID: r.str("TargetRoleDefinitionId"),
+		RoleDefinitionID: r.id("TargetRoleDefinitionId"),
 		DirectoryScopeID: r.str("TargetDirectoryScopeId"),
-		GroupID:          r.str("TargetGroupId"),
+		GroupID:          r.id("TargetGroupId"),
 		AccessID:         r.str("TargetAccessId"),
 	}
 }

@@ -18,7 +18,7 @@ func requestProps(r *domain.Request) *props {
 	p.str("Id", r.ID)
 	p.str("Kind", string(r.Kind))
 	p.str("Action", string(r.Action))
-	p.str("PrincipalId", r.PrincipalID)
+	p.id("PrincipalId", r.PrincipalID)
 	p.target(r.Target)
 	p.str("Justification", r.Justification)
 	p.tm("ScheduleStart", r.Schedule.Start)
@@ -32,7 +32,7 @@ func requestProps(r *domain.Request) *props {
 	p.boolean("TicketValidated", r.Ticket.Validated)
 	p.str("Status", string(r.Status))
 	p.str("StatusReason", r.StatusReason)
-	p.str("CreatedBy", r.CreatedBy)
+	p.id("CreatedBy", r.CreatedBy)
 	p.tm("CreatedAt", r.CreatedAt)
 	p.tm("CompletedAt", r.CompletedAt)
 	p.str("TargetScheduleId", r.TargetScheduleID)
@@ -49,7 +49,7 @@ func requestFrom(e entity) (domain.Request, error) {
 		ID:          rd.str("Id"),
 		Kind:        domain.RequestKind(rd.str("Kind")),
 		Action:      domain.Action(rd.str("Action")),
-		PrincipalID: rd.str("PrincipalId"),
+		PrincipalID: rd.id("PrincipalId"),
 		Target:      rd.target(),
 		Schedule: domain.ScheduleInfo{
 			Start:          rd.tm("ScheduleStart"),
@@ -62,7 +62,7 @@ func requestFrom(e entity) (domain.Request, error) {
 			SysID: rd.str("TicketSysId"), Validated: rd.boolean("TicketValidated")},
 		Status:                domain.Status(rd.str("Status")),
 		StatusReason:          rd.str("StatusReason"),
-		CreatedBy:             rd.str("CreatedBy"),
+		CreatedBy:             rd.id("CreatedBy"),
 		CreatedAt:             rd.tm("CreatedAt"),
 		CompletedAt:           rd.tm("CompletedAt"),
 		TargetScheduleID:      rd.str("TargetScheduleId"),
@@ -82,7 +82,7 @@ func scheduleProps(s *domain.Schedule) *props {
 	p := newProps()
 	p.str("Id", s.ID)
 	p.str("Kind", string(s.Kind))
-	p.str("PrincipalId", s.PrincipalID)
+	p.id("PrincipalId", s.PrincipalID)
 	p.target(s.Target)
 	p.str("AssignmentType", s.AssignmentType)
 	p.str("MemberType", s.MemberType)
@@ -102,7 +102,7 @@ func scheduleFrom(e entity) (domain.Schedule, error) {
 	s := domain.Schedule{
 		ID:                    rd.str("Id"),
 		Kind:                  domain.RequestKind(rd.str("Kind")),
-		PrincipalID:           rd.str("PrincipalId"),
+		PrincipalID:           rd.id("PrincipalId"),
 		Target:                rd.target(),
 		AssignmentType:        rd.str("AssignmentType"),
 		MemberType:            rd.str("MemberType"),
@@ -122,7 +122,7 @@ func scheduleFrom(e entity) (domain.Schedule, error) {
 func grantProps(g *domain.Grant) *props {
 	p := newProps()
 	p.str("Id", g.Key())
-	p.str("PrincipalId", g.PrincipalID)
+	p.id("PrincipalId", g.PrincipalID)
 	p.target(g.Target)
 	p.js("Holders", g.Holders, g.Holders == nil)
 	p.boolean("Applied", g.Applied)
@@ -139,7 +139,7 @@ func grantProps(g *domain.Grant) *props {
 func grantFrom(e entity) (domain.Grant, error) {
 	rd := &reader{m: e.Props}
 	g := domain.Grant{
-		PrincipalID:    rd.str("PrincipalId"),
+		PrincipalID:    rd.id("PrincipalId"),
 		Target:         rd.target(),
 		Applied:        rd.boolean("Applied"),
 		DirectoryID:    rd.str("DirectoryId"),
@@ -170,7 +170,7 @@ func policyProps(pol *domain.Policy) *props {
 	p.js("Eligible", pol.Eligible, false)
 	p.js("Active", pol.Active, false)
 	p.js("Notifications", pol.Notifications, pol.Notifications == nil)
-	p.str("ModifiedBy", pol.ModifiedBy)
+	p.id("ModifiedBy", pol.ModifiedBy)
 	p.tm("ModifiedAt", pol.ModifiedAt)
 	// InheritedFrom is computed, never stored.
 	return p
@@ -185,7 +185,7 @@ func policyFrom(e entity) (domain.Policy, error) {
 		Tier:        rd.str("Tier"),
 		DisplayName: rd.str("DisplayName"),
 		Description: rd.str("Description"),
-		ModifiedBy:  rd.str("ModifiedBy"),
+		ModifiedBy:  rd.id("ModifiedBy"),
 		ModifiedAt:  rd.tm("ModifiedAt"),
 		Version:     e.ETag,
 	}
@@ -207,11 +207,11 @@ func auditProps(r *domain.AuditRecord, seq int64) *props {
 	p := newProps()
 	p.str("Id", r.ID)
 	p.tm("Time", r.Time)
-	p.str("ActorId", r.ActorID)
+	p.id("ActorId", r.ActorID)
 	p.str("Action", r.Action)
 	p.str("Category", r.Category)
 	p.target(r.Target)
-	p.str("PrincipalId", r.PrincipalID)
+	p.id("PrincipalId", r.PrincipalID)
 	p.str("RequestId", r.RequestID)
 	p.str("Outcome", r.Outcome)
 	p.str("Reason", r.Reason)
@@ -228,11 +228,11 @@ func auditFrom(e entity) (domain.AuditRecord, error) {
 	r := domain.AuditRecord{
 		ID:           rd.str("Id"),
 		Time:         rd.tm("Time"),
-		ActorID:      rd.str("ActorId"),
+		ActorID:      rd.id("ActorId"),
 		Action:       rd.str("Action"),
 		Category:     rd.str("Category"),
 		Target:       rd.target(),
-		PrincipalID:  rd.str("PrincipalId"),
+		PrincipalID:  rd.id("PrincipalId"),
 		RequestID:    rd.str("RequestId"),
 		Outcome:      rd.str("Outcome"),
 		Reason:       rd.str("Reason"),

@@ -27,13 +27,13 @@ func targetKey(t domain.Target) string {
 func requestWants(r *domain.Request) []ixWant {
 	prefix := timeKey(r.CreatedAt) + "|" + EscapeKey(r.ID)
 	w := []ixWant{{
-		PK: "p|" + EscapeKey(r.PrincipalID), Prefix: prefix,
+		PK: "p|" + EscapeKey(string(r.PrincipalID)), Prefix: prefix,
 		Props: map[string]string{"Kind": string(r.Kind), "TargetKey": targetKey(r.Target)},
 	}}
 	if polled[r.Status] {
 		w = append(w, ixWant{
 			PK: "s|" + EscapeKey(string(r.Status)), Prefix: prefix,
-			Props: map[string]string{"Kind": string(r.Kind), "TargetKey": targetKey(r.Target), "PrincipalId": r.PrincipalID},
+			Props: map[string]string{"Kind": string(r.Kind), "TargetKey": targetKey(r.Target), "PrincipalId": string(r.PrincipalID)},
 		})
 	}
 	return w
@@ -115,14 +115,14 @@ func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) (domain
 		if cerr != nil {
 			return domain.Page[domain.Request]{}, cerr
 		}
-		ents, next, err = s.listIndexed(ctx, s.reqFam, pks, eqFilter("PrincipalId", q.PrincipalID, "Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.reqFam, pks, eqFilter("PrincipalId", string(q.PrincipalID), "Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
 	case q.PrincipalID != "":
 		route = "rp"
 		after, cerr := decodeCursor(q.Cursor, route)
 		if cerr != nil {
 			return domain.Page[domain.Request]{}, cerr
 		}
-		ents, next, err = s.listIndexed(ctx, s.reqFam, []string{"p|" + EscapeKey(q.PrincipalID)}, eqFilter("Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.reqFam, []string{"p|" + EscapeKey(string(q.PrincipalID))}, eqFilter("Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
 	default:
 		route = "rm"
 		after, cerr := decodeCursor(q.Cursor, route)

@@ -48,11 +48,11 @@ func reviewDefProps(d *domain.ReviewDefinition) *props {
 	p.js("Reviewers", d.Reviewers, len(d.Reviewers) == 0)
 	p.js("FallbackReviewers", d.FallbackReviewers, len(d.FallbackReviewers) == 0)
 	p.js("Settings", d.Settings, false)
-	p.str("CreatedBy", d.CreatedBy)
+	p.id("CreatedBy", d.CreatedBy)
 	p.tm("CreatedAt", d.CreatedAt)
 	p.tm("ModifiedAt", d.ModifiedAt)
 	p.boolean("Deleted", d.Deleted)
-	p.str("DeletedBy", d.DeletedBy)
+	p.id("DeletedBy", d.DeletedBy)
 	p.tm("DeletedAt", d.DeletedAt)
 	return p
 }
@@ -60,8 +60,8 @@ func reviewDefProps(d *domain.ReviewDefinition) *props {
 func reviewDefFrom(e entity) (domain.ReviewDefinition, error) {
 	rd := &reader{m: e.Props}
 	d := domain.ReviewDefinition{ID: rd.str("Id"), DisplayName: rd.str("DisplayName"), DescriptionForAdmins: rd.str("DescriptionForAdmins"),
-		DescriptionForReviewers: rd.str("DescriptionForReviewers"), CreatedBy: rd.str("CreatedBy"), CreatedAt: rd.tm("CreatedAt"),
-		ModifiedAt: rd.tm("ModifiedAt"), Deleted: rd.boolean("Deleted"), DeletedBy: rd.str("DeletedBy"), DeletedAt: rd.tm("DeletedAt"), Version: e.ETag}
+		DescriptionForReviewers: rd.str("DescriptionForReviewers"), CreatedBy: rd.id("CreatedBy"), CreatedAt: rd.tm("CreatedAt"),
+		ModifiedAt: rd.tm("ModifiedAt"), Deleted: rd.boolean("Deleted"), DeletedBy: rd.id("DeletedBy"), DeletedAt: rd.tm("DeletedAt"), Version: e.ETag}
 	rd.js("Scope", &d.Scope)
 	rd.js("Reviewers", &d.Reviewers)
 	rd.js("FallbackReviewers", &d.FallbackReviewers)
@@ -90,7 +90,7 @@ func reviewInstProps(in *domain.ReviewInstance) *props {
 	p.i32("RemindersSent", in.RemindersSent)
 	p.tm("StartedAt", in.StartedAt)
 	p.tm("CompletedAt", in.CompletedAt)
-	p.str("CompletedBy", in.CompletedBy)
+	p.id("CompletedBy", in.CompletedBy)
 	p.tm("AppliedAt", in.AppliedAt)
 	return p
 }
@@ -100,7 +100,7 @@ func reviewInstFrom(e entity) (domain.ReviewInstance, error) {
 	in := domain.ReviewInstance{ID: rd.str("Id"), DefinitionID: rd.str("DefinitionId"), Occurrence: rd.i32("Occurrence"), DisplayName: rd.str("DisplayName"),
 		Start: rd.tm("Start"), End: rd.tm("End"), Status: rd.str("Status"), ItemCount: rd.i32("ItemCount"), NoReviewerCount: rd.i32("NoReviewerCount"),
 		DenyRecommended: rd.i32("DenyRecommended"), Removed: rd.i32("Removed"), ApplyFailures: rd.i32("ApplyFailures"), RemindersSent: rd.i32("RemindersSent"),
-		StartedAt: rd.tm("StartedAt"), CompletedAt: rd.tm("CompletedAt"), CompletedBy: rd.str("CompletedBy"), AppliedAt: rd.tm("AppliedAt"), Version: e.ETag}
+		StartedAt: rd.tm("StartedAt"), CompletedAt: rd.tm("CompletedAt"), CompletedBy: rd.id("CompletedBy"), AppliedAt: rd.tm("AppliedAt"), Version: e.ETag}
 	rd.js("Scope", &in.Scope)
 	rd.js("Reviewers", &in.Reviewers)
 	rd.js("Fallback", &in.Fallback)
@@ -115,7 +115,7 @@ func reviewItemProps(d *domain.ReviewDecision) *props {
 	p.str("DefinitionId", d.DefinitionID)
 	p.str("ScheduleId", d.ScheduleID)
 	p.str("Kind", string(d.Kind))
-	p.str("PrincipalId", d.PrincipalID)
+	p.id("PrincipalId", d.PrincipalID)
 	p.str("PrincipalName", d.PrincipalName)
 	p.str("PrincipalUpn", d.PrincipalUPN)
 	p.target(d.Target)
@@ -126,7 +126,7 @@ func reviewItemProps(d *domain.ReviewDecision) *props {
 	p.str("RecommendationReason", d.RecommendationReason)
 	p.str("Decision", d.Decision)
 	p.str("Justification", d.Justification)
-	p.str("ReviewedBy", d.ReviewedBy)
+	p.id("ReviewedBy", d.ReviewedBy)
 	p.tm("ReviewedAt", d.ReviewedAt)
 	p.str("ApplyResult", d.ApplyResult)
 	p.tm("AppliedAt", d.AppliedAt)
@@ -138,10 +138,10 @@ func reviewItemProps(d *domain.ReviewDecision) *props {
 func reviewItemFrom(e entity) (domain.ReviewDecision, error) {
 	rd := &reader{m: e.Props}
 	d := domain.ReviewDecision{ID: rd.str("Id"), InstanceID: rd.str("InstanceId"), DefinitionID: rd.str("DefinitionId"), ScheduleID: rd.str("ScheduleId"),
-		Kind: domain.RequestKind(rd.str("Kind")), PrincipalID: rd.str("PrincipalId"), PrincipalName: rd.str("PrincipalName"), PrincipalUPN: rd.str("PrincipalUpn"),
+		Kind: domain.RequestKind(rd.str("Kind")), PrincipalID: rd.id("PrincipalId"), PrincipalName: rd.str("PrincipalName"), PrincipalUPN: rd.str("PrincipalUpn"),
 		Target: rd.target(), ScheduleEnd: rd.tm("ScheduleEnd"), Fallback: rd.boolean("Fallback"), Recommendation: rd.str("Recommendation"),
 		RecommendationReason: rd.str("RecommendationReason"), Decision: rd.str("Decision"), Justification: rd.str("Justification"),
-		ReviewedBy: rd.str("ReviewedBy"), ReviewedAt: rd.tm("ReviewedAt"), ApplyResult: rd.str("ApplyResult"), AppliedAt: rd.tm("AppliedAt"),
+		ReviewedBy: rd.id("ReviewedBy"), ReviewedAt: rd.tm("ReviewedAt"), ApplyResult: rd.str("ApplyResult"), AppliedAt: rd.tm("AppliedAt"),
 		ApplyRequestID: rd.str("ApplyRequestId"), ApplyError: rd.str("ApplyError"), Version: e.ETag}
 	rd.js("Reviewers", &d.Reviewers)
 	return d, wrapDecode(rd.err, "access review decision", d.ID)

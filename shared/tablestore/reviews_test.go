@@ -16,7 +16,7 @@ func TestReviewConformance(t *testing.T) {
 	storetest.RunReviews(t, func(t *testing.T) domain.ReviewStore { return newStore(t, conn, tablestore.Options{}) })
 }
 
-func reviewDef(reviewer string, def string) domain.ReviewDefinition {
+func reviewDef(reviewer domain.ObjectID, def string) domain.ReviewDefinition {
 	return domain.ReviewDefinition{DisplayName: "Application Administrators",
 		Scope:     domain.ReviewScope{Kind: domain.ReviewScopeRole, RoleDefinitionID: roleApp.RoleDefinitionID},
 		Reviewers: []domain.Reviewer{{Kind: domain.ReviewerUser, ID: reviewer}},

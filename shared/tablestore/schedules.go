@@ -16,8 +16,8 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 	prefix := timeKey(s.Start) + "|" + EscapeKey(s.ID)
 	tk := targetKey(s.Target)
 	w := []ixWant{
-		{PK: "p" + le + "|" + EscapeKey(s.PrincipalID), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "TargetKey": tk}},
-		{PK: "t" + le + "|" + EscapeKey(tk), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "PrincipalId": s.PrincipalID}},
+		{PK: "p" + le + "|" + EscapeKey(string(s.PrincipalID)), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "TargetKey": tk}},
+		{PK: "t" + le + "|" + EscapeKey(tk), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "PrincipalId": string(s.PrincipalID)}},
 	}
 	if live && !s.End.IsZero() {
 		w = append(w, ixWant{PK: endBucket(s.End), Prefix: timeKey(s.End) + "|" + EscapeKey(s.ID)})
@@ -95,7 +95,7 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 		}
 		var pks []string
 		for _, f := range flavours {
-			pks = append(pks, "p"+f+"|"+EscapeKey(q.PrincipalID))
+			pks = append(pks, "p"+f+"|"+EscapeKey(string(q.PrincipalID)))
 		}
 		ents, next, err = s.listIndexed(ctx, s.schedFam, pks, eqFilter("Kind", string(q.Kind), "TargetKey", q.TargetKey), after, q.Limit, match)
 	case q.TargetKey != "":

@@ -54,7 +54,7 @@ func TestStore(t *testing.T) {
 		s := newStore(t, conn, tablestore.Options{})
 		for i, id := range []string{"a/b\\c#d?e", "it's 100% ~odd~", "tab\tctl\x01", "üñí 😀", "q'uote"} {
 			r := request(id)
-			r.PrincipalID = "p/" + id
+			r.PrincipalID = domain.ObjectID("p/" + id)
 			r.Target = domain.RoleTarget(domain.RoleGlobalAdministrator, fmt.Sprintf("/administrativeUnits/%d", i))
 			if err := s.CreateRequest(ctx, &r); err != nil {
 				t.Fatalf("%q: %v", id, err)

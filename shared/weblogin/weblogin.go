@@ -92,10 +92,11 @@ type Config struct {
 
 // Session is a verified sign-in.
 type Session struct {
-	ObjectID, Name string
-	AMR, ACRS      []string
-	AuthTime       time.Time // when the user last authenticated (auth_time, else the ID token's iat)
-	Expires        time.Time
+	ObjectID  domain.ObjectID
+	Name      string
+	AMR, ACRS []string
+	AuthTime  time.Time // when the user last authenticated (auth_time, else the ID token's iat)
+	Expires   time.Time
 
 	id string // random per sign-in (or derived from the Easy Auth token); binds CSRF tokens
 }
@@ -453,7 +454,7 @@ func (w *Web) Callback(rw http.ResponseWriter, r *http.Request) (returnTo string
 		s.Expires = c.Expiry
 	}
 	sealed, err := w.seal(kindSession, sessionState{
-		ID: s.id, OID: s.ObjectID, Name: s.Name, AMR: s.AMR, ACRS: s.ACRS,
+		ID: s.id, OID: string(s.ObjectID), Name: s.Name, AMR: s.AMR, ACRS: s.ACRS,
 		AuthTime: s.AuthTime.Unix(), Expires: s.Expires.Unix(),
 	})
 	if err != nil {
@@ -589,7 +590,7 @@ func (w *Web) Session(r *http.Request) (Session, error) {
 			continue
 		}
 		s := Session{
-			ObjectID: st.OID, Name: st.Name, AMR: st.AMR, ACRS: st.ACRS,
+			ObjectID: domain.CanonicalID(st.OID), Name: st.Name, AMR: st.AMR, ACRS: st.ACRS,
 			AuthTime: time.Unix(st.AuthTime, 0), Expires: time.Unix(st.Expires, 0), id: st.ID,
 		}
 		if !now.Before(s.Expires) {
@@ -630,7 +631,7 @@ func (w *Web) easyAuthSession(ctx context.Context, vals []string) (Session, erro
 
 func (w *Web) csrfMAC(key []byte, s Session, formID string) []byte {
 	h := w.mac(key, kindCSRF)
-	for _, f := range []string{s.id, s.ObjectID, formID} {
+	for _, f := range []string{s.id, string(s.ObjectID), formID} {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		h.Write(n[:])
