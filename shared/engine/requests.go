@@ -213,6 +213,11 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	if err != nil {
 		return domain.Policy{}, err
 	}
+	// Before the rules: "you already hold this outside jitpim" is the answer
+	// that matters, whatever else the request lacks.
+	if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+		return domain.Policy{}, err
+	}
 	p, err := e.policyFor(ctx, r.Target)
 	if err != nil {
 		return domain.Policy{}, err
@@ -237,9 +242,6 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 				r.Target, h.End.UTC().Format(time.RFC3339))
 		}
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
-		return domain.Policy{}, err
-	}
-	if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
 		return domain.Policy{}, err
 	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
