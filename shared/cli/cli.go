@@ -82,8 +82,11 @@ Administrators:
                                        make the live state match the file (removals only with --allow-removals;
                                        re-grants of removed access only with --allow-regrant, which is audited)
   audit export                         the audit log as JSON lines for a SIEM, oldest first
-                                       (from the audit table with AzureWebJobsStorage, else through the API)
-  audit verify                         check the audit hash chain (needs AzureWebJobsStorage)
+                                       (from the audit table with AzureWebJobsStorage and JITPIM_TABLE_PREFIX,
+                                       else through the API)
+  audit verify                         check the audit hash chain (needs AzureWebJobsStorage and the handler's
+                                       JITPIM_TABLE_PREFIX); an empty or missing chain fails. Neither command
+                                       creates or changes anything in storage.
 
 ROLE is a built-in role's display name ("Global Administrator") or template id.
 Flags for every command: --api URL (default $JITPIM_API, else ` + DefaultAPI + `), --json.
