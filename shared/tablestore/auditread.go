@@ -141,15 +141,15 @@ func (a *AuditReader) Verify(ctx context.Context) (int, error) {
 	plain := make([]domain.AuditRecord, len(recs))
 	for i, r := range recs {
 		if r.seq != int64(i)+1 {
-			return 0, domain.Errorf(domain.CodeConflict, "audit chain broken in %s at record %d of %d: id %s has number %d (a record before it is missing)",
-				a.table, i+1, len(recs), r.rec.ID, r.seq)
+			return 0, domain.Errorf(domain.CodeConflict, "audit chain broken at record %d of %d: id %s has number %d (a record before it is missing; table %s)",
+				i+1, len(recs), r.rec.ID, r.seq, a.table)
 		}
 		plain[i] = r.rec
 	}
 	if i := domain.VerifyChain(plain); i >= 0 {
 		r := recs[i].rec
-		return 0, domain.Errorf(domain.CodeConflict, "audit chain broken in %s at record %d of %d: id %s, %s at %s (its content or its link to the record before was changed)",
-			a.table, i+1, len(recs), r.ID, r.Action, r.Time.UTC().Format("2006-01-02T15:04:05Z"))
+		return 0, domain.Errorf(domain.CodeConflict, "audit chain broken at record %d of %d: id %s, %s at %s (its content or its link to the record before was changed; table %s)",
+			i+1, len(recs), r.ID, r.Action, r.Time.UTC().Format("2006-01-02T15:04:05Z"), a.table)
 	}
 	if head.seq < 1 {
 		return 0, domain.Errorf(domain.CodeConflict, "audit chain broken in %s: the head names record %d", a.table, head.seq)

@@ -101,7 +101,7 @@ func TestAuditReaderFailsLoudlyAndCreatesNothing(t *testing.T) {
 	if _, err := audit.DeleteEntity(ctx, "audit", rowKey(2), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Verify(ctx); !domain.IsCode(err, domain.CodeConflict) || !strings.Contains(err.Error(), "at record 2 of 2: id rec-3 has number 3") {
+	if _, err := a.Verify(ctx); !domain.IsCode(err, domain.CodeConflict) || !strings.Contains(err.Error(), "audit chain broken at record 2 of 2: id rec-3 has number 3") {
 		t.Fatalf("verify with a record removed from the middle: %v", err)
 	}
 	// Records without the head that vouches for them.
