@@ -214,7 +214,7 @@ func kindWord(active bool) string {
 	return "eligibilities"
 }
 
-// who names the remover for people.
+// remover names who removed it, for people.
 func (n namer) remover(r Removal) string {
 	switch {
 	case r.AccessReview != "":
