@@ -44,14 +44,21 @@ func main() {
 		s.Close()
 		fail(err)
 	}
+	// The operator commands run from the repository root, as make run does.
+	export, verify := s.AuditCommands(filepath.Join("bin", "jitpim"))
 	fmt.Printf(`
 jitpim local stack is up (demo tenant seeded)
   API (Functions host) %s/api/...
   token issuer         %s   (POST /token {"oid": "...", "mfa": true})
   Graph simulator      %s   (GET /_sim/state, GET /_sim/outbox)
-  Azurite tables       %s
+  Azurite tables       %s   (table prefix %s: tables %sAudit, %sRequests, ...)
   ServiceNow simulator %s   (GET /_sim/worknotes?number=INC0012345)
   webhook secret       %s
+
+audit log, read from the tables (read-only: these create nothing, and fail on
+an empty or missing chain, e.g. with another JITPIM_TABLE_PREFIX):
+  %s
+  %s
 
 demo users (object ids):
   gina  (jitpim admin)        %s
@@ -60,7 +67,8 @@ demo users (object ids):
   rita  (eligible GA)         %s
   bg1   (break-glass)         %s
 Follow README.md's walkthrough. Ctrl-C stops everything.
-`, s.HostURL, s.IssuerURL, s.GraphURL, o.AzuriteAddr, s.SNURL, s.WebhookSecret,
+`, s.HostURL, s.IssuerURL, s.GraphURL, o.AzuriteAddr, s.TablePrefix, s.TablePrefix, s.TablePrefix, s.SNURL, s.WebhookSecret,
+		verify, export,
 		stack.UserID(s.Tenant, "gina"), stack.UserID(s.Tenant, "alice"), stack.UserID(s.Tenant, "adam"),
 		stack.UserID(s.Tenant, "rita"), stack.UserID(s.Tenant, "bg1"))
 	<-ctx.Done()

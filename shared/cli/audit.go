@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // auditExport writes the audit log as JSON lines, oldest first. With
@@ -19,7 +22,7 @@ func (e *Env) auditExport(ctx context.Context, args []string) error {
 		return usagef("audit export takes no arguments, got %q", pos[0])
 	}
 	if e.Getenv("AzureWebJobsStorage") != "" && e.AuditExport != nil {
-		return e.AuditExport(e.Stdout)
+		return storeError(e.AuditExport(e.Stdout))
 	}
 	c, err := e.client(o)
 	if err != nil {
@@ -45,7 +48,7 @@ func (e *Env) auditExportStore(args []string) error {
 	if e.AuditExport == nil {
 		return usagef("audit-export reads the audit table: it runs in the handler binary only")
 	}
-	return e.AuditExport(e.Stdout)
+	return storeError(e.AuditExport(e.Stdout))
 }
 
 // auditVerify checks the hash chain in the audit table. It needs
@@ -62,8 +65,18 @@ func (e *Env) auditVerify(args []string) error {
 	if e.AuditVerify == nil {
 		return usagef("audit verify reads the audit table: it runs in the handler binary only")
 	}
-	if err := e.AuditVerify(e.Stdout); err != nil {
-		return refusedError{err.Error()}
+	return storeError(e.AuditVerify(e.Stdout))
+}
+
+// storeError reports a failure of the audit table commands (exit 1) with
+// the store's own message: which table and prefix it looked at.
+func storeError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return refusedError{de.Message}
+	}
+	return refusedError{err.Error()}
 }

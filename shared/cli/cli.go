@@ -75,11 +75,18 @@ Approvers:
   deny ID [--justification "…"]
 Administrators:
   config validate FILE                 check a policy file (no token needed)
-  config plan FILE [--allow-removals]  what apply would change in the live state
-  config apply FILE [--allow-removals] make the live state match the file (removals only with --allow-removals)
+  config plan FILE [--allow-removals] [--allow-regrant]
+                                       what apply would change in the live state; additions that give back
+                                       what an access review or an administrator removed are marked !
+  config apply FILE [--allow-removals] [--allow-regrant]
+                                       make the live state match the file (removals only with --allow-removals;
+                                       re-grants of removed access only with --allow-regrant, which is audited)
   audit export                         the audit log as JSON lines for a SIEM, oldest first
-                                       (from the audit table with AzureWebJobsStorage, else through the API)
-  audit verify                         check the audit hash chain (needs AzureWebJobsStorage)
+                                       (from the audit table with AzureWebJobsStorage and JITPIM_TABLE_PREFIX,
+                                       else through the API)
+  audit verify                         check the audit hash chain (needs AzureWebJobsStorage and the handler's
+                                       JITPIM_TABLE_PREFIX); an empty or missing chain fails. Neither command
+                                       creates or changes anything in storage.
 
 ROLE is a built-in role's display name ("Global Administrator") or template id.
 Flags for every command: --api URL (default $JITPIM_API, else ` + DefaultAPI + `), --json.

@@ -7,21 +7,28 @@ import (
 	"github.com/jitpim/jitpim/shared/policyfile"
 )
 
-func (e *Env) loadFile(name string, args []string) (*policyfile.File, *opts, bool, error) {
+// planFlags are the flags of config plan and apply.
+type planFlags struct {
+	allowRemovals, allowRegrant bool
+}
+
+func (e *Env) loadFile(name string, args []string) (*policyfile.File, *opts, planFlags, error) {
 	fs, o := e.flags(name)
-	allow := fs.Bool("allow-removals", false, "also remove what the file no longer lists")
+	var pf planFlags
+	fs.BoolVar(&pf.allowRemovals, "allow-removals", false, "also remove what the file no longer lists")
+	fs.BoolVar(&pf.allowRegrant, "allow-regrant", false, "also give back what an access review or an administrator removed")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, pf, err
 	}
 	if len(pos) != 1 {
-		return nil, nil, false, usagef("%s needs exactly one policy file, e.g. jitpim %s local/demo/jitpim.yaml", name, name)
+		return nil, nil, pf, usagef("%s needs exactly one policy file, e.g. jitpim %s local/demo/jitpim.yaml", name, name)
 	}
 	f, err := policyfile.Load(pos[0], e.Now())
 	if err != nil {
-		return nil, nil, false, usagef("cannot read the policy file: %v", err)
+		return nil, nil, pf, usagef("cannot read the policy file: %v", err)
 	}
-	return f, o, *allow, nil
+	return f, o, pf, nil
 }
 
 func (e *Env) configValidate(args []string) error {
@@ -62,7 +69,7 @@ func (e *Env) configPlan(ctx context.Context, args []string, apply bool) error {
 	if apply {
 		name = "config apply"
 	}
-	f, o, allow, err := e.loadFile(name, args)
+	f, o, pf, err := e.loadFile(name, args)
 	if err != nil {
 		return err
 	}
@@ -83,13 +90,26 @@ func (e *Env) configPlan(ctx context.Context, args []string, apply bool) error {
 	if err != nil {
 		return fmt.Errorf("reading the live state: %w", err)
 	}
-	pl := policyfile.BuildPlan(f, live, policyfile.PlanOptions{AllowRemovals: allow, Now: e.Now()})
+	pl := policyfile.BuildPlan(f, live, policyfile.PlanOptions{AllowRemovals: pf.allowRemovals, AllowRegrant: pf.allowRegrant, Now: e.Now()})
 	if !apply {
 		if o.json {
 			return e.printJSON(pl)
 		}
 		fmt.Fprint(e.Stdout, pl.Text())
 		return nil
+	}
+	// Giving back what an access review or an administrator took away is
+	// refused before anything is sent, unless asked for by name.
+	if rg := pl.Regrants(); len(rg) > 0 && !pf.allowRegrant {
+		if o.json {
+			if err := e.printJSON(map[string]any{"plan": pl, "added": 0, "changed": 0, "removed": 0, "held": 0, "refused": len(rg)}); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprint(e.Stdout, pl.Text())
+		}
+		return refusedError{fmt.Sprintf("apply refused, nothing was changed: %d addition(s) would re-grant access that an access review or an administrator removed (marked ! in the plan). "+
+			"Take them out of %s to keep the removal, or run apply again with --allow-regrant to give the access back; the re-granting requests' justification and the audit log record the override", len(rg), f.Path)}
 	}
 	if !o.json {
 		fmt.Fprint(e.Stdout, pl.Text())

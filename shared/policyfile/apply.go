@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // ApplyResult counts what apply did.
@@ -17,8 +20,23 @@ type ApplyResult struct {
 // assignments, then removals (only those not held back). Each request goes
 // through the engine like any other: it is checked and audited. It stops at
 // the first refusal; running plan again shows what is left.
+//
+// A plan that re-grants what an access review or an administrator removed
+// is refused whole, before anything is sent, unless it was made with
+// AllowRegrant: applying the rest would leave the file half carried out,
+// and skipping the re-grants quietly would hide that the file disagrees
+// with a decision someone made.
 func Apply(ctx context.Context, api API, pl *Plan, w io.Writer) (ApplyResult, error) {
 	var res ApplyResult
+	if rg := pl.Regrants(); len(rg) > 0 && !pl.AllowRegrant {
+		subjects := make([]string, 0, len(rg))
+		for _, c := range rg {
+			subjects = append(subjects, c.Subject+" ("+c.Regrant.Summary+")")
+		}
+		return res, domain.Errorf(domain.CodeConflict, "nothing applied: %d addition(s) would re-grant access that was removed: %s. "+
+			"Take them out of the file to keep the removal, or pass --allow-regrant to give the access back (the requests' justification records it)",
+			len(rg), strings.Join(subjects, "; "))
+	}
 	run := make([]byte, 8)
 	_, _ = rand.Read(run)
 	prefix := "jitpim-apply-" + hex.EncodeToString(run)

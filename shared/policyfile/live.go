@@ -50,6 +50,16 @@ type Live struct {
 	// ReviewsUnavailable is the API's answer when the service has no
 	// access reviews configured.
 	ReviewsUnavailable string
+	// Removals are the last removals (by an administrator or an access
+	// review) of assignments that the file lists and the live state lacks,
+	// by removalKey: adding those back re-grants what someone took away.
+	Removals map[string]Removal
+}
+
+// RemovalOf returns the removal that an addition of this assignment would undo.
+func (l *Live) RemovalOf(kind domain.RequestKind, principal string, t domain.Target) (Removal, bool) {
+	r, ok := l.Removals[removalKey(kind, principal, t)]
+	return r, ok
 }
 
 // BreakGlassCheck is what the handler answered about one break-glass account.
@@ -353,6 +363,9 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 		}
 	}
 	sort.SliceStable(l.Schedules, func(i, j int) bool { return l.Schedules[i].ID < l.Schedules[j].ID })
+	if l.Removals, err = loadRemovals(ctx, api, f, l.Schedules); err != nil {
+		return nil, err
+	}
 	if f.ReviewsDeclared {
 		if l.Reviews, err = loadReviews(ctx, api); statusOf(err) == 404 {
 			// The service runs without access reviews: plan says so.

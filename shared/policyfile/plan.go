@@ -18,8 +18,11 @@ type Change struct {
 	Subject string   `json:"subject"`
 	Details []string `json:"details,omitempty"`
 	// Held is a removal that apply skips without --allow-removals.
-	Held  bool      `json:"held,omitempty"`
-	Calls []APICall `json:"calls"`
+	Held bool `json:"held,omitempty"`
+	// Regrant is the removal that this addition undoes: apply refuses the
+	// whole plan over it without --allow-regrant.
+	Regrant *Removal  `json:"regrant,omitempty"`
+	Calls   []APICall `json:"calls"`
 }
 
 // APICall is one request apply sends.
@@ -41,6 +44,7 @@ type NotApplied struct {
 type Plan struct {
 	File          string       `json:"file"`
 	AllowRemovals bool         `json:"allowRemovals"`
+	AllowRegrant  bool         `json:"allowRegrant"`
 	Changes       []Change     `json:"changes"`
 	NotApplied    []NotApplied `json:"notApplied"`
 	Warnings      []string     `json:"warnings,omitempty"`
@@ -72,6 +76,18 @@ func (p *Plan) Counts() (add, change, remove, held int) {
 	return
 }
 
+// Regrants are the additions that give back what an access review or an
+// administrator removed, which apply refuses without --allow-regrant.
+func (p *Plan) Regrants() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Regrant != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Empty reports whether applying the plan would change nothing.
 func (p *Plan) Empty() bool {
 	a, c, r, _ := p.Counts()
@@ -81,7 +97,10 @@ func (p *Plan) Empty() bool {
 // PlanOptions tunes a plan.
 type PlanOptions struct {
 	AllowRemovals bool
-	Now           time.Time
+	// AllowRegrant lets apply give back what an access review or an
+	// administrator removed; the requests' justification says so.
+	AllowRegrant bool
+	Now          time.Time
 }
 
 const defaultJustification = "jitpim config apply"
@@ -90,7 +109,7 @@ const defaultJustification = "jitpim config apply"
 func BuildPlan(f *File, live *Live, o PlanOptions) *Plan {
 	n := newNamer(f)
 	d := f.Desired()
-	pl := &Plan{File: f.Path, AllowRemovals: o.AllowRemovals, Changes: []Change{}, NotApplied: []NotApplied{}}
+	pl := &Plan{File: f.Path, AllowRemovals: o.AllowRemovals, AllowRegrant: o.AllowRegrant, Changes: []Change{}, NotApplied: []NotApplied{}}
 
 	// Tiers first: targets that inherit them are compared with what they
 	// will inherit after the tiers are applied.
@@ -385,8 +404,16 @@ func planAssignments(n namer, dt DesiredTarget, as []*Assignment, active bool, l
 			}
 		}
 		if match == nil {
-			adds = append(adds, Change{Op: "add", Kind: "assignment", Subject: subject, Details: []string{want.String()},
-				Calls: []APICall{{"POST", path, requestBody("adminAssign", pid, t, just, expirationJSON(want), "")}}})
+			c := Change{Op: "add", Kind: "assignment", Subject: subject, Details: []string{want.String()}}
+			if rm, ok := live.RemovalOf(rk, pid, t); ok {
+				rm.Summary = n.regrantLine(rm)
+				c.Regrant = &rm
+				if o.AllowRegrant {
+					just = n.regrantJustification(just, rm)
+				}
+			}
+			c.Calls = []APICall{{"POST", path, requestBody("adminAssign", pid, t, just, expirationJSON(want), "")}}
+			adds = append(adds, c)
 			continue
 		}
 		used[match.ID] = true
@@ -467,8 +494,15 @@ func (pl *Plan) Text() string {
 			line += "  [held back: pass --allow-removals to delete and re-create]"
 		case c.Held:
 			line += "  [held back: pass --allow-removals to remove]"
+		case c.Regrant != nil && pl.AllowRegrant:
+			line += "  [re-grant allowed by --allow-regrant]"
+		case c.Regrant != nil:
+			line += "  [refused: pass --allow-regrant to re-grant]"
 		}
 		b.WriteString(line + "\n")
+		if c.Regrant != nil {
+			fmt.Fprintf(&b, "      ! %s\n", c.Regrant.Summary)
+		}
 		if c.Kind != "assignment" || len(c.Details) != 1 {
 			for _, d := range c.Details {
 				fmt.Fprintf(&b, "      %s\n", d)
@@ -529,6 +563,9 @@ func (pl *Plan) Summary() string {
 	}
 	if held > 0 {
 		s += fmt.Sprintf(" %d removal(s) held back: pass --allow-removals to remove.", held)
+	}
+	if n := len(pl.Regrants()); n > 0 && !pl.AllowRegrant {
+		s += fmt.Sprintf(" %d addition(s) re-grant access that was removed (marked !): apply refuses them without --allow-regrant.", n)
 	}
 	return s
 }

@@ -107,6 +107,12 @@
 // never forks and verifies with domain.VerifyChain, oldest first. Steady
 // state: one round trip per append.
 //
+// OpenAuditReader is the operator commands' way in (audit verify, audit
+// export): it sends no CreateTable and no write, reports a missing audit
+// table (CodeNotFound, naming table and prefix) instead of creating it, and
+// Verify also fails on an empty chain, a gap in the sequence numbers, a
+// missing head, or fewer records than the head names.
+//
 // # Mapping and limits
 //
 // Mapping is explicit (mapping.go): scalars are properties, times

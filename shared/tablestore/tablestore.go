@@ -118,6 +118,19 @@ var _ domain.Store = (*Store)(nil)
 // AzureWebJobsStorage-style string; "UseDevelopmentStorage=true" means
 // Azurite on 127.0.0.1:10002) and creates the tables that are missing.
 func New(ctx context.Context, connectionString string, opts Options) (*Store, error) {
+	s, err := connect(connectionString, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureTables(ctx, opts.TablePrefix); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect builds the clients of a store and sends nothing: read-only
+// callers (OpenAuditReader) must not create tables.
+func connect(connectionString string, opts Options) (*Store, error) {
 	conn := strings.TrimSpace(connectionString)
 	if strings.EqualFold(strings.TrimRight(conn, ";"), "UseDevelopmentStorage=true") {
 		conn = DevelopmentStorage
@@ -169,9 +182,6 @@ func New(ctx context.Context, connectionString string, opts Options) (*Store, er
 	s.reqFam = &family{name: "request", main: s.requests, index: s.requestIndex}
 	s.schedFam = &family{name: "schedule", main: s.schedules, index: s.scheduleIndex}
 	s.grantFam = &family{name: "grant", main: s.grants, index: s.grantIndex, missingIsConflict: true}
-	if err := s.ensureTables(ctx, opts.TablePrefix); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
