@@ -100,7 +100,7 @@ func TestConfigApplyRefusesToRegrantAnAdminRemoval(t *testing.T) {
 	}
 	audited := false
 	for _, rec := range p.Items {
-		if rec.Action == "request.create" && rec.PrincipalID == steve && rec.Details["action"] == "adminAssign" &&
+		if rec.Action == "request.create" && string(rec.PrincipalID) == steve && rec.Details["action"] == "adminAssign" &&
 			strings.Contains(rec.Reason, "--allow-regrant: undoes the removal by alice") && strings.Contains(rec.Reason, removal.ID) {
 			audited = true
 		}

@@ -57,7 +57,7 @@ type Live struct {
 }
 
 // RemovalOf returns the removal that an addition of this assignment would undo.
-func (l *Live) RemovalOf(kind domain.RequestKind, principal string, t domain.Target) (Removal, bool) {
+func (l *Live) RemovalOf(kind domain.RequestKind, principal domain.ObjectID, t domain.Target) (Removal, bool) {
 	r, ok := l.Removals[removalKey(kind, principal, t)]
 	return r, ok
 }

@@ -35,8 +35,8 @@ type Removal struct {
 }
 
 // removalKey names one principal's eligibility or active assignment for a target.
-func removalKey(kind domain.RequestKind, principal string, t domain.Target) string {
-	return string(kind) + "|" + principal + "|" + t.Key()
+func removalKey(kind domain.RequestKind, principal domain.ObjectID, t domain.Target) string {
+	return string(kind) + "|" + string(principal) + "|" + t.Key()
 }
 
 // requestJSON is a schedule request as the API lists it, with the fields
@@ -188,11 +188,11 @@ func loadRemovals(ctx context.Context, api API, f *File, live []Schedule) (map[s
 				continue
 			}
 			have[key] = true // asked once, even if the file names it twice
-			filter := "principalId eq " + filterValue(a.Principal.ID)
+			filter := "principalId eq " + filterValue(string(a.Principal.ID))
 			if t.T.Kind == domain.TargetGroup {
-				filter += " and groupId eq " + filterValue(t.T.GroupID) + " and accessId eq " + filterValue(t.T.AccessID)
+				filter += " and groupId eq " + filterValue(string(t.T.GroupID)) + " and accessId eq " + filterValue(t.T.AccessID)
 			} else {
-				filter += " and roleDefinitionId eq " + filterValue(t.T.RoleDefinitionID) + " and directoryScopeId eq " + filterValue(t.T.DirectoryScopeID)
+				filter += " and roleDefinitionId eq " + filterValue(string(t.T.RoleDefinitionID)) + " and directoryScopeId eq " + filterValue(t.T.DirectoryScopeID)
 			}
 			path := requestPath(t.T, a.Active)
 			reqs, err := listAll[requestJSON](ctx, api, path+"?$filter="+url.QueryEscape(filter))
@@ -220,7 +220,7 @@ func (n namer) remover(r Removal) string {
 	case r.AccessReview != "":
 		return fmt.Sprintf("access review %q", r.AccessReview)
 	case r.By != "":
-		if name := n.user(r.By); name != r.By {
+		if name := n.user(domain.CanonicalID(r.By)); name != r.By {
 			return name + " (" + r.By + ")"
 		}
 		return r.By

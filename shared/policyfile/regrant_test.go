@@ -95,7 +95,7 @@ func TestLastRemoval(t *testing.T) {
 }
 
 func TestRegrantJustificationStaysWithinTheLimit(t *testing.T) {
-	n := namer{users: map[string]string{}}
+	n := namer{users: map[domain.ObjectID]string{}}
 	rm := Removal{RequestID: "48445871-8ccf-4a82-b401-f146a268c1ec", AccessReview: strings.Repeat("R", 400), At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	for _, just := range []string{"quarterly access", strings.Repeat("é", domain.MaxJustification)} {
 		got := n.regrantJustification(just, rm)
@@ -125,9 +125,9 @@ func TestApplyRefusesARegrantWholeWithoutTheFlag(t *testing.T) {
 	if err != nil || len(f.Errors()) > 0 {
 		t.Fatalf("%v %v", err, f.Errors())
 	}
-	steve := "15913a41-3b2d-433e-8b1c-348c5ea65257"
+	steve := domain.ObjectID("15913a41-3b2d-433e-8b1c-348c5ea65257")
 	helpdesk := domain.RoleTarget("729827e3-9c14-49f7-bb1b-9608f156bbb8", "/")
-	live := &Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(), BreakGlass: map[string]BreakGlassCheck{},
+	live := &Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(), BreakGlass: map[domain.ObjectID]BreakGlassCheck{},
 		Removals: map[string]Removal{removalKey(domain.KindEligibility, steve, helpdesk): {RequestID: "r1", App: "jitpim", AccessReview: "Helpdesk",
 			At: now.Add(-36 * time.Second), Justification: `access review "Helpdesk": denied by alice`}}}
 	pl := BuildPlan(f, live, PlanOptions{Now: now})
