@@ -123,7 +123,7 @@ func TestSignInPage(t *testing.T) {
 
 	// Posting the form issues a code bound to what was typed.
 	form := authParams()
-	form.Set("oid", "o-form")
+	form.Set("oid", "33333333-3333-4333-8333-333333333333")
 	form.Set("name", "Form User")
 	form.Set("mfa", "true")
 	resp, err = noRedirect.PostForm(srv.URL+"/authorize", form)
@@ -143,7 +143,7 @@ func TestSignInPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ObjectID != "o-form" || c.Name != "Form User" || !c.HasMFA() || c.AuthTime.IsZero() {
+	if c.ObjectID != "33333333-3333-4333-8333-333333333333" || c.Name != "Form User" || !c.HasMFA() || c.AuthTime.IsZero() {
 		t.Fatalf("claims %+v", c)
 	}
 
@@ -182,7 +182,7 @@ func TestCodeGrant(t *testing.T) {
 	}
 
 	for _, mfa := range []bool{true, false} {
-		status, out := redeem(t, srv.URL, grant(code("o-1", mfa)))
+		status, out := redeem(t, srv.URL, grant(code("11111111-1111-4111-8111-111111111111", mfa)))
 		if status != http.StatusOK || out["token_type"] != "Bearer" || out["expires_in"] != 3600.0 || out["access_token"] == "" {
 			t.Fatalf("%d %v", status, out)
 		}
@@ -192,7 +192,7 @@ func TestCodeGrant(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantAMR := map[bool]string{true: "pwd,mfa", false: "pwd"}[mfa]
-		if c.ObjectID != "o-1" || strings.Join(c.AMR, ",") != wantAMR || c.HasMFA() != mfa {
+		if c.ObjectID != "11111111-1111-4111-8111-111111111111" || strings.Join(c.AMR, ",") != wantAMR || c.HasMFA() != mfa {
 			t.Fatalf("claims %+v", c)
 		}
 		var raw map[string]any
@@ -208,7 +208,7 @@ func TestCodeGrant(t *testing.T) {
 	}
 
 	// Single use, even when the first redemption failed.
-	c1 := code("o-1", true)
+	c1 := code("11111111-1111-4111-8111-111111111111", true)
 	if status, _ := redeem(t, srv.URL, grant(c1)); status != http.StatusOK {
 		t.Fatal("first redemption failed")
 	}
@@ -268,7 +268,7 @@ func TestAuthorizeRefuses(t *testing.T) {
 		{"plain PKCE", func(q url.Values) { q.Set("code_challenge_method", "plain") }, "S256"},
 		{"no PKCE", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, "S256"},
 		{"form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, "response_mode"},
-		{"bad dev_mfa", func(q url.Values) { q.Set("login_hint", "o"); q.Set("dev_mfa", "yes") }, "dev_mfa"},
+		{"bad dev_mfa", func(q url.Values) { q.Set("login_hint", "11111111-1111-4111-8111-111111111111"); q.Set("dev_mfa", "yes") }, "dev_mfa"},
 		{"bad oid", func(q url.Values) { q.Set("login_hint", "a b"); q.Set("dev_mfa", "true") }, "oid"},
 		{"repeated state", func(q url.Values) { q.Add("state", "two") }, "repeated"},
 	} {

@@ -103,7 +103,7 @@ func postToken(t *testing.T, srv *httptest.Server, body string) (*http.Response,
 func TestTokenEndpoint(t *testing.T) {
 	_, srv := serve(t)
 	v := verifier(t, srv.URL)
-	resp, out := postToken(t, srv, `{"oid": "o-1", "name": "Ada", "upn": "ada@example.com", "mfa": true,
+	resp, out := postToken(t, srv, `{"oid": "11111111-1111-4111-8111-111111111111", "name": "Ada", "upn": "ada@example.com", "mfa": true,
 		"acrs": ["c1"], "lifetimeMinutes": 30, "ageMinutes": 45}`)
 	if resp.StatusCode != http.StatusOK || out["token_type"] != "Bearer" || out["expires_in"] != 1800.0 {
 		t.Fatalf("%s %v", resp.Status, out)
@@ -115,7 +115,7 @@ func TestTokenEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ObjectID != "o-1" || c.Name != "Ada" || c.UPN != "ada@example.com" || !c.HasMFA() || !c.HasAuthContext("c1") {
+	if c.ObjectID != "11111111-1111-4111-8111-111111111111" || c.Name != "Ada" || c.UPN != "ada@example.com" || !c.HasMFA() || !c.HasAuthContext("c1") {
 		t.Fatalf("claims = %+v", c)
 	}
 	if age := time.Since(c.AuthenticatedAt()); age < 44*time.Minute || age > 46*time.Minute {
@@ -127,9 +127,9 @@ func TestTokenEndpoint(t *testing.T) {
 
 	for _, tt := range []struct{ body, want string }{
 		{`{"name": "x"}`, "oid is required"},
-		{`{"oid": "o", "acr": ["c1"]}`, "unknown field"},
-		{`{"oid": "o", "mfa": "yes"}`, "body must be a JSON"},
-		{`{"oid": "o", "ageMinutes": -5}`, "must not be negative"},
+		{`{"oid": "11111111-1111-4111-8111-111111111111", "acr": ["c1"]}`, "unknown field"},
+		{`{"oid": "11111111-1111-4111-8111-111111111111", "mfa": "yes"}`, "body must be a JSON"},
+		{`{"oid": "11111111-1111-4111-8111-111111111111", "ageMinutes": -5}`, "must not be negative"},
 		{`not json`, "body must be a JSON"},
 	} {
 		resp, out := postToken(t, srv, tt.body)
@@ -144,7 +144,7 @@ func TestMint(t *testing.T) {
 	v := verifier(t, srv.URL)
 	ctx := context.Background()
 
-	raw, err := iss.Mint(devissuer.TokenRequest{ObjectID: "o", TenantID: "t"})
+	raw, err := iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111", TenantID: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestMint(t *testing.T) {
 	}
 
 	// Extra overrides and removes claims.
-	raw, err = iss.Mint(devissuer.TokenRequest{ObjectID: "o", Extra: map[string]any{"scp": "A B", "name": "X", "auth_time": nil}})
+	raw, err = iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111", Extra: map[string]any{"scp": "A B", "name": "X", "auth_time": nil}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestMint(t *testing.T) {
 	}
 
 	// A negative lifetime mints an expired token.
-	raw, err = iss.Mint(devissuer.TokenRequest{ObjectID: "o", Lifetime: -time.Hour})
+	raw, err = iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111", Lifetime: -time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestMint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bare.Mint(devissuer.TokenRequest{ObjectID: "o"}); !domain.IsCode(err, domain.CodeInvalid) {
+	if _, err := bare.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111"}); !domain.IsCode(err, domain.CodeInvalid) {
 		t.Fatalf("mint without any audience: %v, want invalid", err)
 	}
 	if _, err := devissuer.New("not a url"); !domain.IsCode(err, domain.CodeInvalid) {
@@ -192,7 +192,7 @@ func TestMint(t *testing.T) {
 func TestRotate(t *testing.T) {
 	iss, srv := serve(t)
 	oldKid := iss.KeyID()
-	old, err := iss.Mint(devissuer.TokenRequest{ObjectID: "o"})
+	old, err := iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestRotate(t *testing.T) {
 	if len(set.Keys) != 2 || set.Keys[0].Kid != oldKid || set.Keys[1].Kid != newKid {
 		t.Fatalf("keys after rotate = %+v", set)
 	}
-	fresh, err := iss.Mint(devissuer.TokenRequest{ObjectID: "o"})
+	fresh, err := iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func (f *fixture) mint(t testing.TB, r devissuer.TokenRequest) string {
 func (f *fixture) validClaims() jwt.MapClaims {
 	now := f.clock.Now()
 	return jwt.MapClaims{
-		"iss": f.srv.URL, "aud": audience, "oid": "attacker", "scp": "access_as_user",
+		"iss": f.srv.URL, "aud": audience, "oid": "22222222-2222-4222-8222-222222222222", "scp": "access_as_user",
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 	}
 }
@@ -176,7 +176,7 @@ func TestVerifyValidToken(t *testing.T) {
 	ctx := context.Background()
 	authAt := f.clock.Now().Add(-20 * time.Minute).Truncate(time.Second)
 	raw := f.mint(t, devissuer.TokenRequest{
-		ObjectID: "oid-1", TenantID: "tid-1", Name: "Ada", UPN: "ada@example.com",
+		ObjectID: "11111111-1111-4111-8111-111111111111", TenantID: "tid-1", Name: "Ada", UPN: "ada@example.com",
 		MFA: true, ACRS: []string{"c1", "c3"}, IssuedAt: authAt,
 		Extra: map[string]any{"scp": "PIM.Request PIM.Read", "roles": []string{"Approver"}},
 	})
@@ -184,7 +184,7 @@ func TestVerifyValidToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ObjectID != "oid-1" || c.TenantID != "tid-1" || c.Name != "Ada" || c.UPN != "ada@example.com" {
+	if c.ObjectID != "11111111-1111-4111-8111-111111111111" || c.TenantID != "tid-1" || c.Name != "Ada" || c.UPN != "ada@example.com" {
 		t.Errorf("identity claims = %+v", c)
 	}
 	if !c.HasMFA() || strings.Join(c.AMR, ",") != "pwd,mfa" {
@@ -501,7 +501,7 @@ func TestDiscoveryIsLazy(t *testing.T) {
 	if got := f.discovery.Load(); got != 0 {
 		t.Fatalf("discovery fetched %d times by NewVerifier, want 0", got)
 	}
-	raw, err := iss.Mint(devissuer.TokenRequest{ObjectID: "o", Audience: audience})
+	raw, err := iss.Mint(devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111", Audience: audience})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,9 +156,12 @@ func (v *Verifier) finishID(tc *tokenClaims) (Claims, error) {
 	if tc.AuthTime != nil && tc.AuthTime.After(v.now().Add(v.cfg.Leeway)) {
 		return Claims{}, unauthorized("token auth_time is in the future")
 	}
+	if tc.OID == "" {
+		return Claims{}, unauthorized("token has no object id (oid)")
+	}
 	oid, err := domain.ParseObjectID("oid", tc.OID)
 	if err != nil {
-		return Claims{}, unauthorized("token has no valid object id (oid)")
+		return Claims{}, unauthorized("token's object id (oid) is not a GUID")
 	}
 	c := Claims{
 		ObjectID: oid,

@@ -22,7 +22,7 @@ const webClient = "web-client-id"
 
 func idToken(t *testing.T, f *fixture, edit func(*devissuer.TokenRequest)) string {
 	t.Helper()
-	r := devissuer.TokenRequest{ObjectID: "o-1", Name: "Ada", Audience: webClient, MFA: true,
+	r := devissuer.TokenRequest{ObjectID: "11111111-1111-4111-8111-111111111111", Name: "Ada", Audience: webClient, MFA: true,
 		Extra: map[string]any{"scp": nil, "nonce": "n-1"}}
 	if edit != nil {
 		edit(&r)
@@ -41,7 +41,7 @@ func TestIDTokenVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ObjectID != "o-1" || c.Name != "Ada" || !c.HasMFA() || len(c.Scopes) != 0 || c.AuthTime.IsZero() {
+	if c.ObjectID != "11111111-1111-4111-8111-111111111111" || c.Name != "Ada" || !c.HasMFA() || len(c.Scopes) != 0 || c.AuthTime.IsZero() {
 		t.Fatalf("claims %+v", c)
 	}
 	if _, err := v.VerifyWithoutNonce(ctx, idToken(t, f, func(r *devissuer.TokenRequest) { r.Extra["nonce"] = nil })); err != nil {
@@ -53,7 +53,7 @@ func TestIDTokenVerifier(t *testing.T) {
 
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	forged := forge(t, jwt.SigningMethodRS256, other, map[string]any{"kid": f.iss.KeyID()}, jwt.MapClaims{
-		"iss": f.srv.URL, "aud": webClient, "oid": "attacker", "nonce": "n-1",
+		"iss": f.srv.URL, "aud": webClient, "oid": "22222222-2222-4222-8222-222222222222", "nonce": "n-1",
 		"iat": f.clock.Now().Unix(), "exp": f.clock.Now().Add(time.Hour).Unix(),
 	})
 	for _, tt := range []struct{ name, raw, nonce, want string }{

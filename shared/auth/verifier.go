@@ -201,9 +201,12 @@ func (v *Verifier) finish(tc *tokenClaims) (Claims, error) {
 	if tc.AuthTime != nil && tc.AuthTime.After(v.now().Add(v.cfg.Leeway)) {
 		return Claims{}, unauthorized("token auth_time is in the future")
 	}
+	if tc.OID == "" {
+		return Claims{}, unauthorized("token has no object id (oid)")
+	}
 	oid, err := domain.ParseObjectID("oid", tc.OID)
 	if err != nil {
-		return Claims{}, unauthorized("token has no valid object id (oid)")
+		return Claims{}, unauthorized("token's object id (oid) is not a GUID")
 	}
 	scopes := strings.Fields(tc.SCP)
 	if len(scopes) == 0 && len(tc.Roles) == 0 {

@@ -69,7 +69,10 @@ func TestTargetValidate(t *testing.T) {
 	}{
 		{"role at tenant", domain.RoleTarget(roleGA, "/"), allowed},
 		{"role at AU", domain.RoleTarget(roleGA, auScope), allowed},
-		{"role upper-case guid", domain.RoleTarget(domain.ObjectID(strings.ToUpper(string(roleGA))), "/"), allowed},
+		// An id that skipped ParseObjectID (not canonical) is refused: only the
+		// parsed spelling is valid past the boundary.
+		{"role upper-case guid not parsed", domain.RoleTarget(domain.ObjectID(strings.ToUpper(string(roleGA))), "/"),
+			wantResult{domain.CodeInvalid, "roleDefinitionId", []string{"GUID"}}},
 		{"group member", domain.GroupTarget(groupA, "member"), allowed},
 		{"group Owner", domain.GroupTarget(groupA, "Owner"), allowed},
 		{"role bad id", domain.RoleTarget(notAGUID, "/"),

@@ -84,14 +84,6 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			continue
 		}
 		r := r
-		if r.Action == domain.ActionSelfDeactivate || r.Action == domain.ActionAdminRemove {
-			if err := e.resumeRemoval(ctx, c, &r); err != nil {
-				res.Errors++
-				continue
-			}
-			res.RequestsResumed++
-			continue
-		}
 		if err := e.provision(ctx, c, &r); err != nil {
 			res.Errors++
 			continue

@@ -17,26 +17,28 @@ import (
 
 // Demo tenant ids (local/demo/tenant.json).
 const (
-	adam      = "a47440fe-ede2-441f-a6c7-93ef77d456d2"
-	steve     = "15913a41-3b2d-433e-8b1c-348c5ea65257"
-	stan      = "bab627f5-13ed-48bf-ab5f-3cd25232621a"
-	alice     = "c4049c7c-e12b-4472-b42d-c24808aa1054"
-	gina      = "4d0013b9-f403-43b3-9ed8-22bfdf76040f"
-	derek     = "377ed4fe-bc3f-41af-9aca-594e0e3b34c2"
-	bg1       = "e56a8394-5973-4642-b020-43bafd44ea44"
-	nobody    = "00000000-0000-4000-8000-000000000000"
-	pagDesk   = "339ecba2-4840-4502-aec1-cc35380b1d55"
-	pagL3     = "6e2981ed-9cb2-4d22-928f-dd8946241809"
-	godMode   = "6756a9c9-c7e3-4b68-9883-5dbadb50b0e6"
-	allStaff  = "b5f2f07d-5ab3-4e1b-87e9-f9579b6504b5"
-	roleGA    = "62e90394-69f5-4237-9190-012177145e10"
-	roleExch  = "29232cdf-9323-42fd-ade2-1d097af3e4de"
-	roleHelp  = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-	roleUser  = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-	roleSecR  = "5d6b6bb7-de71-4623-b4af-96380a352509"
-	roleGR    = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
-	roleIntun = "3a2c62db-5318-420d-8d74-23affee5d9d5"
-	mailbox   = "jitpim@jitpimdemo.onmicrosoft.com"
+	adam    = "a47440fe-ede2-441f-a6c7-93ef77d456d2"
+	steve   = "15913a41-3b2d-433e-8b1c-348c5ea65257"
+	stan    = "bab627f5-13ed-48bf-ab5f-3cd25232621a"
+	alice   = "c4049c7c-e12b-4472-b42d-c24808aa1054"
+	gina    = "4d0013b9-f403-43b3-9ed8-22bfdf76040f"
+	derek   = "377ed4fe-bc3f-41af-9aca-594e0e3b34c2"
+	bg1     = "e56a8394-5973-4642-b020-43bafd44ea44"
+	nobody  = "00000000-0000-4000-8000-000000000000"
+	pagDesk = "339ecba2-4840-4502-aec1-cc35380b1d55"
+	// serviceDeskStaff is a plain group holding Adam and Steve.
+	serviceDeskStaff = "3b8d8c3e-a33f-4f3a-bdca-bf66dfd8159d"
+	pagL3            = "6e2981ed-9cb2-4d22-928f-dd8946241809"
+	godMode          = "6756a9c9-c7e3-4b68-9883-5dbadb50b0e6"
+	allStaff         = "b5f2f07d-5ab3-4e1b-87e9-f9579b6504b5"
+	roleGA           = "62e90394-69f5-4237-9190-012177145e10"
+	roleExch         = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+	roleHelp         = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	roleUser         = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	roleSecR         = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	roleGR           = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+	roleIntun        = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+	mailbox          = "jitpim@jitpimdemo.onmicrosoft.com"
 )
 
 type env struct {
@@ -189,9 +191,10 @@ func TestIsMemberOf(t *testing.T) {
 		user, group domain.ObjectID
 		want        bool
 	}{
-		{adam, pagDesk, true},
-		{steve, pagDesk, true},
-		{stan, pagDesk, false},
+		{adam, serviceDeskStaff, true},
+		{steve, serviceDeskStaff, true},
+		{stan, serviceDeskStaff, false},
+		{adam, pagDesk, false}, // privileged access groups have no standing members in the demo
 		{adam, allStaff, true}, // through the nested Service Desk Staff group
 		{gina, godMode, false},
 		{adam, nobody, false},
@@ -349,7 +352,10 @@ func TestGroupMembership(t *testing.T) {
 		t.Fatal("still a member")
 	}
 
-	// Owners.
+	// Owners. Steve is a member too, to show owner changes leave members alone.
+	if _, err := e.c.AddGroupMember(ctx, pagDesk, domain.AccessMember, steve); err != nil || !e.sim.InGroup(pagDesk, "member", steve) {
+		t.Fatalf("add member: %v", err)
+	}
 	created, err = e.c.AddGroupMember(ctx, pagDesk, domain.AccessOwner, alice)
 	if err != nil || created {
 		t.Fatalf("Alice already owns PAG-SERVICE-DESK: %v %v", created, err)

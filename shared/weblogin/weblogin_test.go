@@ -526,7 +526,7 @@ func TestCSRF(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := s
-	other.ObjectID = "another-user"
+	other.ObjectID = "33333333-3333-4333-8333-333333333333"
 	for _, tt := range []struct {
 		name    string
 		s       weblogin.Session
@@ -643,9 +643,9 @@ func TestEasyAuth(t *testing.T) {
 	plain := newEnv(t, nil)
 	_, err = withHeader(plain.web, []string{mint(plain.iss, nil)})
 	wantUnauthorized(t, err, "sign-in required")
-	psc := plain.login(t, "cookie-user", false)
+	psc := plain.login(t, "44444444-4444-4444-8444-444444444444", false)
 	s, err = withHeader(plain.web, []string{mint(forger, nil)}, psc)
-	if err != nil || s.ObjectID != "cookie-user" {
+	if err != nil || s.ObjectID != "44444444-4444-4444-8444-444444444444" {
 		t.Fatalf("session %+v, err %v", s, err)
 	}
 }
