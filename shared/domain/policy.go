@@ -239,6 +239,10 @@ func (p Policy) Validate() error {
 			if s.TimeoutDays < 1 || s.TimeoutDays > 7 {
 				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approvalStageTimeOutInDays must be 1 to 7, got %d", i+1, s.TimeoutDays)
 			}
+			if len(s.PrimaryApprovers) == 0 {
+				// Nobody would be asked, and every activation would wait until it timed out.
+				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approval is required but names no primaryApprovers", i+1)
+			}
 			if len(s.PrimaryApprovers) > MaxApproversPerStage || len(s.EscalationApprovers) > MaxApproversPerStage {
 				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: at most %d approvers", i+1, MaxApproversPerStage)
 			}

@@ -124,10 +124,11 @@ func TestPolicyValidate(t *testing.T) {
 			p.Activation.ApprovalMode = domain.ApprovalSingleStage
 			p.Activation.Stages = p.Activation.Stages[:1]
 		}, allowed},
-		{"single stage without approvers allowed (admins approve)", func(p *domain.Policy) {
+		// Nobody would be asked, so every activation would wait until it timed out.
+		{"single stage without approvers refused", func(p *domain.Policy) {
 			p.Activation.ApprovalMode = domain.ApprovalSingleStage
 			p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1}}
-		}, allowed},
+		}, wantResult{domain.CodeInvalid, "Approval_EndUser_Assignment.approvalStages", []string{"primaryApprovers"}}},
 		{"two stages Parallel", func(p *domain.Policy) { p.Activation.ApprovalMode = domain.ApprovalParallel },
 			wantResult{domain.CodeInvalid, fMode, []string{"Serial", `"Parallel"`}}},
 		{"two stages SingleStage", func(p *domain.Policy) { p.Activation.ApprovalMode = domain.ApprovalSingleStage },

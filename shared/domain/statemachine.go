@@ -15,15 +15,16 @@ const (
 	EvCancel            Event = "cancel"  // the requester withdrew it
 	EvTimeout           Event = "timeout" // a stage was not decided in time
 	EvProvisionStart    Event = "provisionStart"
-	EvProvisioned       Event = "provisioned" // the schedule exists and the directory reflects it
-	EvFail              Event = "fail"        // a check or the directory refused
-	EvRemoved           Event = "removed"     // a deactivate/remove request took effect
-	EvRevoke            Event = "revoke"      // the schedule this request created ended early
+	EvProvisioned       Event = "provisioned"  // the schedule exists and the directory reflects it
+	EvFail              Event = "fail"         // a check or the directory refused
+	EvRemovalStart      Event = "removalStart" // a deactivate/remove request is stored; the directory has not confirmed yet
+	EvRemoved           Event = "removed"      // a deactivate/remove request took effect
+	EvRevoke            Event = "revoke"       // the schedule this request created ended early
 )
 
 // Events lists every event.
 var Events = []Event{EvNeedApproval, EvNeedAdminDecision, EvGrant, EvStageApproved, EvEscalate, EvDeny,
-	EvCancel, EvTimeout, EvProvisionStart, EvProvisioned, EvFail, EvRemoved, EvRevoke}
+	EvCancel, EvTimeout, EvProvisionStart, EvProvisioned, EvFail, EvRemovalStart, EvRemoved, EvRevoke}
 
 // StatusNew is the status of a request not yet stored.
 const StatusNew Status = ""
@@ -38,6 +39,7 @@ var transitions = map[Status]map[Event]Status{
 		EvNeedAdminDecision: StatusPendingAdminDecision,
 		EvGrant:             StatusGranted,
 		EvFail:              StatusFailed,
+		EvRemovalStart:      StatusPendingProvisioning,
 		EvRemoved:           StatusRevoked,
 	},
 	StatusPendingApproval: {
@@ -61,6 +63,7 @@ var transitions = map[Status]map[Event]Status{
 	},
 	StatusPendingProvisioning: {
 		EvProvisioned: StatusProvisioned,
+		EvRemoved:     StatusRevoked,
 		EvFail:        StatusFailed,
 	},
 	StatusProvisioned: {

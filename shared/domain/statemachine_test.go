@@ -28,29 +28,29 @@ const (
 
 // gridEvents is the column order of transitionGrid, written out so the test
 // does not depend on domain.Events' order.
-var gridEvents = [13]domain.Event{
+var gridEvents = [14]domain.Event{
 	"needApproval", "needAdminDecision", "grant", "stageApproved", "escalate", "deny",
-	"cancel", "timeout", "provisionStart", "provisioned", "fail", "removed", "revoke",
+	"cancel", "timeout", "provisionStart", "provisioned", "fail", "removalStart", "removed", "revoke",
 }
 
 // transitionGrid is the whole expected state machine, one row per status.
 var transitionGrid = []struct {
 	from domain.Status
-	to   [13]domain.Status
+	to   [14]domain.Status
 }{
-	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart provisioned fail  removed revoke
-	{sNew /*      */, [13]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, sFail, sRev, no}},
-	{sPA /*       */, [13]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, sFail, no, no}},
-	{sPAD /*      */, [13]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no}},
-	{sGra /*      */, [13]domain.Status{no, no, no, no, no, no, no, no, sPP, sProv, sFail, no, no}},
-	{sPP /*       */, [13]domain.Status{no, no, no, no, no, no, no, no, no, sProv, sFail, no, no}},
-	{sProv /*     */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, sRev}},
-	{sCan /*      */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sDen /*      */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sFail /*     */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sRev /*      */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sPSC /*      */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sSC /*       */, [13]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart provisioned fail  removalStart removed revoke
+	{sNew /*      */, [14]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, sFail, sPP, sRev, no}},
+	{sPA /*       */, [14]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, sFail, no, no, no}},
+	{sPAD /*      */, [14]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no, no}},
+	{sGra /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, sPP, sProv, sFail, no, no, no}},
+	{sPP /*       */, [14]domain.Status{no, no, no, no, no, no, no, no, no, sProv, sFail, no, sRev, no}},
+	{sProv /*     */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, sRev}},
+	{sCan /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sDen /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sFail /*     */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sRev /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sPSC /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sSC /*       */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
 }
 
 // TestGridCoversEveryStatusAndEvent makes sure the grid is exhaustive over

@@ -219,16 +219,27 @@ func TestApprovalByGroupMember(t *testing.T) {
 	}
 }
 
-// TestApprovalWithoutApproversFallsToAdmins: a stage that names nobody is
-// decided by jitpim admins: admin group members and Global Administrators.
-func TestApprovalWithoutApproversFallsToAdmins(t *testing.T) {
+// TestApprovalWithoutApproversRefused: a policy that requires approval but
+// names nobody is refused when set, naming the field, and changes nothing.
+func TestApprovalWithoutApproversRefused(t *testing.T) {
 	f := newFixture(t)
-	alice, bob, dave, ga := f.newUser(), f.newUser(), f.newUser(), f.newUser()
-	if _, _, err := f.dir.AddRoleAssignment(f.ctx, ga, domain.RoleGlobalAdministrator, "/"); err != nil {
-		t.Fatal(err)
-	}
-	f.requireApproval(roleOther)
+	before := f.snapshot()
+	_, err := f.eng.UpdatePolicy(f.ctx, f.call(f.admin), domain.PolicyID(roleOther), func(p *domain.Policy) error {
+		p.Activation.ApprovalRequired, p.Activation.ApprovalMode = true, domain.ApprovalSingleStage
+		p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1}}
+		return nil
+	})
+	wantCode(t, err, domain.CodeInvalid)
+	wantContains(t, err, "primaryApprovers")
+	f.assertNoWrites(t, before)
+}
 
+// TestApprovalByAdminGroup: a stage naming the admin group is decided by its
+// members; others are refused.
+func TestApprovalByAdminGroup(t *testing.T) {
+	f := newFixture(t)
+	alice, dave := f.newUser(), f.newUser()
+	f.requireApproval(roleOther, groupApprover(f.adminGroup))
 	r1 := f.pendingActivation(alice, roleOther)
 	_, err := f.decide(dave, r1.ID, stage1, "Approve")
 	wantCode(t, err, domain.CodeForbidden)
@@ -240,23 +251,13 @@ func TestApprovalWithoutApproversFallsToAdmins(t *testing.T) {
 	if !f.hasRole(alice, roleOther) {
 		t.Fatal("alice must hold the role")
 	}
-
-	r2 := f.pendingActivation(bob, roleOther)
-	got, err = f.decide(ga, r2.ID, stage1, "Approve")
-	if err != nil {
-		t.Fatalf("Global Administrator approve: %v", err)
-	}
-	wantStatus(t, got, domain.StatusProvisioned)
-	if !f.hasRole(bob, roleOther) {
-		t.Fatal("bob must hold the role")
-	}
 }
 
-// An admin requesting a role with no named approvers still cannot approve
+// An admin requesting a role their own group approves still cannot approve
 // their own request.
 func TestApprovalAdminCannotApproveOwn(t *testing.T) {
 	f := newFixture(t)
-	f.requireApproval(roleOther)
+	f.requireApproval(roleOther, groupApprover(f.adminGroup))
 	r := f.pendingActivation(f.admin, roleOther)
 	_, err := f.decide(f.admin, r.ID, stage1, "Approve")
 	wantCode(t, err, domain.CodeForbidden)

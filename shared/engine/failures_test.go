@@ -135,11 +135,13 @@ func TestRevokeFailsAtExpiry(t *testing.T) {
 
 	f.advance(time.Hour + time.Minute)
 	res := f.sweep()
-	if res.Expired != 1 {
-		t.Fatalf("sweep: %+v, want one expired", res)
+	if res.Expired != 0 || res.RevokesPending != 1 {
+		t.Fatalf("sweep: %+v, want the expiry pending on the directory", res)
 	}
-	if s := f.getSchedule(act.ID); s.Status != domain.ScheduleExpired {
-		t.Fatalf("schedule is %s, want Expired", s.Status)
+	// What the API lists is what the directory holds: the schedule stays live
+	// (ending) until the revoke is confirmed.
+	if s := f.getSchedule(act.ID); s.Status != domain.ScheduleProvisioned {
+		t.Fatalf("schedule is %s, want still Provisioned while the directory holds the role", s.Status)
 	}
 	if !f.hasRole(alice, roleGA) {
 		t.Fatal("the fake directory refused the removal, yet the role is gone")
@@ -200,11 +202,14 @@ func TestRevokeFailsAtExpiry(t *testing.T) {
 	// The directory recovers; the next due sweep removes the role.
 	fail.clear()
 	f.advance(u[0].NextAttempt.Sub(f.now))
-	if res := f.sweep(); res.GrantsRetried != 1 || res.GrantsFailing != 0 {
+	if res := f.sweep(); res.GrantsRetried != 1 || res.GrantsFailing != 0 || res.Expired != 1 || res.RevokesPending != 0 {
 		t.Fatalf("recovery sweep: %+v", res)
 	}
 	if f.hasRole(alice, roleGA) {
 		t.Fatal("the role survived the recovered retry")
+	}
+	if s := f.getSchedule(act.ID); s.Status != domain.ScheduleExpired {
+		t.Fatalf("schedule is %s after the confirmed revoke, want Expired", s.Status)
 	}
 	if u := unsettled(); len(u) != 0 {
 		t.Fatalf("still unsettled: %+v", u)
@@ -222,9 +227,9 @@ func TestRevokeFailsAtExpiry(t *testing.T) {
 	}
 }
 
-// TestRevokeFailsAtDeactivate: a failed removal on selfDeactivate is still a
-// deactivation (the schedule ends, the request is Revoked), and the sweep
-// finishes the removal.
+// TestRevokeFailsAtDeactivate: a failed removal on selfDeactivate says so
+// (PendingProvisioning, the activation still listed) instead of claiming
+// Revoked, and the sweep finishes the removal and then says Revoked.
 func TestRevokeFailsAtDeactivate(t *testing.T) {
 	f := newFixture(t)
 	alice := f.newUser()
@@ -236,8 +241,14 @@ func TestRevokeFailsAtDeactivate(t *testing.T) {
 	fail := f.failures()
 	fail.set("RemoveRoleAssignment", domain.CodeTransient)
 	deact := f.mustSubmit(alice, deactivationSub(alice, roleGA))
-	wantStatus(t, deact, domain.StatusRevoked)
-	wantStatus(t, f.getRequest(act.ID), domain.StatusRevoked)
+	wantStatus(t, deact, domain.StatusPendingProvisioning)
+	wantStatus(t, f.getRequest(act.ID), domain.StatusProvisioned)
+	if s := f.getSchedule(act.ID); s.Status != domain.ScheduleProvisioned {
+		t.Fatalf("the activation's schedule is %s while the directory still holds the role", s.Status)
+	}
+	if n := len(f.auditsFor("request.removalPending", alice)); n != 1 {
+		t.Fatalf("%d request.removalPending records, want 1", n)
+	}
 	if n := len(f.auditsFor("grant.remove", alice)); n != 0 {
 		t.Fatal("recorded removed while failing")
 	}
@@ -246,6 +257,11 @@ func TestRevokeFailsAtDeactivate(t *testing.T) {
 	f.sweep()
 	if f.hasRole(alice, roleGA) {
 		t.Fatal("the sweep did not finish the removal")
+	}
+	wantStatus(t, f.getRequest(deact.ID), domain.StatusRevoked)
+	wantStatus(t, f.getRequest(act.ID), domain.StatusRevoked)
+	if s := f.getSchedule(act.ID); s.Status != domain.ScheduleRevoked {
+		t.Fatalf("the activation's schedule is %s, want Revoked", s.Status)
 	}
 	// A new activation is possible: the failed removal does not block it.
 	if r, err := f.activate(alice, roleGA, time.Hour); err != nil || r.Status != domain.StatusProvisioned {

@@ -401,7 +401,12 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.addHolder(ctx, c, r.PrincipalID, r.Target, h, activation); err != nil {
 			if domain.IsCode(err, domain.CodeConflict) {
 				e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
-				return fail(err)
+				if ferr := fail(err); ferr != nil || !fresh {
+					return ferr
+				}
+				// A concurrent activation of the same eligibility won: the
+				// caller lost a race and hears so (409), not "201 Failed".
+				return err
 			}
 			return err
 		}
@@ -480,9 +485,23 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		if removed {
 			revokeErr = e.reconcile(ctx, c, s.PrincipalID, s.Target)
 		}
-		if revokeErr != nil {
-			// A failed revoke stays on the grant for the sweep to retry; the schedule still ends.
-			c.Log.ErrorContext(ctx, "revoke failed; the sweep will retry", "target", s.Target.Key(), "error", revokeErr)
+		// When this call's own revoke succeeded the directory has confirmed;
+		// otherwise read the grant to learn whether it still holds the access.
+		var g domain.Grant
+		err = nil
+		if !removed || revokeErr != nil {
+			g, err = e.store.GetGrant(ctx, domain.GrantKey(s.PrincipalID, s.Target))
+			if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
+				return false, err
+			}
+		}
+		if err == nil && g.Applied && !g.Wanted() {
+			// The directory still holds the access nobody needs: keep the schedule
+			// visible, ending now, until the revoke is confirmed.
+			if revokeErr != nil {
+				c.Log.ErrorContext(ctx, "revoke failed; the sweep will retry", "target", s.Target.Key(), "error", revokeErr)
+			}
+			return true, e.dueNow(ctx, c, s.ID)
 		}
 	} else {
 		q := domain.ScheduleQuery{Kind: domain.KindAssignment, PrincipalID: s.PrincipalID, TargetKey: s.Target.Key(), Limit: 100}
@@ -542,6 +561,22 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	return false, nil
 }
 
+// dueNow moves a live schedule's end to now (when later), so the expiry
+// sweep picks it up at its next run.
+func (e *Engine) dueNow(ctx context.Context, c *Call, id string) error {
+	return retry(func() error {
+		cur, err := e.store.GetSchedule(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != domain.ScheduleProvisioned || (!cur.End.IsZero() && !cur.End.After(c.Now)) {
+			return nil
+		}
+		cur.End, cur.ModifiedAt = c.Now, c.Now
+		return stale(e.store.UpdateSchedule(ctx, &cur))
+	})
+}
+
 // remove handles selfDeactivate and adminRemove.
 func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validationOnly bool, status string) error {
 	var s domain.Schedule
@@ -571,20 +606,54 @@ func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validat
 		return domain.Errorf(domain.CodeForbidden, "an assignment given by an administrator can only be removed by one")
 	}
 	r.TargetScheduleID = s.ID
-	if err := r.Apply(domain.EvRemoved, c.Now, ""); err != nil {
-		return err
-	}
 	if validationOnly {
-		return nil
+		return r.Apply(domain.EvRemoved, c.Now, "")
+	}
+	// The request is stored as pending first and says Revoked only once the
+	// directory no longer holds the access: a crash or a failing revoke
+	// leaves it PendingProvisioning for the sweep to finish, never a claim.
+	if err := r.Apply(domain.EvRemovalStart, c.Now, ""); err != nil {
+		return err
 	}
 	if err := e.create(ctx, c, r); err != nil {
 		return err
 	}
+	return e.finishRemoval(ctx, c, r, s, status)
+}
+
+// finishRemoval ends the schedule a removal request names and, once the
+// directory has confirmed, marks the request Revoked. While the revoke is
+// pending the request stays PendingProvisioning (audited as such); the sweep
+// calls this again.
+func (e *Engine) finishRemoval(ctx context.Context, c *Call, r *domain.Request, s domain.Schedule, status string) error {
 	reason := string(r.Action)
 	if r.Justification != "" {
 		reason += ": " + r.Justification
 	}
-	return e.EndSchedule(ctx, c, s, status, reason)
+	pending, err := e.endSchedule(ctx, c, s, status, reason)
+	if err != nil {
+		return err
+	}
+	if pending {
+		e.audit(ctx, c, domain.AuditRecord{Action: "request.removalPending", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Outcome: "pending", Reason: "the directory has not confirmed the removal yet; jitpim retries until it does",
+			Details: map[string]string{"schedule_id": s.ID}})
+		return nil
+	}
+	if err := e.transition(ctx, c, r, domain.EvRemoved, ""); err != nil && !(domain.IsCode(err, domain.CodeConflict) && r.Status == domain.StatusRevoked) {
+		return err
+	}
+	return nil
+}
+
+// resumeRemoval is the sweep's step for a removal request still pending:
+// it retries ending its schedule.
+func (e *Engine) resumeRemoval(ctx context.Context, c *Call, r *domain.Request) error {
+	s, err := e.store.GetSchedule(ctx, r.TargetScheduleID)
+	if err != nil {
+		return err
+	}
+	return e.finishRemoval(ctx, c, r, s, domain.ScheduleRevoked)
 }
 
 // selfExtend records a request for an administrator to extend or renew.

@@ -1398,6 +1398,14 @@ func (e *Engine) applyItem(ctx context.Context, c *Call, w reviewWiring, in *dom
 			} else if gerr != nil {
 				return false, gerr
 			}
+			if prev.Status == domain.StatusPendingProvisioning {
+				// The other run's removal waits for the directory: help it finish;
+				// if the directory still has not confirmed, the sweep completes it.
+				if err := e.resumeRemoval(ctx, c, &prev); err != nil {
+					result, applyErr = domain.ApplyFailed, err.Error()
+				}
+				break
+			}
 			if prev.Status != domain.StatusRevoked {
 				result, applyErr = domain.ApplyFailed, "the removal request is "+string(prev.Status)
 				break

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -16,6 +17,14 @@ type ScheduleFilter struct {
 	InstancesOnly bool
 	Cursor        string
 	Limit         int
+}
+
+// listed reports whether the API lists a schedule: live ones, and active
+// assignments past their end that the directory has not yet confirmed gone
+// (the sweep ends them once it has), so a listing never hides access the
+// directory still holds.
+func listed(s domain.Schedule, now time.Time) bool {
+	return s.Live(now) || (s.Kind == domain.KindAssignment && s.Status == domain.ScheduleProvisioned)
 }
 
 // ListSchedules lists live schedules; callers who are not admins see only their own.
@@ -37,7 +46,7 @@ func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (
 			return out, err
 		}
 		for _, s := range p.Items {
-			if s.Target.Kind != f.TargetKind || !s.Live(c.Now) || (f.InstancesOnly && !s.ActiveAt(c.Now)) {
+			if s.Target.Kind != f.TargetKind || !listed(s, c.Now) || (f.InstancesOnly && c.Now.Before(s.Start)) {
 				continue
 			}
 			if f.Match != nil && !f.Match(s.Target) {

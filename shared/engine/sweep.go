@@ -14,6 +14,7 @@ const RevokeAlertAfter = 5
 // SweepResult counts what one sweep did.
 type SweepResult struct {
 	Expired          int
+	RevokesPending   int // due schedules the directory has not confirmed gone
 	GrantsRetried    int
 	GrantsFailing    int
 	RequestsResumed  int
@@ -32,21 +33,8 @@ type SweepResult struct {
 // functions the API uses.
 func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	var res SweepResult
-	due, err := e.store.SchedulesEndingBy(ctx, c.Now, e.cfg.SweepBatch)
-	if err != nil {
-		return res, err
-	}
-	for _, s := range due {
-		if e.isBreakGlass(s.PrincipalID) {
-			continue
-		}
-		if err := e.EndSchedule(ctx, c, s, domain.ScheduleExpired, "reached its end"); err != nil {
-			res.Errors++
-			c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
-			continue
-		}
-		res.Expired++
-	}
+	// Directory retries first, then the requests waiting on them, then
+	// expiry: a revoke that recovers in this run ends its schedule in this run.
 	grants, err := e.store.UnsettledGrants(ctx, e.cfg.SweepBatch)
 	if err != nil {
 		return res, err
@@ -80,15 +68,46 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 		return res, err
 	}
 	for _, r := range stuck.Items {
+		r := r
+		if r.Action == domain.ActionSelfDeactivate || r.Action == domain.ActionAdminRemove {
+			// A removal the directory had not confirmed: finish it now that the
+			// grants above were retried, before expiry would end its schedule
+			// as expired rather than revoked. Finishing is idempotent.
+			if err := e.resumeRemoval(ctx, c, &r); err != nil {
+				res.Errors++
+				continue
+			}
+			res.RequestsResumed++
+			continue
+		}
 		if c.Now.Sub(r.CreatedAt) < e.cfg.StuckAfter {
 			continue
 		}
-		r := r
 		if err := e.provision(ctx, c, &r); err != nil {
 			res.Errors++
 			continue
 		}
 		res.RequestsResumed++
+	}
+	due, err := e.store.SchedulesEndingBy(ctx, c.Now, e.cfg.SweepBatch)
+	if err != nil {
+		return res, err
+	}
+	for _, s := range due {
+		if e.isBreakGlass(s.PrincipalID) {
+			continue
+		}
+		pending, err := e.endSchedule(ctx, c, s, domain.ScheduleExpired, "reached its end")
+		if err != nil {
+			res.Errors++
+			c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
+			continue
+		}
+		if pending {
+			res.RevokesPending++ // the directory still holds it: it stays listed, and due
+			continue
+		}
+		res.Expired++
 	}
 	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
 	if err != nil {
@@ -128,7 +147,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
 		e.audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
-			"expired": fmt.Sprint(res.Expired), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
+			"expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
 			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
 	}

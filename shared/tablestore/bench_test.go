@@ -121,6 +121,10 @@ func percentile(sorted []time.Duration, q float64) float64 {
 // is the default), and holds them to the figures measured when this test
 // was written plus a little slack: a change that makes them grow shows
 // here. Measured (Azurite): selfActivate 24, selfDeactivate 22, Decide 22,
+// (selfDeactivate became 25 when a removal started to be stored as
+// PendingProvisioning first and marked Revoked only once the directory
+// confirmed: the pending request sits in the polled status index, so the
+// sweep finds and finishes a removal a crash or a failing Graph left open),
 // Sweep expiring one 22, idle Sweep 5; activation notifications add 4 to
 // selfActivate and 5 to Decide.
 func TestRoundTrips(t *testing.T) {
@@ -153,7 +157,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Fatalf("selfDeactivate: %s %v", r.Status, err)
 		}
 	})
-	figs = append(figs, figure{"selfDeactivate", n, 24})
+	figs = append(figs, figure{"selfDeactivate", n, 26})
 	if f.hasRole(alice, roleApp) {
 		t.Fatal("the role survived the deactivation")
 	}

@@ -405,10 +405,9 @@ func TestEngineRaceSelfActivate(t *testing.T) {
 		case o.r.Status == domain.StatusProvisioned:
 			provisioned++
 			winner = o.r
-		case o.r.Status == domain.StatusFailed:
-			failed++
 		default:
-			t.Errorf("unexpected status %s", o.r.Status)
+			// A loser hears 409, never "201 Failed": it lost a race.
+			t.Errorf("a caller got status %s (%s) without an error, want Provisioned or 409", o.r.Status, o.r.StatusReason)
 		}
 	}
 	t.Logf("%d provisioned, %d failed, %d refused", provisioned, failed, refused)
@@ -428,8 +427,9 @@ func TestEngineRaceSelfActivate(t *testing.T) {
 			t.Fatalf("losing request %s is %s, want Failed", r.ID, r.Status)
 		}
 	}
-	if stored != provisioned+failed {
-		t.Fatalf("%d activation requests stored, want %d", stored, provisioned+failed)
+	// Losers refused after their request was stored (the grant race) leave it Failed.
+	if stored < 1 || stored > provisioned+refused {
+		t.Fatalf("%d activation requests stored, want 1 to %d", stored, provisioned+refused)
 	}
 	if n := f.dir.RoleCount() - roles; n != 1 || !f.hasRole(alice, roleApp) {
 		t.Fatalf("%d new role assignments, want alice's one", n)
