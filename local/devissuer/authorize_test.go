@@ -268,7 +268,10 @@ func TestAuthorizeRefuses(t *testing.T) {
 		{"plain PKCE", func(q url.Values) { q.Set("code_challenge_method", "plain") }, "S256"},
 		{"no PKCE", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, "S256"},
 		{"form_post", func(q url.Values) { q.Set("response_mode", "form_post") }, "response_mode"},
-		{"bad dev_mfa", func(q url.Values) { q.Set("login_hint", "11111111-1111-4111-8111-111111111111"); q.Set("dev_mfa", "yes") }, "dev_mfa"},
+		{"bad dev_mfa", func(q url.Values) {
+			q.Set("login_hint", "11111111-1111-4111-8111-111111111111")
+			q.Set("dev_mfa", "yes")
+		}, "dev_mfa"},
 		{"bad oid", func(q url.Values) { q.Set("login_hint", "a b"); q.Set("dev_mfa", "true") }, "oid"},
 		{"repeated state", func(q url.Values) { q.Add("state", "two") }, "repeated"},
 	} {

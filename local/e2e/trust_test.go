@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/local/stack"
 )
 
@@ -218,11 +219,87 @@ func TestActivationLengthAndTimesAreSane(t *testing.T) {
 	}
 }
 
-// TestConcurrentDuplicatesGetTheRightAnswer: concurrent deliveries of one
-// signed webhook all get the one request.
+// TestDeactivationSaysPendingUntilTheDirectoryConfirms: with Graph refusing
+// deletes, selfDeactivate answers PendingProvisioning, the instance stays
+// listed, the audit says so; once Graph works the sweep finishes it.
+func TestDeactivationSaysPendingUntilTheDirectoryConfirms(t *testing.T) {
+	defer advance(t, 0)
+	defer st.Graph.ClearFaults()
+	stan := as(t, "stan", true)
+	dev := stack.GroupID(st.Tenant, "PAG-DEV-TEAM")
+	act := must(t, stan, 201, "POST", groupAssignReqs, map[string]any{"action": "selfActivate", "principalId": user("stan"), "groupId": dev,
+		"accessId": "member", "justification": "deploy", "scheduleInfo": expiry("PT2H")})
+	if act["status"] != "Provisioned" {
+		t.Fatalf("activation: %v", act)
+	}
+	st.Graph.AddFault(graphsim.Fault{Method: "DELETE", PathPrefix: "/groups", Status: 503})
+	de := must(t, stan, 201, "POST", groupAssignReqs, map[string]any{"action": "selfDeactivate", "principalId": user("stan"), "groupId": dev, "accessId": "member"})
+	if de["status"] != "PendingProvisioning" {
+		t.Fatalf("deactivation with Graph failing answered %v, want PendingProvisioning", de["status"])
+	}
+	if !st.Graph.InGroup(dev, "member", user("stan")) {
+		t.Fatal("setup: the fault did not hold the membership")
+	}
+	inst := must(t, stan, 200, "GET", "identityGovernance/privilegedAccess/group/assignmentScheduleInstances/filterByCurrentUser(on='principal')", nil)
+	if len(inst["value"].([]any)) == 0 {
+		t.Fatal("the instance disappeared while the directory still holds the membership")
+	}
+	audit := must(t, as(t, "gina", true), 200, "GET", "auditLogs/directoryAudits?$top=20", nil)
+	if !strings.Contains(fmt.Sprint(audit), "request.removalPending") {
+		t.Fatal("no audit record says the removal is pending")
+	}
+	st.Graph.ClearFaults()
+	advance(t, time.Hour)
+	for i := 0; i < 2; i++ {
+		if _, err := st.RunTimer(context.Background(), "expirySweep"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := must(t, stan, 200, "GET", groupAssignReqs+"/"+de["id"].(string), nil)
+	if got["status"] != "Revoked" || st.Graph.InGroup(dev, "member", user("stan")) {
+		t.Fatalf("after the sweep: %v, member %v", got["status"], st.Graph.InGroup(dev, "member", user("stan")))
+	}
+}
+
+// TestConcurrentDuplicatesGetTheRightAnswer: of concurrent activations of
+// one eligibility one wins and the others get 409; concurrent deliveries of
+// one signed webhook all get the one request.
 func TestConcurrentDuplicatesGetTheRightAnswer(t *testing.T) {
+	stan := as(t, "stan", true)
+	dev := stack.GroupID(st.Tenant, "PAG-DEV-TEAM")
+	body := map[string]any{"action": "selfActivate", "principalId": user("stan"), "groupId": dev, "accessId": "member",
+		"justification": "race", "scheduleInfo": expiry("PT1H")}
 	const n = 12
+	codes := make([]int, n)
+	statuses := make([]any, n)
 	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			code, out, err := stan.Do(context.Background(), "POST", groupAssignReqs, body)
+			if err != nil {
+				t.Error(err)
+			}
+			codes[i], statuses[i] = code, out["status"]
+		}(i)
+	}
+	wg.Wait()
+	won := 0
+	for i := range codes {
+		switch {
+		case codes[i] == 201 && statuses[i] == "Provisioned":
+			won++
+		case codes[i] == 409:
+		default:
+			t.Errorf("caller %d: %d %v, want 201 Provisioned or 409", i, codes[i], statuses[i])
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d winners: %v", won, codes)
+	}
+	must(t, stan, 201, "POST", groupAssignReqs, map[string]any{"action": "selfDeactivate", "principalId": user("stan"), "groupId": dev, "accessId": "member"})
+
 	hook := helpdeskHook(t, "INC0012346")
 	hook["justification"] = "concurrent webhook deliveries"
 	ids := make([]any, n)
