@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -474,6 +475,9 @@ func (s *Server) getRule(ctx context.Context, c *engine.Call, r *http.Request) (
 
 func readAll(r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(r.Body)
+	if errors.As(err, new(*http.MaxBytesError)) {
+		return nil, domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
+	}
 	if err != nil {
 		return nil, domain.Wrap(domain.CodeInvalid, err, "could not read the request body (at most %d bytes)", maxBody)
 	}

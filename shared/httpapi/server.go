@@ -168,12 +168,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		if inv == "" {
 			inv = uuid.NewString()
 		}
-		reqID := r.Header.Get("client-request-id")
-		if reqID == "" || len(reqID) > 100 {
-			reqID = uuid.NewString()
-		}
-		w.Header().Set("request-id", reqID)
-		w.Header().Set("client-request-id", reqID)
+		reqID := setRequestID(w, r)
 		log := s.log.With("invocation_id", inv, "http_request_id", reqID)
 		status, err := s.serve(w, r, h, now, inv, log)
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "ms", time.Since(start).Milliseconds()}
@@ -220,7 +215,15 @@ var statusOf = map[domain.Code]struct {
 	domain.CodeUnauthorized: {http.StatusUnauthorized, "InvalidAuthenticationToken"},
 	domain.CodeTransient:    {http.StatusServiceUnavailable, "ServiceUnavailable"},
 	domain.CodeInternal:     {http.StatusInternalServerError, "InternalServerError"},
+	// Transport refusals (bodies.go).
+	domain.CodeTooLarge:            {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
+	domain.CodeUnsupportedEncoding: {http.StatusUnsupportedMediaType, "UnsupportedMediaType"},
 }
+
+// retryAfterSeconds is the Retry-After on jitpim's own 429 and 503 answers:
+// they come from storage or directory hiccups that clear in seconds, and
+// the Graph SDKs' retry handler waits this long instead of its default.
+const retryAfterSeconds = "2"
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -246,7 +249,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 		de = domain.Wrap(domain.CodeInternal, err, "internal error")
 	}
 	if errors.As(err, new(*http.MaxBytesError)) {
-		de = domain.Errorf(domain.CodeInvalid, "the request body is larger than %d bytes", maxBody)
+		de = domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
 	}
 	m, ok := statusOf[de.Code]
 	if !ok {
@@ -258,6 +261,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	}
 	if de.Code == domain.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	if m.status == http.StatusServiceUnavailable || m.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, m.status, errorBody{Error: errorDetail{Code: m.code, Message: msg, Target: de.Field,
 		InnerError: innerError{RequestID: w.Header().Get("request-id"), Date: time.Now().UTC().Format(time.RFC3339)}}})
@@ -288,7 +294,7 @@ func readBody(r *http.Request, allowed []string, into any) error {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return domain.Errorf(domain.CodeInvalid, "the request body is larger than %d bytes", maxBody)
+			return domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
 		}
 		return domain.Wrap(domain.CodeInvalid, err, "could not read the request body")
 	}
