@@ -114,21 +114,7 @@ func (s *Server) routes() {
 				return s.getSchedule(ctx, c, set, res.kind, res.instances, id)
 			})
 		}
-		s.handle("GET "+k.prefix+set.approvals+"/{id}", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-			req, err := s.eng.GetApproval(ctx, c, r.PathValue("id"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusOK, s.approvalJSON(ctx, c, req), nil
-		})
-		s.handle("GET "+k.prefix+set.approvals+"/{id}/steps", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-			req, err := s.eng.GetApproval(ctx, c, r.PathValue("id"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusOK, collection{Value: s.approvalJSON(ctx, c, req).Steps}, nil
-		})
-		s.handle("PATCH "+k.prefix+set.approvals+"/{id}/steps/{step}", s.decide)
+		s.approvalRoutes(k.prefix, set)
 	}
 	s.handle("GET /api/policies/roleManagementPolicies", s.listPolicies)
 	s.handle("GET /api/policies/roleManagementPolicies/{id}", s.getPolicy)
