@@ -416,7 +416,7 @@ func policyJSON(p domain.Policy, withRules bool) policyOut {
 }
 
 func expandsRules(r *http.Request) bool {
-	return strings.Contains(strings.ToLower(r.URL.Query().Get("$expand")), "rules")
+	return strings.EqualFold(strings.TrimSpace(r.URL.Query().Get("$expand")), "rules") // other values were refused by checkQuery
 }
 
 func (s *Server) listPolicies(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {

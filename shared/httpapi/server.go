@@ -147,6 +147,7 @@ func filterByCurrentUser(seg string) (string, bool) {
 // handle wraps a handlerFunc with authentication, the per-call context and
 // the error mapping.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	rule := queryRuleFor(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		now := s.now()
@@ -156,7 +157,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		}
 		reqID := setRequestID(w, r)
 		log := s.log.With("invocation_id", inv, "http_request_id", reqID)
-		status, err := s.serve(w, r, h, now, inv, log)
+		status, err := s.serve(w, r, h, rule, now, inv, log)
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "ms", time.Since(start).Milliseconds()}
 		if err != nil {
 			attrs = append(attrs, "error", err.Error())
@@ -165,7 +166,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, now time.Time, inv string, log *slog.Logger) (int, error) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, rule queryRule, now time.Time, inv string, log *slog.Logger) (int, error) {
 	ctx := r.Context()
 	raw, err := auth.BearerToken(r.Header)
 	if err == nil {
@@ -177,7 +178,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, no
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			var status int
 			var body any
-			status, body, err = h(ctx, c, r)
+			var q queryOptions
+			if q, err = checkQuery(r, rule); err == nil {
+				status, body, err = h(ctx, c, r)
+			}
+			if err == nil && status == http.StatusOK {
+				body, err = s.shape(ctx, c, r, h, rule, q, body)
+			}
 			if err == nil {
 				// Mail goes out after the change is stored; a failed send stays queued for the timer.
 				s.eng.FlushMail(ctx, c)
