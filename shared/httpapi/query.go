@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -22,6 +23,9 @@ type queryRule struct {
 	options []string // read by the route's handler, or by expandPIM
 	expand  []string // the $expand values the route serves
 	pim     bool     // principal, roleDefinition and group are expanded by expandPIM
+	// pages: the handler answers the whole collection and $top/$skiptoken
+	// page it here (the skip token is an offset).
+	pages bool
 }
 
 // queryRuleFor is the one table of query options, by route pattern.
@@ -59,20 +63,24 @@ func queryRuleFor(pattern string) queryRule {
 	const rma = "/api/identityGovernance/roleManagementAlerts/"
 	switch path {
 	case "/api/policies/roleManagementPolicies":
-		return queryRule{options: []string{"$filter", "$expand"}, expand: []string{"rules"}}
+		return queryRule{options: []string{"$filter", "$expand"}, expand: []string{"rules"}, pages: true}
 	case "/api/policies/roleManagementPolicies/{id}":
 		return queryRule{options: []string{"$expand"}, expand: []string{"rules"}}
-	case "/api/policies/roleManagementPolicyAssignments", rma + "alerts":
-		if path == rma+"alerts" {
-			return queryRule{options: []string{"$filter", "$expand"}, expand: []string{"alertIncidents", "alertDefinition"}}
-		}
-		return queryRule{options: []string{"$filter"}}
+	case "/api/policies/roleManagementPolicies/{id}/rules", "/api/policies/roleManagementPolicies/{id}/rules/{rule}",
+		rma + "alertDefinitions", rma + "alerts/{id}/alertIncidents",
+		"/api/identityGovernance/accessReviews/definitions/{id}/instances",
+		"/api/identityGovernance/accessReviews/definitions/{id}/instances/{iid}":
+		return queryRule{pages: true} // pages only what is a collection
+	case "/api/policies/roleManagementPolicyAssignments":
+		return queryRule{options: []string{"$filter"}, pages: true}
+	case rma + "alerts":
+		return queryRule{options: []string{"$filter", "$expand"}, expand: []string{"alertIncidents", "alertDefinition"}, pages: true}
 	case rma + "alerts/{id}":
 		return queryRule{options: []string{"$expand"}, expand: []string{"alertIncidents", "alertDefinition"}}
 	case "/api/auditLogs/directoryAudits":
 		return queryRule{options: []string{"$top", "$skiptoken"}}
 	case "/api/identityGovernance/accessReviews/definitions":
-		return queryRule{options: []string{"$filter"}} // refused by the handler with its reason
+		return queryRule{options: []string{"$filter"}, pages: true} // $filter is refused by the handler with its reason
 	case "/api/identityGovernance/accessReviews/definitions/{id}/instances/{iid}/decisions",
 		"/api/identityGovernance/accessReviews/definitions/{id}/instances/{iid}/decisions/{did}":
 		return queryRule{options: []string{"$filter", "$top", "$skiptoken"}}
@@ -85,6 +93,8 @@ type queryOptions struct {
 	selected []string
 	expand   []string
 	count    bool
+	top      int // rule.pages: 0 when absent
+	skip     int // rule.pages: the offset in $skiptoken
 }
 
 // checkQuery refuses any query parameter the route does not serve, and
@@ -121,6 +131,18 @@ func checkQuery(r *http.Request, rule queryRule) (queryOptions, error) {
 			default:
 				return q, domain.Invalid("$count", "must be true or false, got %q", v)
 			}
+		case rule.pages && k == "$top":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 999 {
+				return q, domain.Invalid("$top", "must be a number from 1 to 999")
+			}
+			q.top = n
+		case rule.pages && k == "$skiptoken":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return q, domain.Invalid("$skiptoken", "is not a skip token this collection gave out")
+			}
+			q.skip = n
 		case slices.Contains(rule.options, k):
 			if k != "$expand" {
 				continue
@@ -135,6 +157,9 @@ func checkQuery(r *http.Request, rule queryRule) (queryOptions, error) {
 			}
 		default:
 			supported := append([]string(nil), rule.options...)
+			if rule.pages {
+				supported = append(supported, "$top", "$skiptoken")
+			}
 			if r.Method == http.MethodGet {
 				supported = append(supported, "$select", "$count")
 			}
@@ -151,10 +176,28 @@ func checkQuery(r *http.Request, rule queryRule) (queryOptions, error) {
 // handler's answer. h and r let $count list the remaining pages. It returns
 // body unchanged when nothing was asked.
 func (s *Server) shape(ctx context.Context, c *engine.Call, r *http.Request, h handlerFunc, rule queryRule, q queryOptions, body any) (any, error) {
+	col, isCollection := asCollection(body)
+	total := -1
+	if rule.pages && isCollection {
+		all := reflect.ValueOf(col.Value)
+		total = all.Len()
+		if q.top > 0 || q.skip > 0 {
+			from, to := min(q.skip, total), total
+			if q.top > 0 {
+				to = min(from+q.top, total)
+			}
+			col = collection{Context: col.Context, Value: all.Slice(from, to).Interface()}
+			if to < total {
+				col.NextLink = nextLink(r, strconv.Itoa(to))
+			}
+			body = col
+		}
+	} else if q.top > 0 || q.skip > 0 {
+		return nil, domain.Invalid("$top", "applies to collections only")
+	}
 	if len(q.selected) == 0 && !q.count && !(rule.pim && len(q.expand) > 0) {
 		return body, nil
 	}
-	col, isCollection := asCollection(body)
 	if q.count && !isCollection {
 		return nil, domain.Invalid("$count", "applies to collections only")
 	}
@@ -202,9 +245,12 @@ func (s *Server) shape(ctx context.Context, c *engine.Call, r *http.Request, h h
 		}
 	}
 	if q.count {
-		n, err := s.countAll(ctx, c, r, h, col)
-		if err != nil {
-			return nil, err
+		n := total
+		if n < 0 {
+			var err error
+			if n, err = s.countAll(ctx, c, r, h, col); err != nil {
+				return nil, err
+			}
 		}
 		generic["@odata.count"] = n
 	}

@@ -69,6 +69,34 @@ func TestQueryOptions(t *testing.T) {
 		rd["displayName"] != "Global Administrator" || rd["id"] != ga || rd["isBuiltIn"] != true {
 		t.Fatalf("selected and expanded: %v", it)
 	}
+	// Collections answered whole are paged here: $skiptoken is an offset.
+	for _, role := range []string{ga, exch, "fe930be7-5e62-47db-91af-98c3a49a38b1"} {
+		e.must(200, "PATCH", "/api/policies/roleManagementPolicies/DirectoryRole_"+role, adm, map[string]any{"description": "paged"})
+	}
+	all := e.must(200, "GET", "/api/policies/roleManagementPolicies?$count=true", adm, nil)
+	total := len(all["value"].([]any))
+	if total < 3 || all["@odata.count"] != float64(total) {
+		t.Fatalf("policies: %d, count %v", total, all["@odata.count"])
+	}
+	seen := 0
+	for link := "/api/policies/roleManagementPolicies?$top=2&$count=true"; link != ""; {
+		pg := e.must(200, "GET", link, adm, nil)
+		seen += len(pg["value"].([]any))
+		if pg["@odata.count"] != float64(total) || len(pg["value"].([]any)) > 2 {
+			t.Fatalf("policy page: %v", pg)
+		}
+		link = ""
+		if n, ok := pg["@odata.nextLink"].(string); ok {
+			u, _ := url.Parse(n)
+			link = u.RequestURI()
+		}
+	}
+	if seen != total {
+		t.Fatalf("paging policies saw %d of %d", seen, total)
+	}
+	if code, _ := e.do("GET", "/api/policies/roleManagementPolicies?$skiptoken=abc", adm, nil); code != 400 {
+		t.Errorf("foreign skip token: %d", code)
+	}
 	// $count on a single resource is refused.
 	if code, _ := e.do("GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"?$count=true", adm, nil); code != 400 {
 		t.Errorf("$count on one policy: %d", code)
