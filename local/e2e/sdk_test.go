@@ -95,7 +95,7 @@ var sdkWire = &wire{}
 // under the middleware records the wire. The request builders are made
 // directly instead of through msgraph.GraphServiceClient, whose package
 // would compile every Graph workload into this binary.
-func sdkAs(t *testing.T, alias string, mfa bool) *graphClient {
+func sdkAs(t testing.TB, alias string, mfa bool) *graphClient {
 	t.Helper()
 	tok, err := st.Token(user(alias), mfa)
 	if err != nil {
