@@ -19,21 +19,21 @@ import (
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	khttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/policies"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
-	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/jitpim/jitpim/local/stack"
 )
 
 // Targets the other end-to-end tests leave alone.
 const (
-	roleReportsReader = "4a5d8f65-41da-4de4-8968-e035b65339cf"
-	roleSecurityAdmin = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+	roleReportsReader  = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+	roleSecurityAdmin  = "194ae4cb-b126-40b2-bd5b-6091b380977d"
 	groupServiceDeskL2 = "fd18fbab-889e-4318-9420-ac969cd2cf64"
 )
 
@@ -432,9 +432,15 @@ func TestSDKDirectoryRoles(t *testing.T) {
 	}
 }
 
-// setApproval requires approval by one user on a policy, through the SDK.
+// setApproval requires approval by one user on a policy, through the SDK,
+// and puts the rule back as it was when the test ends: later tests use
+// these targets with their demo settings.
 func setApproval(t *testing.T, c *graphClient, policyID, approver string) {
 	t.Helper()
+	rulePath := "policies/roleManagementPolicies/" + policyID + "/rules/Approval_EndUser_Assignment"
+	admin := as(t, "gina", true)
+	before := must(t, admin, 200, "GET", rulePath, nil)
+	t.Cleanup(func() { must(t, admin, 200, "PATCH", rulePath, before) })
 	one := models.NewSingleUser()
 	one.SetUserId(&approver)
 	stage := models.NewUnifiedApprovalStage()
@@ -460,7 +466,9 @@ func setApproval(t *testing.T, c *graphClient, policyID, approver string) {
 func TestSDKGroups(t *testing.T) {
 	ctx := context.Background()
 	gina, stan, alice := sdkAs(t, "gina", true), sdkAs(t, "stan", true), sdkAs(t, "alice", true)
-	pag := func(c *graphClient) *identitygovernance.PrivilegedAccessGroupRequestBuilder { return c.ig.PrivilegedAccess().Group() }
+	pag := func(c *graphClient) *identitygovernance.PrivilegedAccessGroupRequestBuilder {
+		return c.ig.PrivilegedAccess().Group()
+	}
 	stanID := user("stan")
 	setApproval(t, gina, "Group_"+groupServiceDeskL2+"_member", user("alice"))
 

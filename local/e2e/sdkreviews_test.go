@@ -22,7 +22,9 @@ func TestSDKAccessReviews(t *testing.T) {
 		must(t, plain, 201, "POST", eligReqs, map[string]any{"action": "adminAssign", "principalId": user("stan"), "roleDefinitionId": roleReportsReader,
 			"directoryScopeId": "/", "justification": "reporting", "scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": "P30D"}}})
 	}
-	defs := func(c *graphClient) *identitygovernance.AccessReviewsDefinitionsRequestBuilder { return c.ig.AccessReviews().Definitions() }
+	defs := func(c *graphClient) *identitygovernance.AccessReviewsDefinitionsRequestBuilder {
+		return c.ig.AccessReviews().Definitions()
+	}
 
 	res := models.NewAccessReviewQueryScope()
 	res.SetQuery(ptr("/roleManagement/directory/roleDefinitions/" + roleReportsReader))
