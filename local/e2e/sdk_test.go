@@ -173,7 +173,6 @@ func sdkFatal(t *testing.T, what string, err error) {
 func TestSDKDirectoryRoles(t *testing.T) {
 	ctx := context.Background()
 	gina, stan, alice := sdkAs(t, "gina", true), sdkAs(t, "stan", true), sdkAs(t, "alice", true)
-	dir := func(c *graphClient) *rolemanagement.DirectoryRequestBuilder { return c.rm.Directory() }
 	stanID := user("stan")
 
 	// adminAssign an eligibility: the SDK's first POST, gzip-compressed.
@@ -727,3 +726,65 @@ func describe(m absser.Parsable) string {
 	b, _ := w.GetSerializedContent()
 	return string(b)
 }
+
+// TestSDKRenew: the two renew actions, for an eligibility that has ended
+// (renew is for what has expired, extend for what still runs).
+func TestSDKRenew(t *testing.T) {
+	defer advance(t, 0)
+	ctx := context.Background()
+	const roleSecurityReader = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	gina, stan := sdkAs(t, "gina", true), sdkAs(t, "stan", true)
+	stanID := user("stan")
+	req := func(action models.UnifiedRoleScheduleRequestActions, duration string) models.UnifiedRoleEligibilityScheduleRequestable {
+		r := models.NewUnifiedRoleEligibilityScheduleRequest()
+		r.SetAction(&action)
+		r.SetPrincipalId(&stanID)
+		r.SetRoleDefinitionId(ptr(roleSecurityReader))
+		r.SetDirectoryScopeId(ptr("/"))
+		r.SetJustification(ptr("security dashboards"))
+		if duration != "" {
+			r.SetScheduleInfo(schedule(t, models.AFTERDURATION_EXPIRATIONPATTERNTYPE, duration))
+		}
+		return r
+	}
+	eligibility := dir(gina).RoleEligibilityScheduleRequests()
+	if out, err := eligibility.Post(ctx, req(models.ADMINASSIGN_UNIFIEDROLESCHEDULEREQUESTACTIONS, "P1D"), nil); err != nil || val(out.GetStatus()) != "Provisioned" {
+		t.Fatalf("adminAssign P1D: %v %s", err, describe(out))
+	}
+	advance(t, 48*time.Hour)
+	if out, err := st.RunTimer(ctx, "expirySweep"); err != nil {
+		t.Fatalf("sweep: %v %s", err, out)
+	}
+	filter := "principalId eq '" + stanID + "' and roleDefinitionId eq '" + roleSecurityReader + "'"
+	live := func() int {
+		t.Helper()
+		s, err := dir(gina).RoleEligibilitySchedules().Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter}})
+		if err != nil {
+			sdkFatal(t, "eligibility schedules", err)
+		}
+		return len(s.GetValue())
+	}
+	if n := live(); n != 0 {
+		t.Fatalf("%d live eligibilities after the end", n)
+	}
+	if out, err := dir(stan).RoleEligibilityScheduleRequests().Post(ctx, req(models.SELFRENEW_UNIFIEDROLESCHEDULEREQUESTACTIONS, "P30D"), nil); err != nil ||
+		val(out.GetStatus()) != "PendingAdminDecision" || val(out.GetAction()) != models.SELFRENEW_UNIFIEDROLESCHEDULEREQUESTACTIONS {
+		t.Fatalf("selfRenew: %v %s", err, describe(out))
+	}
+	out, err := eligibility.Post(ctx, req(models.ADMINRENEW_UNIFIEDROLESCHEDULEREQUESTACTIONS, "P30D"), nil)
+	if err != nil {
+		sdkFatal(t, "adminRenew", err)
+	}
+	if val(out.GetStatus()) != "Provisioned" || val(out.GetAction()) != models.ADMINRENEW_UNIFIEDROLESCHEDULEREQUESTACTIONS || !sameDuration(t, out.GetScheduleInfo().GetExpiration().GetDuration(), "P30D") {
+		t.Fatalf("adminRenew: %s", describe(out))
+	}
+	if n := live(); n != 1 {
+		t.Fatalf("%d live eligibilities after adminRenew", n)
+	}
+	if _, err := eligibility.Post(ctx, req(models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS, ""), nil); err != nil {
+		sdkFatal(t, "clean up", err)
+	}
+}
+
+func dir(c *graphClient) *rolemanagement.DirectoryRequestBuilder { return c.rm.Directory() }
