@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -105,13 +106,7 @@ func checkQuery(r *http.Request, rule queryRule) (queryOptions, error) {
 	if err != nil {
 		return q, domain.Invalid("query", "cannot be read: %v", err)
 	}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range values {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		v := values.Get(k)
 		switch {
 		case k == "$select" && r.Method == http.MethodGet:
@@ -192,14 +187,18 @@ func (s *Server) shape(ctx context.Context, c *engine.Call, r *http.Request, h h
 			}
 			body = col
 		}
-	} else if q.top > 0 || q.skip > 0 {
-		return nil, domain.Invalid("$top", "applies to collections only")
+	}
+	if !isCollection {
+		// Routes that serve one resource and a collection (…/{id} and
+		// filterByCurrentUser) would otherwise ignore these on the resource.
+		for _, k := range []string{"$filter", "$top", "$skiptoken", "$count"} {
+			if r.URL.Query().Has(k) {
+				return nil, domain.Invalid(k, "applies to collections only")
+			}
+		}
 	}
 	if len(q.selected) == 0 && !q.count && !(rule.pim && len(q.expand) > 0) {
 		return body, nil
-	}
-	if q.count && !isCollection {
-		return nil, domain.Invalid("$count", "applies to collections only")
 	}
 	var props []string
 	if len(q.selected) > 0 {

@@ -97,6 +97,14 @@ func TestQueryOptions(t *testing.T) {
 	if code, _ := e.do("GET", "/api/policies/roleManagementPolicies?$skiptoken=abc", adm, nil); code != 400 {
 		t.Errorf("foreign skip token: %d", code)
 	}
+	// Collection options on a single resource are refused, not ignored.
+	id := items[0].(map[string]any)["id"].(string)
+	e.must(200, "GET", sched+"/"+id+"?$select=principalId", e.token(alice, true), nil)
+	for _, q := range []string{"$top=1", "$filter=principalId eq 'x'", "$skiptoken=1"} {
+		if code, out := e.do("GET", sched+"/"+id+"?"+q, e.token(alice, true), nil); code != 400 || !strings.Contains(errMsg(out), "collections only") {
+			t.Errorf("one schedule with ?%s: %d %v", q, code, out)
+		}
+	}
 	// $count on a single resource is refused.
 	if code, _ := e.do("GET", "/api/policies/roleManagementPolicies/DirectoryRole_"+ga+"?$count=true", adm, nil); code != 400 {
 		t.Errorf("$count on one policy: %d", code)
