@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -192,5 +191,4 @@ func TestFunctionRoutesNameTheirFunction(t *testing.T) {
 	if https < 6 {
 		t.Fatalf("found %d HTTP functions", https)
 	}
-	_ = context.Background
 }
