@@ -98,13 +98,18 @@ func run(log *slog.Logger) error {
 	}
 	api := httpapi.New(eng, verifier, now, log)
 
-	fp := funcproto.New(log)
-	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
-		fp.HandleHTTP(fn, "req", "res", api)
+	// host.json's routePrefix; every HTTP function's route starts with its name.
+	fp, err := funcproto.New(log, funcproto.Options{RoutePrefix: "api"})
+	if err != nil {
+		return err
 	}
-	fp.HandleHTTP("approvals", "req", "res", httpapi.NewPages(links, web, eng, store, now, log))
+	// httpapi.Bodies decodes gzip and bounds every body before any handler reads it.
+	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
+		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
+	}
+	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, store, now, log)))
 	if cfg.ServiceNow != nil {
-		fp.HandleHTTP("servicenow", "req", "res", httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log))
+		fp.HandleHTTP("servicenow", "req", "res", httpapi.Bodies(httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log)))
 	} else {
 		fp.HandleHTTP("servicenow", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)

@@ -17,6 +17,9 @@ type hostConfig struct {
 	WorkingDirectory string
 	Arguments        []string
 	RoutePrefix      string
+	// Forwarding is customHandler.enableForwardingHttpRequest: HTTP
+	// functions are proxied to the handler instead of wrapped in envelopes.
+	Forwarding bool
 }
 
 type hostJSON struct {
@@ -49,11 +52,7 @@ func loadHostConfig(root string) (*hostConfig, error) {
 	}
 	cfg := &hostConfig{RoutePrefix: "api"}
 	if hj.CustomHandler != nil {
-		// Forwarding mode uses a different wire protocol that this host does
-		// not speak; failing is better than silently talking the wrong one.
-		if hj.CustomHandler.EnableForwardingHttpRequest {
-			return nil, fmt.Errorf("%s: customHandler.enableForwardingHttpRequest=true is not supported by this host", path)
-		}
+		cfg.Forwarding = hj.CustomHandler.EnableForwardingHttpRequest
 		d := hj.CustomHandler.Description
 		cfg.ExecutablePath = d.DefaultExecutablePath
 		cfg.WorkingDirectory = d.WorkingDirectory

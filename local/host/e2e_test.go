@@ -103,6 +103,22 @@ func fakeHandler() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)
 	})
+	// Forwarded requests arrive at their original path: echo what came.
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		if r.URL.Query().Get("mode") == "teapot" {
+			w.Header().Set("X-Handler", "short and stout")
+			w.WriteHeader(http.StatusTeapot)
+			io.WriteString(w, "no coffee")
+			return
+		}
+		if r.URL.Query().Get("mode") == "redirect" {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		}
+		json.NewEncoder(w).Encode(forwardEcho{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
+			Header: r.Header, Body: raw, ContentLength: r.ContentLength})
+	})
 	mux.HandleFunc("POST /tick", func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		tickMu.Lock()
@@ -142,6 +158,12 @@ func (s *syncBuffer) String() string {
 // writeApp creates an app root with an HTTP function and a timer function.
 func writeApp(t *testing.T, handlerArgs []string) string {
 	t.Helper()
+	return writeAppMode(t, handlerArgs, false)
+}
+
+// writeAppMode is writeApp with host.json's enableForwardingHttpRequest.
+func writeAppMode(t *testing.T, handlerArgs []string, forwarding bool) string {
+	t.Helper()
 	root := t.TempDir()
 	self, err := os.Executable()
 	if err != nil {
@@ -151,7 +173,7 @@ func writeApp(t *testing.T, handlerArgs []string) string {
 		"version": "2.0",
 		"customHandler": map[string]any{
 			"description":                 map[string]any{"defaultExecutablePath": self, "workingDirectory": "", "arguments": handlerArgs},
-			"enableForwardingHttpRequest": false,
+			"enableForwardingHttpRequest": forwarding,
 		},
 		"extensions": map[string]any{"http": map[string]any{"routePrefix": "api"}},
 	})
@@ -341,14 +363,23 @@ func TestEndToEnd(t *testing.T) {
 		waitFor(t, "handler log line", 5*time.Second, func() bool { return strings.Contains(h.out.String(), wantLog) })
 	})
 
-	t.Run("binary body is base64", func(t *testing.T) {
-		_, body := do(t, "POST", base+"/api/items/1", nil, []byte{0xff, 0xfe})
-		var echo struct {
-			Envelope struct{ Data struct{ Req httpRequestData } }
-		}
-		json.Unmarshal(body, &echo)
-		if got := echo.Envelope.Data.Req.Body; got != "//4=" {
-			t.Errorf("Body = %q", got)
+	t.Run("binary body: base64 for octet-stream, mangled text otherwise", func(t *testing.T) {
+		for _, c := range []struct {
+			contentType string
+			want        any
+		}{{"application/octet-stream", "//4="}, {"application/json", "\uFFFD\uFFFD"}, {"", "\uFFFD\uFFFD"}} {
+			hdr := http.Header{}
+			if c.contentType != "" {
+				hdr.Set("Content-Type", c.contentType)
+			}
+			_, body := do(t, "POST", base+"/api/items/1", hdr, []byte{0xff, 0xfe})
+			var echo struct {
+				Envelope struct{ Data struct{ Req httpRequestData } }
+			}
+			json.Unmarshal(body, &echo)
+			if got := echo.Envelope.Data.Req.Body; got != c.want {
+				t.Errorf("%q: Body = %q, want %q", c.contentType, got, c.want)
+			}
 		}
 	})
 
@@ -586,4 +617,125 @@ func evalPath(p string) string {
 		return r
 	}
 	return p
+}
+
+type forwardEcho struct {
+	Method, Path, RawQuery, Host string
+	Header                       http.Header
+	Body                         []byte
+	ContentLength                int64
+}
+
+// TestForwarding: with enableForwardingHttpRequest the host proxies HTTP
+// requests to the handler as the real host does (forward.go), and still
+// sends timers as envelopes.
+func TestForwarding(t *testing.T) {
+	root := writeAppMode(t, nil, true)
+	h := startHost(t, "-root", root, "-addr", "127.0.0.1:0")
+	base := "http://" + h.addr
+	echoOf := func(t *testing.T, res *http.Response, body []byte) forwardEcho {
+		t.Helper()
+		var e forwardEcho
+		if res.StatusCode != 200 || json.Unmarshal(body, &e) != nil {
+			t.Fatalf("forwarded answer %d %s", res.StatusCode, body)
+		}
+		return e
+	}
+	gz := []byte{0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xfe}
+
+	t.Run("raw bytes, original path, headers, query", func(t *testing.T) {
+		hdr := http.Header{"Authorization": {"Bearer tok"}, "Content-Type": {"application/json"}, "Content-Encoding": {"gzip"},
+			"Content-Language": {"de"}, "X-Multi": {"1", "2"}, "User-Agent": {"kiota-go/1"}}
+		res, body := do(t, "POST", base+"/api/Items/42?$filter=a%20eq%20'b'&x=a&X=b&flag", hdr, gz)
+		e := echoOf(t, res, body)
+		if e.Method != "POST" || e.Path != "/api/Items/42" || !bytes.Equal(e.Body, gz) || e.ContentLength != int64(len(gz)) {
+			t.Errorf("got %s %s body %x (len %d)", e.Method, e.Path, e.Body, e.ContentLength)
+		}
+		if want := "%24filter=a%20eq%20%27b%27&x=a%2Cb&flag="; e.RawQuery != want {
+			t.Errorf("query %q, want %q (rebuilt from ASP.NET's query collection)", e.RawQuery, want)
+		}
+		if e.Header.Get("Content-Encoding") != "" || e.Header.Get("Content-Language") != "" {
+			t.Errorf("content headers other than Content-Type/Length reached the handler: %v", e.Header)
+		}
+		if e.Header.Get("Content-Type") != "application/json" || e.Header.Get("Authorization") != "Bearer tok" || len(e.Header.Values("X-Multi")) != 2 {
+			t.Errorf("headers %v", e.Header)
+		}
+		if _, err := uuid.Parse(e.Header.Get("X-Azure-Functions-InvocationId")); err != nil || e.Header.Get("X-Azure-Functions-HostVersion") == "" {
+			t.Errorf("host headers %v", e.Header)
+		}
+		if ua := e.Header.Get("User-Agent"); !strings.HasPrefix(ua, "kiota-go/1 Azure-Functions-Host/") {
+			t.Errorf("User-Agent %q", ua)
+		}
+		if e.Host != h.addr {
+			t.Errorf("Host %q, want the client's %q", e.Host, h.addr)
+		}
+	})
+
+	t.Run("no Content-Length, no body", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", base+"/api/items/1", io.MultiReader(bytes.NewReader([]byte(`{"a":1}`))))
+		req.ContentLength = -1 // chunked
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if e := echoOf(t, res, body); len(e.Body) != 0 {
+			t.Errorf("a chunked body was forwarded: %q", e.Body)
+		}
+	})
+
+	t.Run("answers relayed as they are", func(t *testing.T) {
+		res, body := do(t, "GET", base+"/api/items/1?mode=teapot", nil, nil)
+		if res.StatusCode != http.StatusTeapot || string(body) != "no coffee" || res.Header.Get("X-Handler") != "short and stout" {
+			t.Errorf("got %d %v %q", res.StatusCode, res.Header, body)
+		}
+		noFollow := &http.Client{Transport: client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := noFollow.Get(base + "/api/items/1?mode=redirect")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/elsewhere" {
+			t.Errorf("redirect: %d %v (the host must not follow it)", res.StatusCode, res.Header)
+		}
+	})
+
+	t.Run("declared body over the host limit", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", base+"/api/items/1", strings.NewReader("x"))
+		req.ContentLength = maxRequestBody + 1
+		res, err := client.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("status %d, want 413", res.StatusCode)
+			}
+		}
+		// An error is fine too: the client could not send what it promised.
+	})
+
+	t.Run("routes and timers unchanged", func(t *testing.T) {
+		if res, _ := do(t, "DELETE", base+"/api/items/1", nil, nil); res.StatusCode != 404 {
+			t.Errorf("method outside the route's list: %d", res.StatusCode)
+		}
+		waitFor(t, "the startup timer envelope", 10*time.Second, func() bool {
+			raw, _ := os.ReadFile(filepath.Join(root, "ticks.jsonl"))
+			return bytes.Contains(raw, []byte(`"IsPastDue"`))
+		})
+	})
+}
+
+func TestForwardedQuery(t *testing.T) {
+	for raw, want := range map[string]string{
+		"":                        "",
+		"$top=2":                  "?%24top=2",
+		"a=1&A=2&b":               "?a=1%2C2&b=",
+		"q=x+y&r=%27s%27":         "?q=x%20y&r=%27s%27",
+		"&&=nokey&k=v":            "?k=v",
+		"on=%E2%9C%93&t=a~b-c_d.": "?on=%E2%9C%93&t=a~b-c_d.",
+	} {
+		if got := forwardedQuery(raw); got != want {
+			t.Errorf("forwardedQuery(%q) = %q, want %q", raw, got, want)
+		}
+	}
 }

@@ -39,7 +39,7 @@ type httpRequestData struct {
 	Headers    map[string][]string `json:"Headers"`
 	Params     map[string]string   `json:"Params"`
 	Identities []any               `json:"Identities"`
-	Body       string              `json:"Body"`
+	Body       any                 `json:"Body,omitempty"`
 }
 
 type timerInfo struct {
@@ -174,10 +174,6 @@ func buildHTTPData(r *http.Request, params map[string]string, body []byte) httpR
 	if r.Host != "" {
 		headers["Host"] = []string{r.Host} // net/http moves Host out of Header
 	}
-	b := string(body)
-	if !utf8.Valid(body) {
-		b = base64.StdEncoding.EncodeToString(body)
-	}
 	if params == nil {
 		params = map[string]string{}
 	}
@@ -188,8 +184,34 @@ func buildHTTPData(r *http.Request, params map[string]string, body []byte) httpR
 		Headers:    headers,
 		Params:     params,
 		Identities: []any{},
-		Body:       b,
+		Body:       envelopeBody(r, body),
 	}
+}
+
+// envelopeBody is Body as the real host writes it (GetRequestAsJObject in
+// azure-functions-host): absent unless Content-Length is positive; bytes
+// (base64 in JSON) for application/octet-stream and multipart/*; otherwise
+// the bytes decoded as UTF-8 text, each invalid byte becoming U+FFFD. So a
+// gzip-compressed or other binary JSON body is mangled in this mode, which
+// is why jitpim runs with enableForwardingHttpRequest.
+func envelopeBody(r *http.Request, body []byte) any {
+	if r.ContentLength <= 0 {
+		return nil
+	}
+	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	if strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "multipart/") {
+		return base64.StdEncoding.EncodeToString(body)
+	}
+	if utf8.Valid(body) {
+		return string(body)
+	}
+	var b strings.Builder
+	for len(body) > 0 {
+		r, n := utf8.DecodeRune(body)
+		b.WriteRune(r) // utf8.RuneError is U+FFFD
+		body = body[n:]
+	}
+	return b.String()
 }
 
 func httpInvokeRequest(fn *function, data httpRequestData) invokeRequest {

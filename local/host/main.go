@@ -1,13 +1,14 @@
 // Command host is a local stand-in for the Azure Functions host, for
 // development where Azure Functions Core Tools cannot be installed.
 //
-// It plays the host's side of the custom handler protocol with
-// enableForwardingHttpRequest=false: it reads host.json and the
-// function.json files, starts the handler binary, routes HTTP requests to
-// httpTrigger functions by their route templates, fires timerTrigger
-// functions on their NCRONTAB schedules, and wraps each call in the same
-// invocation envelope the real host sends, so the handler cannot tell the
-// difference.
+// It plays the host's side of the custom handler protocol: it reads
+// host.json and the function.json files, starts the handler binary, routes
+// HTTP requests to httpTrigger functions by their route templates, and fires
+// timerTrigger functions on their NCRONTAB schedules. Timers, and HTTP
+// functions when enableForwardingHttpRequest is false, get the same
+// invocation envelope the real host sends; with it true, HTTP requests are
+// proxied to the handler exactly as the real host proxies them (forward.go),
+// so the handler cannot tell the difference.
 //
 // Usage:
 //
@@ -110,6 +111,7 @@ type host struct {
 
 	ln  net.Listener
 	inv *invoker
+	fwd *http.Client // forwarded HTTP requests
 
 	bgCtx context.Context // background (timer, admin) invocations
 	bgWG  sync.WaitGroup
@@ -199,6 +201,7 @@ func (h *host) serve(ctx context.Context, stdout, stderr io.Writer, ready func(s
 		}
 	}
 	h.inv = newInvoker(port, h.logf)
+	h.fwd = forwardClient()
 
 	proc, err := startHandler(h.handlerPath, h.cfg.Arguments, h.handlerDir, h.root, port, stdout, stderr)
 	if err != nil {
@@ -219,6 +222,9 @@ func (h *host) serve(ctx context.Context, stdout, stderr io.Writer, ready func(s
 		return 1
 	}
 	h.logf("handler ready")
+	if h.cfg.Forwarding {
+		h.logf("enableForwardingHttpRequest: HTTP requests are proxied to the handler; timers get invocation envelopes")
+	}
 
 	bgCtx, cancelBG := context.WithCancel(context.Background())
 	defer cancelBG()
@@ -353,6 +359,16 @@ func (h *host) serveFunction(w http.ResponseWriter, r *http.Request) {
 	fn, params, ok := h.router.lookup(r.Method, r.URL.EscapedPath())
 	if !ok {
 		http.NotFound(w, r)
+		return
+	}
+	if h.cfg.Forwarding {
+		// Every HTTP function here has exactly an httpTrigger and an http
+		// output (parseFunction), the only kind the real host forwards.
+		h.forward(w, r, fn)
+		return
+	}
+	if r.ContentLength > maxRequestBody {
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // as Kestrel, before reading
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))

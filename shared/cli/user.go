@@ -464,18 +464,23 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 	if err != nil {
 		return err
 	}
-	var appr struct {
-		Steps []struct {
-			ID           string `json:"id"`
-			AssignedToMe bool   `json:"assignedToMe"`
-			Status       string `json:"status"`
-		} `json:"steps"`
+	type stage struct {
+		ID           string `json:"id"`
+		AssignedToMe bool   `json:"assignedToMe"`
+		Status       string `json:"status"`
 	}
-	base := rmBase + "roleAssignmentApprovals/"
+	// Directory roles answer in Graph beta's shape (steps), PIM for Groups
+	// in v1.0's (stages, a navigation property to expand).
+	var appr struct {
+		Steps  []stage `json:"steps"`
+		Stages []stage `json:"stages"`
+	}
+	base, decisions := rmBase+"roleAssignmentApprovals/", "/steps/"
 	err = c.Call(ctx, "GET", base+id, nil, nil, &appr)
 	if ae, ok := err.(*APIError); ok && ae.Status == 404 {
-		base = pgBase + "assignmentApprovals/"
-		err = c.Call(ctx, "GET", base+id, nil, nil, &appr)
+		base, decisions = pgBase+"assignmentApprovals/", "/stages/"
+		err = c.Call(ctx, "GET", base+id+"?$expand=stages", nil, nil, &appr)
+		appr.Steps = appr.Stages
 	}
 	if err != nil {
 		return err
@@ -494,7 +499,7 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 	if *just != "" {
 		body["justification"] = *just
 	}
-	if err := c.Call(ctx, "PATCH", base+id+"/steps/"+step, body, nil, nil); err != nil {
+	if err := c.Call(ctx, "PATCH", base+id+decisions+step, body, nil, nil); err != nil {
 		return err
 	}
 	if o.json {

@@ -16,6 +16,10 @@ const (
 	CodeUnauthorized Code = "unauthorized"
 	CodeTransient    Code = "transient"
 	CodeInternal     Code = "internal"
+	// CodeTooLarge and CodeUnsupportedEncoding are refusals of a request's
+	// transport (its size or Content-Encoding), before anything is read.
+	CodeTooLarge            Code = "too_large"
+	CodeUnsupportedEncoding Code = "unsupported_encoding"
 )
 
 // Error is the one error type of jitpim. Message is safe to show to the

@@ -1,8 +1,19 @@
-// Package funcproto speaks the Azure Functions custom handler protocol with
-// enableForwardingHttpRequest off: the host POSTs every invocation, HTTP or
-// timer, to /{functionName} as a JSON envelope and reads the outputs from
-// the answer. HTTP invocations are turned into ordinary *http.Request values
-// for a plain net/http handler, so the API knows nothing of the protocol.
+// Package funcproto speaks the Azure Functions custom handler protocol, in
+// both of the host's modes, so that the API stays a plain net/http handler
+// that knows nothing of the protocol:
+//
+//   - HTTP functions with enableForwardingHttpRequest on (jitpim's
+//     host.json): the host proxies the client's request to the handler at
+//     its original path under the route prefix (/api/...), raw body
+//     included, and relays the plain HTTP answer. Server routes it to the
+//     function named by the path's first segment after the prefix.
+//   - everything else (timers, and HTTP functions with forwarding off): the
+//     host POSTs an invocation envelope to /{functionName} and reads the
+//     outputs from the answer. HTTP invocations are rebuilt into ordinary
+//     *http.Request values; their bodies arrive decoded as text, so a
+//     compressed or binary body cannot survive this mode.
+//
+// README's "Custom handler protocol" cites the host source for both.
 package funcproto
 
 import (
@@ -45,7 +56,16 @@ type TimerFunc func(ctx context.Context, invocationID string, t TimerInfo) (stri
 type Server struct {
 	http   map[string]httpFunc
 	timers map[string]timerFunc
+	prefix string // "/api/": forwarded requests arrive under it
 	log    *slog.Logger
+}
+
+// Options configures a Server.
+type Options struct {
+	// RoutePrefix is host.json's extensions.http.routePrefix ("api" when
+	// unset there). Forwarded requests arrive at /{RoutePrefix}/...; with an
+	// empty prefix they could not be told from envelopes, so New refuses it.
+	RoutePrefix string
 }
 
 type httpFunc struct {
@@ -59,12 +79,20 @@ type timerFunc struct {
 }
 
 // New returns an empty dispatcher.
-func New(log *slog.Logger) *Server {
-	return &Server{http: map[string]httpFunc{}, timers: map[string]timerFunc{}, log: log}
+func New(log *slog.Logger, o Options) (*Server, error) {
+	p := strings.Trim(o.RoutePrefix, "/")
+	if p == "" {
+		return nil, errors.New("funcproto: a route prefix is required to tell forwarded requests from invocations")
+	}
+	return &Server{http: map[string]httpFunc{}, timers: map[string]timerFunc{}, prefix: "/" + strings.ToLower(p) + "/", log: log}, nil
 }
 
 // HandleHTTP registers an HTTP-triggered function: binding is the trigger's
-// name in function.json ("req") and output the http output's ("res").
+// name in function.json ("req") and output the http output's ("res"), used
+// when the host sends envelopes. A forwarded request is routed by the first
+// path segment after the route prefix, so the function's route must start
+// with its name (roleManagement/{*path}); the host itself matched the route
+// before forwarding.
 func (s *Server) HandleHTTP(function, binding, output string, h http.Handler) {
 	s.http[strings.ToLower(function)] = httpFunc{binding, output, h}
 }
@@ -111,6 +139,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK) // readiness probe
 		return
 	}
+	if lp := strings.ToLower(r.URL.Path); strings.HasPrefix(lp, s.prefix) {
+		s.serveForwarded(w, r, lp[len(s.prefix):])
+		return
+	}
 	name := strings.ToLower(strings.Trim(r.URL.Path, "/"))
 	if r.Method != http.MethodPost || strings.Contains(name, "/") {
 		http.NotFound(w, r)
@@ -144,6 +176,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(ans)
+}
+
+// serveForwarded serves a request the host proxied: rest is its path after
+// the route prefix, lower-cased.
+func (s *Server) serveForwarded(w http.ResponseWriter, r *http.Request, rest string) {
+	name, _, _ := strings.Cut(rest, "/")
+	f, ok := s.http[name]
+	if !ok {
+		// The host forwards only requests that matched a function's route:
+		// a miss means function.json and the registrations disagree.
+		s.log.Error("forwarded request for no registered function", "path", r.URL.Path, "invocation_id", r.Header.Get(InvocationHeader))
+		http.NotFound(w, r)
+		return
+	}
+	f.h.ServeHTTP(w, r)
 }
 
 // unwrap decodes a Data entry that may arrive as a JSON string holding JSON.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestHTTPInvocation(t *testing.T) {
-	s := New(slog.New(slog.DiscardHandler))
+	s := newServer(t)
 	s.HandleHTTP("roleManagement", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -49,7 +49,7 @@ func TestHTTPInvocation(t *testing.T) {
 }
 
 func TestTimerAndErrors(t *testing.T) {
-	s := New(slog.New(slog.DiscardHandler))
+	s := newServer(t)
 	var past bool
 	s.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, ti TimerInfo) (string, error) {
 		past = ti.IsPastDue
@@ -91,7 +91,7 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add(`{"Data":{"req":{"Url":"http://h/api/x","Method":"GET","Headers":{"A":["b"]},"Body":null}}}`)
 	f.Add(`{"Data":{"req":"{\"Url\":\"http://h/\",\"Method\":\"POST\",\"Body\":\"x\"}"}}`)
 	f.Add(`{"Data":{"timer":"{}"}}`)
-	s := New(slog.New(slog.DiscardHandler))
+	s := newServer(f)
 	s.HandleHTTP("api", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	s.HandleTimer("t", "timer", func(context.Context, string, TimerInfo) (string, error) { return "", nil })
 	f.Fuzz(func(t *testing.T, body string) {
@@ -103,4 +103,66 @@ func FuzzEnvelope(f *testing.F) {
 			}
 		}
 	})
+}
+
+func newServer(t testing.TB) *Server {
+	t.Helper()
+	s, err := New(slog.New(slog.DiscardHandler), Options{RoutePrefix: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewNeedsRoutePrefix(t *testing.T) {
+	if _, err := New(slog.New(slog.DiscardHandler), Options{RoutePrefix: "/"}); err == nil {
+		t.Error("an empty route prefix was accepted; forwarded requests could not be told from envelopes")
+	}
+}
+
+// TestForwardedRequest: with enableForwardingHttpRequest the host proxies
+// the client's request itself; it must reach the function's handler
+// untouched (method, path, query, headers, raw bytes), and the handler's
+// answer, whatever its status, must go back as it is.
+func TestForwardedRequest(t *testing.T) {
+	s := newServer(t)
+	raw := []byte{0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00} // not text: must not be re-encoded
+	s.HandleHTTP("roleManagement", "req", "res", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !bytes.Equal(body, raw) {
+			t.Errorf("body %x, want %x", body, raw)
+		}
+		w.Header().Set("X-Seen", r.Method+" "+r.URL.Path+" "+r.URL.Query().Get("$filter")+" "+r.Header.Get(InvocationHeader))
+		w.WriteHeader(409)
+		_, _ = io.WriteString(w, `{"error":{}}`)
+	}))
+	s.HandleTimer("expirySweep", "timer", func(context.Context, string, TimerInfo) (string, error) { return "ok", nil })
+
+	r := httptest.NewRequest("PATCH", "/api/roleManagement/directory/x?%24filter=a%20eq%20%27b%27", bytes.NewReader(raw))
+	r.Header.Set(InvocationHeader, "inv-9")
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != 409 || w.Body.String() != `{"error":{}}` || w.Header().Get("X-Seen") != "PATCH /api/roleManagement/directory/x a eq 'b' inv-9" {
+		t.Fatalf("forwarded answer %d %v %s", w.Code, w.Header(), w.Body)
+	}
+
+	// ASP.NET matched the route case-insensitively before forwarding.
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("PATCH", "/API/RoleManagement/directory/x", bytes.NewReader(raw)))
+	if w.Code != 409 {
+		t.Errorf("upper-case path: %d", w.Code)
+	}
+	for _, p := range []string{"/api/expirySweep", "/api/nothing/here", "/api/"} {
+		w = httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+		if w.Code != 404 {
+			t.Errorf("%s: %d, want 404", p, w.Code)
+		}
+	}
+	// Timers still come as envelopes next to forwarded HTTP.
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("POST", "/expirySweep", strings.NewReader(`{"Data":{"timer":{"IsPastDue":false}},"Metadata":{}}`)))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
+		t.Errorf("timer envelope: %d %s", w.Code, w.Body)
+	}
 }

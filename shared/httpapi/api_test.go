@@ -318,7 +318,7 @@ func TestBadInput(t *testing.T) {
 		{"unsigned token", "POST", assignReqs, unsigned, activation(alice, ga, "PT1H"), 401, "", ""},
 		{"alg none token", "POST", assignReqs, noneHeader, activation(alice, ga, "PT1H"), 401, "", ""},
 		{"garbage token", "POST", assignReqs, "not-a-jwt", activation(alice, ga, "PT1H"), 401, "", ""},
-		{"huge body", "POST", assignReqs, tok, with(activation(alice, ga, "PT1H"), "justification", strings.Repeat("x", 70000)), 400, "larger than", ""},
+		{"huge body", "POST", assignReqs, tok, with(activation(alice, ga, "PT1H"), "justification", strings.Repeat("x", 70000)), 413, "larger than", ""},
 		{"long justification", "POST", assignReqs, tok, with(activation(alice, ga, "PT1H"), "justification", strings.Repeat("x", 501)), 400, "at most 500", "justification"},
 	}
 	for _, c := range cases {

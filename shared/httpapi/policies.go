@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -430,7 +431,7 @@ func policyJSON(p domain.Policy, withRules bool) policyOut {
 }
 
 func expandsRules(r *http.Request) bool {
-	return strings.Contains(strings.ToLower(r.URL.Query().Get("$expand")), "rules")
+	return strings.EqualFold(strings.TrimSpace(r.URL.Query().Get("$expand")), "rules") // other values were refused by checkQuery
 }
 
 func (s *Server) listPolicies(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
@@ -489,6 +490,9 @@ func (s *Server) getRule(ctx context.Context, c *engine.Call, r *http.Request) (
 
 func readAll(r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(r.Body)
+	if errors.As(err, new(*http.MaxBytesError)) {
+		return nil, domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
+	}
 	if err != nil {
 		return nil, domain.Wrap(domain.CodeInvalid, err, "could not read the request body (at most %d bytes)", maxBody)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
@@ -39,6 +40,10 @@ func scheduleJSON(s domain.Schedule, set resourceSet, instance bool) scheduleOut
 	out := scheduleOutJSON{ID: s.ID, PrincipalID: string(s.PrincipalID), MemberType: s.MemberType, AssignmentType: s.AssignmentType}
 	if set.group {
 		out.GroupID, out.AccessID = string(s.Target.GroupID), s.Target.AccessID
+		// PIM for Groups' enums are camelCase (privilegedAccessGroupMemberType
+		// direct/group, privilegedAccessGroupAssignmentType assigned/activated);
+		// the directory-role resources answer Direct and Activated as strings.
+		out.MemberType, out.AssignmentType = lowerFirst(out.MemberType), lowerFirst(out.AssignmentType)
 	} else {
 		out.RoleDefinitionID, out.DirectoryScopeID = string(s.Target.RoleDefinitionID), s.Target.DirectoryScopeID
 	}
@@ -137,4 +142,11 @@ func targetKindOf(set resourceSet) domain.TargetKind {
 		return domain.TargetGroup
 	}
 	return domain.TargetRole
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

@@ -116,21 +116,7 @@ func (s *Server) routes() {
 				return s.getSchedule(ctx, c, set, res.kind, res.instances, id)
 			})
 		}
-		s.handle("GET "+k.prefix+set.approvals+"/{id}", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-			req, err := s.eng.GetApproval(ctx, c, r.PathValue("id"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusOK, s.approvalJSON(ctx, c, req), nil
-		})
-		s.handle("GET "+k.prefix+set.approvals+"/{id}/steps", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-			req, err := s.eng.GetApproval(ctx, c, r.PathValue("id"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusOK, collection{Value: s.approvalJSON(ctx, c, req).Steps}, nil
-		})
-		s.handle("PATCH "+k.prefix+set.approvals+"/{id}/steps/{step}", s.decide)
+		s.approvalRoutes(k.prefix, set)
 	}
 	s.handle("GET /api/policies/roleManagementPolicies", s.listPolicies)
 	s.handle("GET /api/policies/roleManagementPolicies/{id}", s.getPolicy)
@@ -163,6 +149,7 @@ func filterByCurrentUser(seg string) (string, bool) {
 // handle wraps a handlerFunc with authentication, the per-call context and
 // the error mapping.
 func (s *Server) handle(pattern string, h handlerFunc) {
+	rule := queryRuleFor(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		now := s.now()
@@ -170,14 +157,9 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		if inv == "" {
 			inv = uuid.NewString()
 		}
-		reqID := r.Header.Get("client-request-id")
-		if reqID == "" || len(reqID) > 100 {
-			reqID = uuid.NewString()
-		}
-		w.Header().Set("request-id", reqID)
-		w.Header().Set("client-request-id", reqID)
+		reqID := setRequestID(w, r)
 		log := s.log.With("invocation_id", inv, "http_request_id", reqID)
-		status, err := s.serve(w, r, h, now, inv, log)
+		status, err := s.serve(w, r, h, rule, now, inv, log)
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "ms", time.Since(start).Milliseconds()}
 		if err != nil {
 			attrs = append(attrs, "error", err.Error())
@@ -186,7 +168,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	})
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, now time.Time, inv string, log *slog.Logger) (int, error) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, rule queryRule, now time.Time, inv string, log *slog.Logger) (int, error) {
 	ctx := r.Context()
 	raw, err := auth.BearerToken(r.Header)
 	if err == nil {
@@ -198,7 +180,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, no
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			var status int
 			var body any
-			status, body, err = h(ctx, c, r)
+			var q queryOptions
+			if q, err = checkQuery(r, rule); err == nil {
+				status, body, err = h(ctx, c, r)
+			}
+			if err == nil && status == http.StatusOK {
+				body, err = s.shape(ctx, c, r, h, rule, q, body)
+			}
 			if err == nil {
 				// Mail goes out after the change is stored; a failed send stays queued for the timer.
 				s.eng.FlushMail(ctx, c)
@@ -222,7 +210,15 @@ var statusOf = map[domain.Code]struct {
 	domain.CodeUnauthorized: {http.StatusUnauthorized, "InvalidAuthenticationToken"},
 	domain.CodeTransient:    {http.StatusServiceUnavailable, "ServiceUnavailable"},
 	domain.CodeInternal:     {http.StatusInternalServerError, "InternalServerError"},
+	// Transport refusals (bodies.go).
+	domain.CodeTooLarge:            {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
+	domain.CodeUnsupportedEncoding: {http.StatusUnsupportedMediaType, "UnsupportedMediaType"},
 }
+
+// retryAfterSeconds is the Retry-After on jitpim's own 429 and 503 answers:
+// they come from storage or directory hiccups that clear in seconds, and
+// the Graph SDKs' retry handler waits this long instead of its default.
+const retryAfterSeconds = "2"
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -248,7 +244,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 		de = domain.Wrap(domain.CodeInternal, err, "internal error")
 	}
 	if errors.As(err, new(*http.MaxBytesError)) {
-		de = domain.Errorf(domain.CodeInvalid, "the request body is larger than %d bytes", maxBody)
+		de = domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
 	}
 	m, ok := statusOf[de.Code]
 	if !ok {
@@ -260,6 +256,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	}
 	if de.Code == domain.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	if m.status == http.StatusServiceUnavailable || m.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, m.status, errorBody{Error: errorDetail{Code: m.code, Message: msg, Target: de.Field,
 		InnerError: innerError{RequestID: w.Header().Get("request-id"), Date: time.Now().UTC().Format(time.RFC3339)}}})
@@ -290,7 +289,7 @@ func readBody(r *http.Request, allowed []string, into any) error {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return domain.Errorf(domain.CodeInvalid, "the request body is larger than %d bytes", maxBody)
+			return domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", maxBody)
 		}
 		return domain.Wrap(domain.CodeInvalid, err, "could not read the request body")
 	}

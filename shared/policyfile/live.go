@@ -342,7 +342,7 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 			return nil, fmt.Errorf("reading %s: %w", src.path, err)
 		}
 		for _, s := range ss {
-			if src.kind == domain.KindAssignment && s.AssignmentType == domain.AssignmentActivated {
+			if src.kind == domain.KindAssignment && strings.EqualFold(s.AssignmentType, domain.AssignmentActivated) { // groups answer "activated"
 				continue
 			}
 			sc := Schedule{ID: s.ID, Kind: src.kind, PrincipalID: domain.CanonicalID(s.PrincipalID)}
