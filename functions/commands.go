@@ -8,8 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/jitpim/jitpim/shared/cli"
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/tablestore"
 )
 
@@ -21,7 +26,7 @@ import (
 func command(args []string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, cli.Env{Args: args, Getenv: os.Getenv, Stdout: stdout, Stderr: os.Stderr,
-		AuditVerify: auditVerify, AuditExport: auditExport})
+		AuditVerify: auditVerify, AuditExport: auditExport, MigrateIDs: migrateIDs})
 	stop()
 	if code != cli.ExitOK {
 		os.Exit(code)
@@ -53,6 +58,29 @@ func auditVerify(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "audit chain intact: %d records in table %s\n", n, a.Table())
+	return nil
+}
+
+// migrateIDs moves data stored before object ids were canonical to the
+// canonical spelling, and records that it ran in the audit log.
+func migrateIDs(w io.Writer) error {
+	ctx := context.Background()
+	s, err := tablestore.New(ctx, os.Getenv("AzureWebJobsStorage"), tablestore.Options{TablePrefix: os.Getenv("JITPIM_TABLE_PREFIX")})
+	if err != nil {
+		return err
+	}
+	rep, err := s.CanonicalizeIDs(ctx)
+	if err != nil {
+		return err
+	}
+	rec := domain.AuditRecord{ID: uuid.NewString(), Time: time.Now().UTC(), ActorID: engine.SystemActor, Action: "migrate.ids", Category: "Governance",
+		Outcome: "success", Details: map[string]string{"grants_rekeyed": fmt.Sprint(rep.GrantsRekeyed), "grants_merged": fmt.Sprint(rep.GrantsMerged),
+			"schedules_rewritten": fmt.Sprint(rep.SchedulesRewritten), "requests_rewritten": fmt.Sprint(rep.RequestsRewritten)}}
+	if err := s.AppendAudit(ctx, &rec); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "ids canonical: %d grants re-keyed (%d merged), %d schedules and %d requests rewritten\n",
+		rep.GrantsRekeyed, rep.GrantsMerged, rep.SchedulesRewritten, rep.RequestsRewritten)
 	return nil
 }
 

@@ -450,3 +450,41 @@ func TestAdminWritesNeedMFA(t *testing.T) {
 	}
 	must(t, gina, 200, "GET", "auditLogs/directoryAudits?$top=1", nil)
 }
+
+// TestIDFieldsOfPoliciesAndReviewsAreCanonical: the id-bearing fields of
+// the other write endpoints (approvers of an approval rule, the scope and
+// reviewers of an access review) are stored canonically whatever their
+// spelling, and a non-GUID is refused naming the field.
+func TestIDFieldsOfPoliciesAndReviewsAreCanonical(t *testing.T) {
+	gina := as(t, "gina", true)
+	rule := "policies/roleManagementPolicies/DirectoryRole_" + roleSecurityAdm + "/rules/Approval_EndUser_Assignment"
+	approval := func(userID string) map[string]any {
+		return map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "setting": map[string]any{
+			"isApprovalRequired": true, "approvalMode": "SingleStage", "approvalStages": []any{map[string]any{"approvalStageTimeOutInDays": 1,
+				"primaryApprovers": []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": userID}}}}}}
+	}
+	defer gina.Do(context.Background(), "PATCH", rule, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+		"setting": map[string]any{"isApprovalRequired": false, "approvalMode": "NoApproval", "approvalStages": []any{}}})
+	must(t, gina, 200, "PATCH", rule, approval(strings.ToUpper(user("alice"))))
+	got := must(t, gina, 200, "GET", rule, nil)
+	if s := fmt.Sprint(got); !strings.Contains(s, user("alice")) || strings.Contains(s, strings.ToUpper(user("alice"))) {
+		t.Fatalf("approver not stored canonically: %v", got)
+	}
+	code, out, _ := gina.Do(context.Background(), "PATCH", rule, approval("{"+user("alice")+"}"))
+	if code != 400 || !strings.Contains(fmt.Sprint(out), "userId") {
+		t.Fatalf("approver in braces: %d %v", code, out)
+	}
+
+	def := must(t, gina, 201, "POST", reviewDefs, map[string]any{
+		"displayName": "Security Administrators (spelling test)",
+		"scope": map[string]any{"@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
+			"resourceScopes": []any{map[string]any{"query": "/roleManagement/directory/roleDefinitions/" + strings.ToUpper(roleSecurityAdm), "queryType": "MicrosoftGraph"}}},
+		"reviewers": []any{map[string]any{"query": "/users/" + strings.ToUpper(user("alice")), "queryType": "MicrosoftGraph"}},
+		"settings":  map[string]any{"defaultDecisionEnabled": true, "defaultDecision": "Approve", "instanceDurationInDays": 1},
+	})
+	defer gina.Do(context.Background(), "DELETE", reviewDefs+"/"+def["id"].(string), nil)
+	if s := fmt.Sprint(def); !strings.Contains(s, user("alice")) || !strings.Contains(s, roleSecurityAdm) ||
+		strings.Contains(s, strings.ToUpper(user("alice"))) || strings.Contains(s, strings.ToUpper(roleSecurityAdm)) {
+		t.Fatalf("review definition ids not canonical: %v", def)
+	}
+}

@@ -44,6 +44,9 @@ type Env struct {
 	// AzureWebJobsStorage); the handler binary provides them.
 	AuditVerify func(w io.Writer) error
 	AuditExport func(w io.Writer) error
+	// MigrateIDs rewrites ids stored before they were canonical (needs
+	// AzureWebJobsStorage); the handler binary provides it.
+	MigrateIDs func(w io.Writer) error
 }
 
 // usageError is a mistake on the command line (exit code 2).
@@ -87,6 +90,9 @@ Administrators:
   audit verify                         check the audit hash chain (needs AzureWebJobsStorage and the handler's
                                        JITPIM_TABLE_PREFIX); an empty or missing chain fails. Neither command
                                        creates or changes anything in storage.
+  migrate ids                          rewrite grants, schedules and requests stored with upper-case object ids
+                                       (before ids were canonical) under the canonical id; idempotent, audited
+                                       (needs AzureWebJobsStorage and JITPIM_TABLE_PREFIX)
 
 ROLE is a built-in role's display name ("Global Administrator") or template id.
 Flags for every command: --api URL (default $JITPIM_API, else ` + DefaultAPI + `), --json.
@@ -259,6 +265,17 @@ func dispatch(ctx context.Context, e *Env) error {
 			return e.auditVerify(rest[1:])
 		}
 		return usagef("unknown audit subcommand %q: use export or verify", rest[0])
+	case "migrate":
+		if len(rest) != 1 || rest[0] != "ids" {
+			return usagef("migrate needs one subcommand: ids")
+		}
+		if e.Getenv("AzureWebJobsStorage") == "" {
+			return usagef("migrate ids works on the tables directly: set AzureWebJobsStorage to their connection string")
+		}
+		if e.MigrateIDs == nil {
+			return usagef("migrate ids runs in the handler binary only")
+		}
+		return storeError(e.MigrateIDs(e.Stdout))
 	case "audit-verify":
 		return e.auditVerify(rest)
 	case "audit-export":
