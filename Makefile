@@ -42,6 +42,8 @@ bench: deps
 # fuzz runs each fuzz target briefly.
 fuzz:
 	$(GO) test ./shared/domain/ -run '^$$' -fuzz FuzzParseISODuration -fuzztime 20s
+	$(GO) test ./shared/domain/ -run '^$$' -fuzz FuzzParseObjectID -fuzztime 20s
+	$(GO) test ./shared/engine/ -run '^$$' -fuzz FuzzIDSpellingsThroughTheEngine -fuzztime 30s
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseRequest -fuzztime 20s
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzApplyRule -fuzztime 20s
