@@ -13,9 +13,10 @@ import (
 func (p *parser) validate() {
 	f := p.f
 	p.reported = map[string]bool{}
-	breakGlass := map[domain.ObjectID]*Ref{}
+	breakGlass := breakGlassRefs{refs: map[domain.ObjectID]*Ref{}}
 	for _, r := range f.BreakGlass {
-		breakGlass[r.ID] = r
+		breakGlass.list = append(breakGlass.list, r.ID)
+		breakGlass.refs[r.ID] = r
 	}
 	for _, t := range f.Targets {
 		if !t.Tier.Set {
@@ -67,7 +68,7 @@ func (p *parser) validate() {
 	p.checkApproversNotBreakGlass(breakGlass)
 	for _, r := range f.Reviews {
 		for _, x := range append(append([]*Ref{}, r.Reviewers...), r.Fallback...) {
-			if bg, ok := breakGlass[x.ID]; ok {
+			if bg, ok := breakGlass.find(x.ID); ok {
 				p.d.warnf(x.Line, "access review %q: %s is a break-glass account; it should not be used for day-to-day work such as reviews (break-glass at line %d)", r.Name, x.Name, bg.Line)
 			}
 		}
@@ -129,7 +130,7 @@ func (p *parser) checkMerged(what string, s Settings, line int, groups []string)
 	}
 }
 
-func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass map[domain.ObjectID]*Ref) {
+func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass breakGlassRefs) {
 	seen := map[string]int{}
 	for _, a := range append(append([]*Assignment{}, t.Eligible...), t.Active...) {
 		kind, rules, key := "eligible", pol.Eligible, "eligibleExpiration"
@@ -137,7 +138,7 @@ func (p *parser) checkAssignments(t *Target, pol domain.Policy, breakGlass map[d
 			kind, rules, key = "active", pol.Active, "activeExpiration"
 		}
 		r := a.Principal
-		if bg, ok := breakGlass[r.ID]; ok {
+		if bg, ok := breakGlass.find(r.ID); ok {
 			p.d.errorf(a.Line, "%s: %s is a break-glass account (line %d) and must never be made %s through jitpim: emergency accounts keep their permanent access outside PIM",
 				t.Name, r.Name, bg.Line, kind)
 			continue
@@ -185,7 +186,7 @@ func (p *parser) checkSelfApproval(t *Target, pol domain.Policy) {
 	}
 }
 
-func (p *parser) checkApproversNotBreakGlass(breakGlass map[domain.ObjectID]*Ref) {
+func (p *parser) checkApproversNotBreakGlass(breakGlass breakGlassRefs) {
 	check := func(what string, s *Settings) {
 		if s == nil {
 			return
@@ -195,7 +196,7 @@ func (p *parser) checkApproversNotBreakGlass(breakGlass map[domain.ObjectID]*Ref
 			refs = append(refs, s.Escalation.V.Approvers...)
 		}
 		for _, r := range refs {
-			if _, ok := breakGlass[r.ID]; ok {
+			if _, ok := breakGlass.find(r.ID); ok {
 				p.d.warnf(r.Line, "%s: %s is a break-glass account; keep emergency accounts out of day-to-day work such as approvals", what, r.Name)
 			}
 		}
@@ -215,4 +216,18 @@ func hours(d time.Duration) string {
 		return fmt.Sprintf("PT%dH", d/time.Hour)
 	}
 	return domain.FormatISODuration(d)
+}
+
+// breakGlassRefs asks the domain's break-glass rule (domain.BreakGlass) and
+// keeps where in the file each account was declared, for the messages.
+type breakGlassRefs struct {
+	list domain.BreakGlass
+	refs map[domain.ObjectID]*Ref
+}
+
+func (b breakGlassRefs) find(id domain.ObjectID) (*Ref, bool) {
+	if !b.list.Protects(id) {
+		return nil, false
+	}
+	return b.refs[id], true
 }
