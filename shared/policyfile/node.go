@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Diagnostic is one finding about a policy file, tied to a line.

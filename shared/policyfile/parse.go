@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // SchemaVersion is the policy file format this package reads.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 var reviewKeys = []string{"name", "scope", "reviewers", "fallbackReviewers", "recurrence", "durationInDays", "defaultDecision",
