@@ -1,8 +1,11 @@
 # jitpim: the two commands a newcomer needs are `make run` and `make test`.
 GO        ?= go
 AZURITE   := local/azurite/node_modules/.bin/azurite-table
+# golangci-lint is built from the Go module proxy at a pinned version.
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI  := bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build run test bench fuzz deps clean package
+.PHONY: build run test bench fuzz deps clean package lint check
 
 build:
 	$(GO) build -o bin/jitpim ./functions
@@ -14,6 +17,23 @@ deps: $(AZURITE)
 $(AZURITE): local/azurite/package.json local/azurite/package-lock.json
 	npm ci --prefix local/azurite --no-audit --no-fund
 	@touch $(AZURITE)
+
+$(GOLANGCI):
+	mkdir -p bin
+	GOBIN=$(CURDIR)/bin/.golangci $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv bin/.golangci/golangci-lint $(GOLANGCI)
+
+# lint runs the linters of .golangci.yml.
+lint: $(GOLANGCI)
+	$(GOLANGCI) run ./...
+
+# check is what every change must pass besides the tests: formatting, vet,
+# the linters, and a tidy go.mod.
+check: $(GOLANGCI)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GOLANGCI) run ./...
+	$(GO) mod tidy -diff
 
 # run starts the whole local stack with the seeded demo tenant; Ctrl-C stops it.
 run: deps build

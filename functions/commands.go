@@ -23,7 +23,7 @@ import (
 // commands that read the audit table (audit verify, audit export, and their
 // older names audit-verify and audit-export). It exits with the command
 // line's code: 0 done, 1 refused, 2 usage error.
-func command(args []string, stdout io.Writer) error {
+func command(args []string, stdout io.Writer) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, cli.Env{Args: args, Getenv: os.Getenv, Stdout: stdout, Stderr: os.Stderr,
 		AuditVerify: auditVerify, AuditExport: auditExport, MigrateIDs: migrateIDs})
@@ -31,7 +31,6 @@ func command(args []string, stdout io.Writer) error {
 	if code != cli.ExitOK {
 		os.Exit(code)
 	}
-	return nil
 }
 
 // openAudit opens the audit table read-only: the operator commands never

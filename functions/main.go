@@ -30,10 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 {
-		if err := command(os.Args[1:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "jitpim:", err)
-			os.Exit(1)
-		}
+		command(os.Args[1:], os.Stdout)
 		return
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))

@@ -170,7 +170,7 @@ func TestAccessMadeOutsideJitpimIsNeverTakenOver(t *testing.T) {
 		must(t, gina, 201, "POST", groupEligReqs, map[string]any{"action": "adminAssign", "principalId": user("sam"), "groupId": dev,
 			"accessId": access, "justification": "dev", "scheduleInfo": expiry("P30D")})
 		graphPost(t, "/groups/"+dev+"/"+access+"s/$ref", map[string]any{"@odata.id": st.GraphURL + "/v1.0/directoryObjects/" + user("sam")})
-		code, out := 0, map[string]any{}
+		var out map[string]any
 		code, out, _ = sam.Do(context.Background(), "POST", groupAssignReqs, map[string]any{"action": "selfActivate", "principalId": user("sam"),
 			"groupId": dev, "accessId": access, "justification": "deploy", "scheduleInfo": expiry("PT1H")})
 		if code != 409 || !strings.Contains(fmt.Sprint(out), "outside jitpim") {

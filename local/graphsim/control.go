@@ -74,7 +74,7 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 	return nil
 }
 
-func writeFault(w http.ResponseWriter, r *http.Request, f *Fault, now time.Time) {
+func writeFault(w http.ResponseWriter, f *Fault, now time.Time) {
 	code, msg := f.Code, f.Message
 	if code == "" {
 		switch f.Status {
@@ -96,7 +96,7 @@ func writeFault(w http.ResponseWriter, r *http.Request, f *Fault, now time.Time)
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
-	writeError(w, r, &graphError{f.Status, code, msg}, now)
+	writeError(w, &graphError{f.Status, code, msg}, now)
 }
 
 // ---- inspection helpers ----------------------------------------------------
@@ -272,7 +272,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusNotFound {
 			code = "Request_ResourceNotFound"
 		}
-		writeError(w, r, &graphError{status, code, fmt.Sprintf(format, a...)}, now)
+		writeError(w, &graphError{status, code, fmt.Sprintf(format, a...)}, now)
 	}
 	seg := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim/"), "/"), "/")
 	switch {
@@ -291,7 +291,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case seg[0] == "faults" && len(seg) == 1 && r.Method == http.MethodPost:
 		body, gerr := readBody(r)
 		if gerr != nil {
-			writeError(w, r, gerr, now)
+			writeError(w, gerr, now)
 			return
 		}
 		var list []Fault
@@ -312,7 +312,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case seg[0] == "signins" && len(seg) == 1 && r.Method == http.MethodPost:
 		body, gerr := readBody(r)
 		if gerr != nil {
-			writeError(w, r, gerr, now)
+			writeError(w, gerr, now)
 			return
 		}
 		var list []SignIn
@@ -339,7 +339,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case seg[0] == "config" && len(seg) == 1 && r.Method == http.MethodPost:
 		body, gerr := readBody(r)
 		if gerr != nil {
-			writeError(w, r, gerr, now)
+			writeError(w, gerr, now)
 			return
 		}
 		var c struct {

@@ -419,7 +419,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, e *graphError, now time.Time) {
+func writeError(w http.ResponseWriter, e *graphError, now time.Time) {
 	writeJSON(w, e.status, obj{"error": obj{
 		"code":    e.code,
 		"message": e.message,

@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -482,7 +483,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
-		writeError(w, r, errBadRequest("BadRequest", "Invalid version: only /v1.0 is simulated."), s.opts.Now())
+		writeError(w, errBadRequest("BadRequest", "Invalid version: only /v1.0 is simulated."), s.opts.Now())
 		return
 	}
 	f := s.takeFault(r)
@@ -497,13 +498,13 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if f.Status != 0 {
-			writeFault(w, r, f, s.opts.Now())
+			writeFault(w, f, s.opts.Now())
 			return
 		}
 	}
 	body, gerr := readBody(r)
 	if gerr != nil {
-		writeError(w, r, gerr, s.opts.Now())
+		writeError(w, gerr, s.opts.Now())
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1.0")
@@ -522,7 +523,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if gerr != nil {
-		writeError(w, r, gerr, s.opts.Now())
+		writeError(w, gerr, s.opts.Now())
 		return
 	}
 	if out == nil {
@@ -538,7 +539,7 @@ func readBody(r *http.Request) ([]byte, *graphError) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	var rd io.Reader = io.LimitReader(r.Body, maxBody)
+	rd := io.LimitReader(r.Body, maxBody)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
@@ -568,7 +569,7 @@ func decodeBody(body []byte, v any) *graphError {
 	return nil
 }
 
-func methodNotAllowed(r *http.Request) *graphError {
+func methodNotAllowed() *graphError {
 	return &graphError{http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."}
 }
 
@@ -600,7 +601,7 @@ func (s *Server) route(r *http.Request, seg []string, body []byte) (int, obj, *g
 		// POST /directoryObjects/{id}/checkMemberGroups, for users and groups.
 		if len(seg) == 3 && seg[2] == "checkMemberGroups" {
 			if r.Method != http.MethodPost {
-				return 0, nil, methodNotAllowed(r)
+				return 0, nil, methodNotAllowed()
 			}
 			id := seg[1]
 			if u := st.user(id); u != nil {
@@ -625,7 +626,7 @@ func (s *Server) listUsers(r *http.Request, st *state) (int, obj, *graphError) {
 	sel := selectList(q)
 	clauses, err := parseFilter(q.Get("$filter"))
 	if err != nil {
-		return 0, nil, err.(*graphError)
+		return 0, nil, asGraphError(err)
 	}
 	if s.denySignI && (hasSelected(sel, "signInActivity") || strings.Contains(strings.ToLower(q.Get("$filter")), "signinactivity")) {
 		return 0, nil, forbiddenSignInActivity()
@@ -653,14 +654,14 @@ func forbiddenSignInActivity() *graphError {
 func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byte) (int, obj, *graphError) {
 	if len(seg) == 0 || seg[0] == "" {
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		return s.listUsers(r, st)
 	}
 	u := st.user(seg[0])
 	if len(seg) == 2 && seg[1] == "sendMail" {
 		if r.Method != http.MethodPost {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		if u == nil {
 			return 0, nil, &graphError{http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", seg[0])}
@@ -672,7 +673,7 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 	}
 	if len(seg) == 1 {
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		sel := selectList(r.URL.Query())
 		if s.denySignI && hasSelected(sel, "signInActivity") {
@@ -685,7 +686,7 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 	switch seg[1] {
 	case "manager":
 		if r.Method != http.MethodGet || len(seg) > 2 {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		m := st.user(u.Manager)
 		if u.Manager == "" || m == nil {
@@ -698,12 +699,12 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 		return http.StatusOK, o, nil
 	case "checkMemberGroups":
 		if r.Method != http.MethodPost {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		return checkMemberGroups(r, st, u.ID, body)
 	case "memberOf", "transitiveMemberOf":
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		var groups []*Group
 		if seg[1] == "memberOf" {
@@ -731,11 +732,11 @@ func (s *Server) routeUsers(r *http.Request, st *state, seg []string, body []byt
 // without it, 400.
 func (s *Server) countUsers(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		writeError(w, r, methodNotAllowed(r), s.opts.Now())
+		writeError(w, methodNotAllowed(), s.opts.Now())
 		return
 	}
 	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual") {
-		writeError(w, r, errBadRequest("Request_BadRequest", "Count is not currently supported."), s.opts.Now())
+		writeError(w, errBadRequest("Request_BadRequest", "Count is not currently supported."), s.opts.Now())
 		return
 	}
 	s.mu.Lock()
@@ -776,7 +777,7 @@ func (s *Server) listObjects(r *http.Request, fragment string, items []obj) (int
 	q := r.URL.Query()
 	clauses, err := parseFilter(q.Get("$filter"))
 	if err != nil {
-		return 0, nil, err.(*graphError)
+		return 0, nil, asGraphError(err)
 	}
 	items = filterObjects(items, clauses)
 	pg, next, gerr := page(r, items, s.opts.PageSize)
@@ -794,7 +795,7 @@ func (s *Server) listObjects(r *http.Request, fragment string, items []obj) (int
 func (s *Server) routeGroups(r *http.Request, st *state, seg []string, body []byte) (int, obj, *graphError) {
 	if len(seg) == 0 || seg[0] == "" {
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		var items []obj
 		for _, g := range st.groups {
@@ -808,7 +809,7 @@ func (s *Server) routeGroups(r *http.Request, st *state, seg []string, body []by
 	}
 	if len(seg) == 1 {
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		sel := selectList(r.URL.Query())
 		o := project(groupObj(g), sel, nil)
@@ -826,7 +827,7 @@ func (s *Server) routeGroups(r *http.Request, st *state, seg []string, body []by
 			return 0, nil, segmentNotFound(strings.Join(seg[1:], "/"))
 		}
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		return s.listMembers(r, st, st.transitiveMembers(g.ID), seg[2:])
 	default:
@@ -836,7 +837,7 @@ func (s *Server) routeGroups(r *http.Request, st *state, seg []string, body []by
 	case len(seg) == 2 || (len(seg) == 3 && strings.Contains(seg[2], "graph.")):
 		// GET /groups/{id}/members[/microsoft.graph.user]
 		if r.Method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
 		return s.listMembers(r, st, *list, seg[2:])
 	case len(seg) == 3 && seg[2] == "$ref":
@@ -848,14 +849,14 @@ func (s *Server) routeGroups(r *http.Request, st *state, seg []string, body []by
 			if id == "" {
 				return 0, nil, errBadRequest("Request_BadRequest", "The $id query option is required.")
 			}
-			return s.removeRef(g, seg[1], list, id)
+			return s.removeRef(list, id)
 		}
-		return 0, nil, methodNotAllowed(r)
+		return 0, nil, methodNotAllowed()
 	case len(seg) == 4 && seg[3] == "$ref":
 		if r.Method != http.MethodDelete {
-			return 0, nil, methodNotAllowed(r)
+			return 0, nil, methodNotAllowed()
 		}
-		return s.removeRef(g, seg[1], list, seg[2])
+		return s.removeRef(list, seg[2])
 	}
 	return 0, nil, segmentNotFound(strings.Join(seg[1:], "/"))
 }
@@ -927,7 +928,7 @@ func (s *Server) listMembers(r *http.Request, st *state, ids []string, cast []st
 	q := r.URL.Query()
 	clauses, err := parseFilter(q.Get("$filter"))
 	if err != nil {
-		return 0, nil, err.(*graphError)
+		return 0, nil, asGraphError(err)
 	}
 	items = filterObjects(items, clauses)
 	pg, next, gerr := page(r, items, s.opts.PageSize)
@@ -1003,17 +1004,15 @@ func (s *Server) addRef(st *state, g *Group, prop string, list *[]string, body [
 	if indexOf(*list, id) >= 0 {
 		return 0, nil, errBadRequest("Request_BadRequest", "One or more added object references already exist for the following modified properties: '%s'.", prop)
 	}
-	canonical := id
+	canonical := mg.ID
 	if u != nil {
 		canonical = u.ID
-	} else {
-		canonical = mg.ID
 	}
 	*list = append(*list, canonical)
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Server) removeRef(g *Group, prop string, list *[]string, id string) (int, obj, *graphError) {
+func (s *Server) removeRef(list *[]string, id string) (int, obj, *graphError) {
 	i := indexOf(*list, id)
 	if i < 0 {
 		return 0, nil, errNotFound(id)
@@ -1039,7 +1038,7 @@ func (s *Server) routeAssignments(r *http.Request, st *state, seg []string, body
 		case http.MethodPost:
 			return s.createAssignment(r, st, body)
 		}
-		return 0, nil, methodNotAllowed(r)
+		return 0, nil, methodNotAllowed()
 	}
 	idx := -1
 	for i, a := range st.assigns {
@@ -1062,7 +1061,7 @@ func (s *Server) routeAssignments(r *http.Request, st *state, seg []string, body
 		st.assigns = append(st.assigns[:idx], st.assigns[idx+1:]...)
 		return http.StatusNoContent, nil, nil
 	}
-	return 0, nil, methodNotAllowed(r)
+	return 0, nil, methodNotAllowed()
 }
 
 func (s *Server) createAssignment(r *http.Request, st *state, body []byte) (int, obj, *graphError) {
@@ -1096,7 +1095,7 @@ func (s *Server) createAssignment(r *http.Request, st *state, body []byte) (int,
 	if d == nil {
 		return 0, nil, errBadRequest("Request_BadRequest", "Invalid value specified for property 'roleDefinitionId' of resource 'UnifiedRoleAssignment'.")
 	}
-	principal := in.PrincipalID
+	var principal string
 	if u != nil {
 		principal = u.ID
 	} else {
@@ -1116,7 +1115,7 @@ func (s *Server) createAssignment(r *http.Request, st *state, body []byte) (int,
 
 func (s *Server) routeRoleDefs(r *http.Request, st *state, seg []string) (int, obj, *graphError) {
 	if r.Method != http.MethodGet {
-		return 0, nil, methodNotAllowed(r)
+		return 0, nil, methodNotAllowed()
 	}
 	if len(seg) == 0 || seg[0] == "" {
 		var items []obj
@@ -1136,7 +1135,7 @@ func (s *Server) routeRoleDefs(r *http.Request, st *state, seg []string) (int, o
 
 func (s *Server) routeSignIns(r *http.Request, st *state, seg []string) (int, obj, *graphError) {
 	if r.Method != http.MethodGet {
-		return 0, nil, methodNotAllowed(r)
+		return 0, nil, methodNotAllowed()
 	}
 	// The sign-in log is newest first.
 	idx := make([]int, len(st.signIns))
@@ -1249,4 +1248,14 @@ func (s *Server) sendMail(st *state, from *User, body []byte) (int, obj, *graphE
 	}
 	st.outbox = append(st.outbox, m)
 	return http.StatusAccepted, nil, nil
+}
+
+// asGraphError returns the *graphError an error holds (the filter parser
+// returns only those), or an internal error for anything else.
+func asGraphError(err error) *graphError {
+	var ge *graphError
+	if errors.As(err, &ge) {
+		return ge
+	}
+	return &graphError{status: http.StatusInternalServerError, code: "InternalServerError", message: err.Error()}
 }

@@ -136,7 +136,7 @@ func (iv *invoker) post(ctx context.Context, fn *function, id string, payload []
 		return res, fmt.Errorf("handler answered %s: %s", hres.Status, snippet(raw))
 	}
 	if err := json.Unmarshal(raw, &res.Resp); err != nil {
-		return res, fmt.Errorf("handler response is not an invocation result: %v: %s", err, snippet(raw))
+		return res, fmt.Errorf("handler response is not an invocation result: %w: %s", err, snippet(raw))
 	}
 	for _, l := range res.Resp.Logs {
 		var s string

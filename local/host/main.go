@@ -544,7 +544,7 @@ func (p *handlerProc) stop(grace time.Duration, logf func(string, ...any)) {
 	default:
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.cmd.Process.Kill() // e.g. Windows, which has no SIGTERM
+		_ = p.cmd.Process.Kill() // e.g. Windows, which has no SIGTERM
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -553,7 +553,7 @@ func (p *handlerProc) stop(grace time.Duration, logf func(string, ...any)) {
 		logf("handler stopped")
 	case <-t.C:
 		logf("handler did not stop within %s; killing it", grace)
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
 }
@@ -577,7 +577,7 @@ func waitReady(ctx context.Context, inv *invoker, p *handlerProc, timeout time.D
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-p.done:
-			return fmt.Errorf("handler exited before it was ready: %v", p.err)
+			return fmt.Errorf("handler exited before it was ready: %w", p.err)
 		case <-deadline.C:
 			return fmt.Errorf("no answer on %s/ within %s", inv.base, timeout)
 		case <-tick.C:

@@ -29,7 +29,7 @@ func validateNCRONTAB(expr string) error {
 		return fmt.Errorf("NCRONTAB needs exactly 6 fields (sec min hour day month day-of-week), got %d (TimeSpan schedules are not supported either)", len(fields))
 	}
 	if hasSpecialChars(fields) {
-		return errors.New("L, W and # are not supported (robfig/cron cannot express them)")
+		return errors.New("the NCRONTAB special characters L, W and # are not supported (robfig/cron cannot express them)")
 	}
 	dom, dow := fields[3], fields[5]
 	// robfig ORs day-of-month and day-of-week when both are restricted,

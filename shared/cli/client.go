@@ -115,7 +115,7 @@ func (c *Client) Call(ctx context.Context, method, path string, body any, header
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: the answer is not the JSON expected: %v", method, path, err)
+			return fmt.Errorf("%s %s: the answer is not the JSON expected: %w", method, path, err)
 		}
 	}
 	return nil

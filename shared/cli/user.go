@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -144,7 +145,7 @@ func (e *Env) activate(ctx context.Context, args []string) error {
 		body["ticketInfo"] = map[string]any{"ticketNumber": *ticket, "ticketSystem": *system}
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t, t.requests(false), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(false), body, func(r requestOut) string {
 		switch r.Status {
 		case "Provisioned", "Granted":
 			return fmt.Sprintf("%s is active until %s (request %s).", t.name, r.ScheduleInfo.Expiration.EndDateTime, r.ID)
@@ -155,7 +156,7 @@ func (e *Env) activate(ctx context.Context, args []string) error {
 	})
 }
 
-func (e *Env) submit(ctx context.Context, c *Client, o *opts, t target, path string, body map[string]any, human func(requestOut) string) error {
+func (e *Env) submit(ctx context.Context, c *Client, o *opts, path string, body map[string]any, human func(requestOut) string) error {
 	var raw map[string]any
 	if err := c.Call(ctx, "POST", path, body, nil, &raw); err != nil {
 		return err
@@ -196,7 +197,7 @@ func (e *Env) deactivate(ctx context.Context, args []string) error {
 		body["justification"] = *just
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t, t.requests(false), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(false), body, func(r requestOut) string {
 		return fmt.Sprintf("%s deactivated: %s (request %s).", t.name, r.Status, r.ID)
 	})
 }
@@ -240,7 +241,7 @@ func (e *Env) extend(ctx context.Context, args []string) error {
 	if *active {
 		what = "active"
 	}
-	return e.submit(ctx, c, o, t, t.requests(!*active), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(!*active), body, func(r requestOut) string {
 		return fmt.Sprintf("Asked to extend your %s assignment of %s: %s (request %s); an administrator decides.", what, t.name, r.Status, r.ID)
 	})
 }
@@ -477,7 +478,7 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 	}
 	base, decisions := rmBase+"roleAssignmentApprovals/", "/steps/"
 	err = c.Call(ctx, "GET", base+id, nil, nil, &appr)
-	if ae, ok := err.(*APIError); ok && ae.Status == 404 {
+	if ae := new(APIError); errors.As(err, &ae) && ae.Status == 404 {
 		base, decisions = pgBase+"assignmentApprovals/", "/stages/"
 		err = c.Call(ctx, "GET", base+id+"?$expand=stages", nil, nil, &appr)
 		appr.Steps = appr.Stages

@@ -8,17 +8,19 @@ import (
 // Alert definition ids: Graph's PIM alert names where Graph has one, so
 // people who know Entra PIM recognise them; jitpim's own otherwise.
 const (
-	AlertTooManyGlobalAdmins                  = "TooManyGlobalAdminsAssignedToTenantAlert"
-	AlertRolesOutsidePIM                      = "RolesAssignedOutsidePimAlert"
-	AlertAdminsNotUsingRoles                  = "RedundantAssignmentAlert"
-	AlertStaleSignIn                          = "StaleSignInAlert"
-	AlertNoMFAOnActivation                    = "NoMfaOnRoleActivationAlert"
-	AlertActivatedTooOften                    = "SequentialActivationRenewalsAlert"
-	AlertBreakGlassSignIn                     = "BreakGlassSignInAlert"
-	AlertBreakGlassMisconfig                  = "BreakGlassMisconfiguredAlert"
-	AlertRevokeFailing                        = "RevokeFailingAlert"
-	AlertAccessReviewAutoDeny                 = "AccessReviewAutoDenyAlert"
-	SeverityLow, SeverityMedium, SeverityHigh = "low", "medium", "high"
+	AlertTooManyGlobalAdmins  = "TooManyGlobalAdminsAssignedToTenantAlert"
+	AlertRolesOutsidePIM      = "RolesAssignedOutsidePimAlert"
+	AlertAdminsNotUsingRoles  = "RedundantAssignmentAlert"
+	AlertStaleSignIn          = "StaleSignInAlert"
+	AlertNoMFAOnActivation    = "NoMfaOnRoleActivationAlert"
+	AlertActivatedTooOften    = "SequentialActivationRenewalsAlert"
+	AlertBreakGlassSignIn     = "BreakGlassSignInAlert"
+	AlertBreakGlassMisconfig  = "BreakGlassMisconfiguredAlert"
+	AlertRevokeFailing        = "RevokeFailingAlert"
+	AlertAccessReviewAutoDeny = "AccessReviewAutoDenyAlert"
+	SeverityLow               = "low"
+	SeverityMedium            = "medium"
+	SeverityHigh              = "high"
 )
 
 // AlertIncident is one finding behind an alert (an assignment, an account).

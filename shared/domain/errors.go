@@ -8,6 +8,7 @@ import (
 // Code classifies an error; the HTTP layer maps each code to one status.
 type Code string
 
+// The error codes, each mapped to one HTTP status in httpapi.
 const (
 	CodeInvalid      Code = "invalid"
 	CodeNotFound     Code = "not_found"

@@ -17,6 +17,7 @@ const (
 // ApproverKind tells a single user from the members of a group.
 type ApproverKind string
 
+// The approver kinds.
 const (
 	ApproverUser  ApproverKind = "user"
 	ApproverGroup ApproverKind = "group"
@@ -90,6 +91,7 @@ func (n NotificationRule) ID() string { return "Notification_" + n.Recipient + "
 // PolicyScope tells what a policy applies to.
 type PolicyScope string
 
+// The policy scopes.
 const (
 	ScopeTarget  PolicyScope = "target"
 	ScopeTier    PolicyScope = "tier"

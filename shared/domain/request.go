@@ -8,6 +8,7 @@ import (
 // RequestKind tells eligibility requests from assignment (active) requests.
 type RequestKind string
 
+// The request kinds.
 const (
 	KindEligibility RequestKind = "eligibility"
 	KindAssignment  RequestKind = "assignment"
@@ -16,6 +17,7 @@ const (
 // Action is a Graph schedule request action.
 type Action string
 
+// The actions, as Graph names them.
 const (
 	ActionAdminAssign    Action = "adminAssign"
 	ActionAdminUpdate    Action = "adminUpdate"
@@ -59,6 +61,7 @@ func (a Action) IsAdmin() bool { return strings.HasPrefix(string(a), "admin") }
 // Status is a Graph schedule request status.
 type Status string
 
+// The statuses, as Graph names them.
 const (
 	StatusCanceled                Status = "Canceled"
 	StatusDenied                  Status = "Denied"
@@ -100,6 +103,7 @@ func (s Status) Terminal() bool {
 // ExpirationType is Graph's expirationPattern type.
 type ExpirationType string
 
+// The expiration types, as Graph names them.
 const (
 	ExpireNever         ExpirationType = "noExpiration"
 	ExpireAfterDateTime ExpirationType = "afterDateTime"

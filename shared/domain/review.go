@@ -48,6 +48,7 @@ const (
 // ReviewScopeKind tells what a review covers.
 type ReviewScopeKind string
 
+// The review scope kinds.
 const (
 	ReviewScopeRole            ReviewScopeKind = "role"            // one directory role, at every directory scope
 	ReviewScopeGroup           ReviewScopeKind = "group"           // membership or ownership of one group
@@ -117,6 +118,7 @@ func (s ReviewScope) String() string {
 // ReviewerKind tells how reviewers are found.
 type ReviewerKind string
 
+// The reviewer kinds.
 const (
 	ReviewerSelf        ReviewerKind = "self"        // each principal reviews their own access
 	ReviewerManager     ReviewerKind = "manager"     // each principal's manager

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -307,8 +308,9 @@ func TestOverMaxMessageRoundsToTheMax(t *testing.T) {
 	c.End = c.Start.Add(8*time.Hour + 10*time.Second)
 	err := domain.CheckActivation(c)
 	wantErr(t, err, domain.CodeInvalid, "scheduleInfo.expiration.duration", "maximum activation of PT8H")
-	if err != nil && strings.HasPrefix(err.(*domain.Error).Message, "scheduleInfo.expiration.duration: PT8H is longer") {
-		t.Errorf("message %q claims the asked duration equals the maximum it exceeds", err.(*domain.Error).Message)
+	var de *domain.Error
+	if errors.As(err, &de) && strings.HasPrefix(de.Message, "scheduleInfo.expiration.duration: PT8H is longer") {
+		t.Errorf("message %q claims the asked duration equals the maximum it exceeds", de.Message)
 	}
 }
 

@@ -5,6 +5,7 @@ import "time"
 // Event is something that happens to a request.
 type Event string
 
+// The events of the request state machine.
 const (
 	EvNeedApproval      Event = "needApproval"      // submitted; approval required
 	EvNeedAdminDecision Event = "needAdminDecision" // submitted self-extend/renew; an admin must act

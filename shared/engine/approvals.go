@@ -142,7 +142,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 		ev, reason := domain.EvDeny, "denied by "+string(c.Caller.ID)
 		if result == domain.ReviewApprove {
 			// Re-check: the account may be disabled or the eligibility gone since the request.
-			if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+			if err := e.activeUser(ctx, r.PrincipalID); err != nil {
 				if domain.IsCode(err, domain.CodeTransient) {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
@@ -84,7 +85,7 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 	case domain.ActionSelfActivate:
 		err = e.selfActivate(ctx, c, &r, in.ValidationOnly)
 	case domain.ActionSelfDeactivate:
-		err = e.remove(ctx, c, &r, in.ValidationOnly, domain.ScheduleRevoked)
+		err = e.remove(ctx, c, &r, in.ValidationOnly)
 	case domain.ActionSelfExtend, domain.ActionSelfRenew:
 		err = e.selfExtend(ctx, c, &r, in.ValidationOnly)
 	case domain.ActionAdminAssign, domain.ActionAdminRenew:
@@ -92,7 +93,7 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 	case domain.ActionAdminUpdate, domain.ActionAdminExtend:
 		err = e.adminUpdate(ctx, c, &r, in.ValidationOnly)
 	case domain.ActionAdminRemove:
-		err = e.remove(ctx, c, &r, in.ValidationOnly, domain.ScheduleRevoked)
+		err = e.remove(ctx, c, &r, in.ValidationOnly)
 	}
 	if err != nil {
 		if in.IdempotencyKey != "" {
@@ -146,18 +147,18 @@ func (e *Engine) policyFor(ctx context.Context, t domain.Target) (domain.Policy,
 	return e.EffectivePolicy(ctx, t)
 }
 
-// activeUser loads the principal and refuses disabled or unknown accounts.
-func (e *Engine) activeUser(ctx context.Context, id domain.ObjectID) (domain.User, error) {
+// activeUser refuses a disabled or unknown account.
+func (e *Engine) activeUser(ctx context.Context, id domain.ObjectID) error {
 	u, err := e.dir.GetUser(ctx, id)
 	if domain.IsCode(err, domain.CodeNotFound) {
-		return u, domain.Errorf(domain.CodeNotFound, "principal %s does not exist in the directory", id)
+		return domain.Errorf(domain.CodeNotFound, "principal %s does not exist in the directory", id)
 	} else if err != nil {
-		return u, err
+		return err
 	}
 	if !u.Enabled {
-		return u, domain.Errorf(domain.CodeForbidden, "the account %s is disabled", id)
+		return domain.Errorf(domain.CodeForbidden, "the account %s is disabled", id)
 	}
-	return u, nil
+	return nil
 }
 
 // liveSchedule finds a principal's live schedule of a kind on a target at
@@ -206,7 +207,7 @@ func (e *Engine) selfActivate(ctx context.Context, c *Call, r *domain.Request, v
 // deferStepUp the sign-in rule is left for the requester's confirmation (a
 // ticket-originated request has no sign-in yet).
 func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Request, auth domain.AuthEvidence, deferStepUp bool) (domain.Policy, error) {
-	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
 		return domain.Policy{}, err
 	}
 	elig, err := e.eligibilityNow(ctx, c, r.PrincipalID, r.Target)
@@ -348,7 +349,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	}
 	fresh := c.checked[r.ID] // verified moments ago in this call
 	if !fresh {
-		if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+		if err := e.activeUser(ctx, r.PrincipalID); err != nil {
 			if domain.IsCode(err, domain.CodeTransient) {
 				return err
 			}
@@ -578,7 +579,8 @@ func (e *Engine) dueNow(ctx context.Context, c *Call, id string) error {
 }
 
 // remove handles selfDeactivate and adminRemove.
-func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validationOnly bool, status string) error {
+func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
+	const status = domain.ScheduleRevoked
 	var s domain.Schedule
 	var err error
 	if r.TargetScheduleID != "" {
@@ -658,7 +660,7 @@ func (e *Engine) resumeRemoval(ctx context.Context, c *Call, r *domain.Request) 
 
 // selfExtend records a request for an administrator to extend or renew.
 func (e *Engine) selfExtend(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
 		return err
 	}
 	if strings.TrimSpace(r.Justification) == "" {
@@ -683,7 +685,7 @@ func (e *Engine) adminRules(p domain.Policy, kind domain.RequestKind) domain.Adm
 // adminAssign handles adminAssign and adminRenew: a new eligibility or
 // active assignment.
 func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if _, err := e.activeUser(ctx, r.PrincipalID); err != nil {
+	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
 		return err
 	}
 	c.markChecked(r.ID)

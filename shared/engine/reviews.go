@@ -13,6 +13,7 @@ import (
 	"weak"
 
 	"github.com/google/uuid"
+
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/notify"
 )
@@ -1383,7 +1384,7 @@ func (e *Engine) applyItem(ctx context.Context, c *Call, w reviewWiring, in *dom
 	} else {
 		r := domain.Request{ID: reqID, Kind: it.Kind, Action: domain.ActionAdminRemove, PrincipalID: it.PrincipalID, Target: it.Target,
 			Justification: clip(reason, domain.MaxJustification), Status: domain.StatusNew, CreatedBy: SystemActor, CreatedAt: c.Now, TargetScheduleID: it.ScheduleID}
-		err := e.remove(ctx, c, &r, false, domain.ScheduleRevoked)
+		err := e.remove(ctx, c, &r, false)
 		switch {
 		case err == nil:
 		case domain.IsCode(err, domain.CodeConflict) || domain.IsCode(err, domain.CodeNotFound):

@@ -192,7 +192,7 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		if !strings.EqualFold(r.Ticket.SysID, in.SysID) {
 			return refuse(domain.Errorf(domain.CodeForbidden, "sys_id %s is not the sys_id of ticket %s", in.SysID, in.Number))
 		}
-		if err := e.remove(ctx, &rc, &r, false, domain.ScheduleRevoked); err != nil {
+		if err := e.remove(ctx, &rc, &r, false); err != nil {
 			return refuse(err)
 		}
 		e.ticketNote(ctx, &rc, r, "deactivated "+domain.TargetName(r.Target))

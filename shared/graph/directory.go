@@ -493,14 +493,14 @@ func (c *Client) ListGroupMembers(ctx context.Context, groupIDCanon domain.Objec
 	resp, err := rb.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userSelect},
 	})
-	return c.userPages(ctx, ci, "members", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
+	return c.userPages(ci, "members", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
 		return rb.WithUrl(next).Get(ctx, nil)
 	})
 }
 
 // userPages collects a user collection of a group, following every
 // @odata.nextLink on Graph's own origin, and drops repeated ids.
-func (c *Client) userPages(ctx context.Context, ci *callInfo, what, groupID string, resp models.UserCollectionResponseable, err error,
+func (c *Client) userPages(ci *callInfo, what, groupID string, resp models.UserCollectionResponseable, err error,
 	next func(url string) (models.UserCollectionResponseable, error)) ([]domain.User, error) {
 	var out []domain.User
 	seen := map[domain.ObjectID]bool{}

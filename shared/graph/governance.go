@@ -3,10 +3,11 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
@@ -123,7 +124,7 @@ func (c *Client) ListGroupOwners(ctx context.Context, groupIDCanon domain.Object
 	resp, err := rb.Get(ctx, &groups.ItemOwnersGraphUserRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemOwnersGraphUserRequestBuilderGetQueryParameters{Select: userSelect},
 	})
-	return c.userPages(ctx, ci, "owners", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
+	return c.userPages(ci, "owners", groupID, resp, err, func(next string) (models.UserCollectionResponseable, error) {
 		return rb.WithUrl(next).Get(ctx, nil)
 	})
 }

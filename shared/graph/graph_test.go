@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -88,11 +89,7 @@ func wantCode(t *testing.T, err error, code domain.Code) {
 }
 
 func asDomain(err error, de **domain.Error) bool {
-	d, ok := err.(*domain.Error)
-	if ok {
-		*de = d
-	}
-	return ok
+	return errors.As(err, de)
 }
 
 func (e *env) countRequests(method, pathPart string) int {

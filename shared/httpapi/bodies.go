@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
@@ -39,7 +40,7 @@ func Bodies(next http.Handler) http.Handler {
 		body, err := readRequestBody(r, MaxRequestBody)
 		if err != nil {
 			setRequestID(w, r)
-			writeError(w, r, err)
+			writeError(w, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

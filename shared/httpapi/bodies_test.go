@@ -118,12 +118,12 @@ func TestBodies(t *testing.T) {
 
 func TestRetryAfterOnTransientErrors(t *testing.T) {
 	w := httptest.NewRecorder()
-	writeError(w, httptest.NewRequest("GET", "/", nil), domain.Errorf(domain.CodeTransient, "table storage is busy"))
+	writeError(w, domain.Errorf(domain.CodeTransient, "table storage is busy"))
 	if w.Code != 503 || w.Header().Get("Retry-After") != retryAfterSeconds {
 		t.Errorf("503 answer: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
 	w = httptest.NewRecorder()
-	writeError(w, httptest.NewRequest("GET", "/", nil), domain.Errorf(domain.CodeConflict, "already decided"))
+	writeError(w, domain.Errorf(domain.CodeConflict, "already decided"))
 	if w.Header().Get("Retry-After") != "" {
 		t.Error("Retry-After on a 409")
 	}

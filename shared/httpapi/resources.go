@@ -317,7 +317,7 @@ func (s *Server) listRequests(ctx context.Context, c *engine.Call, r *http.Reque
 		return 0, nil, err
 	}
 	q := domain.RequestQuery{Kind: kind, Cursor: cursor, Limit: limit}
-	match, err := targetMatcher(conds, set, func(prop, val string) error {
+	match, err := targetMatcher(conds, func(prop, val string) error {
 		switch prop {
 		case "principalId":
 			id, err := domain.ParseObjectID("$filter principalId", val)
@@ -375,7 +375,7 @@ func isKind(t domain.Target, set resourceSet) bool {
 
 // targetMatcher builds a target predicate from the filter's target
 // properties and hands the others to other.
-func targetMatcher(conds []Condition, set resourceSet, other func(prop, val string) error) (func(domain.Target) bool, error) {
+func targetMatcher(conds []Condition, other func(prop, val string) error) (func(domain.Target) bool, error) {
 	var checks []func(domain.Target) bool
 	for _, c := range conds {
 		v := c.Value

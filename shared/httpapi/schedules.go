@@ -93,7 +93,7 @@ func (s *Server) listSchedules(ctx context.Context, c *engine.Call, r *http.Requ
 	if set.group {
 		f.TargetKind = domain.TargetGroup
 	}
-	f.Match, err = targetMatcher(conds, set, func(prop, val string) error {
+	f.Match, err = targetMatcher(conds, func(prop, val string) error {
 		if prop == "principalId" {
 			id, err := domain.ParseObjectID("$filter principalId", val)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
@@ -129,7 +130,7 @@ func (s *Server) routes() {
 	s.alertRoutes()
 	s.reviewRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
+		writeError(w, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -195,7 +196,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, ru
 			}
 		}
 	}
-	return writeError(w, r, err), err
+	return writeError(w, err), err
 }
 
 // statusOf is the one table from error codes to HTTP statuses and Graph error codes.
@@ -238,7 +239,7 @@ type innerError struct {
 
 // writeError answers with the error's status and a message fit for the
 // caller; internal causes stay in the logs.
-func writeError(w http.ResponseWriter, r *http.Request, err error) int {
+func writeError(w http.ResponseWriter, err error) int {
 	var de *domain.Error
 	if !errors.As(err, &de) {
 		de = domain.Wrap(domain.CodeInternal, err, "internal error")

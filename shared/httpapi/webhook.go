@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/servicenow"
@@ -45,22 +46,22 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("request-id", inv)
 	log := h.log.With("invocation_id", inv, "function", "servicenow")
 	if r.Method != http.MethodPost || r.URL.Path != "/api/servicenow/webhook" {
-		writeError(w, r, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
+		writeError(w, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, servicenow.MaxWebhookBytes+1))
 	if err != nil {
-		writeError(w, r, domain.Wrap(domain.CodeInvalid, err, "could not read the body"))
+		writeError(w, domain.Wrap(domain.CodeInvalid, err, "could not read the body"))
 		return
 	}
 	if err := h.auth.Verify(r.Header, body, now); err != nil {
 		log.Warn("webhook refused", "error", err)
-		writeError(w, r, err)
+		writeError(w, err)
 		return
 	}
 	hook, err := servicenow.ParseWebhook(body)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, err)
 		return
 	}
 	target := domain.RoleTarget(hook.RoleDefinitionID, hook.DirectoryScopeID)
@@ -74,7 +75,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.eng.FlushMail(r.Context(), c)
 	if err != nil {
 		log.Info("ticket request refused", "error", err)
-		writeError(w, r, err)
+		writeError(w, err)
 		return
 	}
 	ans := WebhookAnswer{RequestID: req.ID, Status: string(req.Status), StatusReason: req.StatusReason}

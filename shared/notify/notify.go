@@ -14,6 +14,7 @@ import (
 // Kind names a notification.
 type Kind string
 
+// The kinds of mail jitpim sends.
 const (
 	EligibilityAssigned Kind = "eligibilityAssigned" // to the assignee and admins
 	ActiveAssigned      Kind = "activeAssigned"

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/domain"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // Diagnostic is one finding about a policy file, tied to a line.

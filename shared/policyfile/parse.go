@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/domain"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // SchemaVersion is the policy file format this package reads.
@@ -215,7 +216,7 @@ func (p *parser) resolveGroup(text string, line int, what string) (domain.Object
 
 // principal reads a user or group reference: text (a name from the
 // directory, or an object id, taken as a user) or {user: X} / {group: X}.
-func (p *parser) principal(n *yaml.Node, what string, extra ...string) (*Ref, *mapping) {
+func (p *parser) principal(n *yaml.Node, what string) (*Ref, *mapping) {
 	if n.Kind == yaml.ScalarNode && !isNull(n) {
 		return p.refText(n.Value, n.Line, "", what), nil
 	}
@@ -360,7 +361,7 @@ func (p *parser) assignments(body *mapping, key string, t *Target, active bool, 
 	items, _, _ := body.list(key)
 	var out []*Assignment
 	for _, it := range items {
-		ref, m := p.principal(it, what+"."+key, "expiration", "justification")
+		ref, m := p.principal(it, what+"."+key)
 		a := &Assignment{Line: it.Line, Principal: ref, Active: active, Target: t}
 		if m != nil {
 			if v := m.str("expiration"); v.Set {

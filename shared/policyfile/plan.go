@@ -251,7 +251,7 @@ func BuildPlan(f *File, live *Live, o PlanOptions) *Plan {
 			removals = append(removals, rems...)
 		}
 	}
-	pl.planReviews(f, n, live, o)
+	pl.planReviews(f, live, o)
 	pl.Changes = append(pl.Changes, removals...)
 	pl.notApplied(f, n, live)
 	pl.appSettings(f)

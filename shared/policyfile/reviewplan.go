@@ -227,7 +227,7 @@ func reviewDiff(have, want ReviewShape) []string {
 	return out
 }
 
-func (r *Review) summary(n namer) string {
+func (r *Review) summary() string {
 	who := r.ReviewerKind
 	if who == "" {
 		var names []string
@@ -242,14 +242,14 @@ func (r *Review) summary(n namer) string {
 // planReviews compares the file's access reviews with the live
 // definitions by display name. The API cannot update a definition, so a
 // changed one is deleted and created again, only with --allow-removals.
-func (pl *Plan) planReviews(f *File, n namer, live *Live, o PlanOptions) {
+func (pl *Plan) planReviews(f *File, live *Live, o PlanOptions) {
 	if !f.ReviewsDeclared {
 		return
 	}
 	if live.ReviewsUnavailable != "" {
 		na := NotApplied{What: "access reviews", Reason: "the service answered: " + live.ReviewsUnavailable}
 		for _, r := range f.Reviews {
-			na.Items = append(na.Items, fmt.Sprintf("%q: %s", r.Name, r.summary(n)))
+			na.Items = append(na.Items, fmt.Sprintf("%q: %s", r.Name, r.summary()))
 		}
 		if len(na.Items) > 0 {
 			pl.NotApplied = append(pl.NotApplied, na)
@@ -267,13 +267,13 @@ func (pl *Plan) planReviews(f *File, n namer, live *Live, o PlanOptions) {
 		inFile[r.Name] = true
 		subject := fmt.Sprintf("access review %q", r.Name)
 		if r.DefaultDecision == "None" {
-			noDefault.Items = append(noDefault.Items, fmt.Sprintf("%q: %s", r.Name, r.summary(n)))
+			noDefault.Items = append(noDefault.Items, fmt.Sprintf("%q: %s", r.Name, r.summary()))
 			continue
 		}
 		want := r.Shape()
 		have := byName[r.Name]
 		if len(have) == 0 {
-			pl.Changes = append(pl.Changes, Change{Op: "add", Kind: "review", Subject: subject, Details: []string{r.summary(n)},
+			pl.Changes = append(pl.Changes, Change{Op: "add", Kind: "review", Subject: subject, Details: []string{r.summary()},
 				Calls: []APICall{{"POST", pathReviews, r.Body()}}})
 			continue
 		}

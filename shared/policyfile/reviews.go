@@ -5,8 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/domain"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 var reviewKeys = []string{"name", "scope", "reviewers", "fallbackReviewers", "recurrence", "durationInDays", "defaultDecision",

@@ -20,8 +20,6 @@ import (
 
 const demo = "@jitpimdemo.onmicrosoft.com"
 
-func hours(h float64) *float64 { return &h }
-
 func simData() snsim.Data {
 	return snsim.Data{
 		Users: []snsim.User{

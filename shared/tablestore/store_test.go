@@ -2,6 +2,7 @@ package tablestore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -464,9 +465,5 @@ type transportFunc func(*http.Request) (*http.Response, error)
 func (f transportFunc) Do(req *http.Request) (*http.Response, error) { return f(req) }
 
 func asDomain(err error, de **domain.Error) bool {
-	e, ok := err.(*domain.Error)
-	if ok {
-		*de = e
-	}
-	return ok
+	return errors.As(err, de)
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
+// Cookie names and limits of the sign-in flow.
 const (
 	SessionCookie = "jitpim_approvals_session"
 	LoginCookie   = "jitpim_approvals_login"

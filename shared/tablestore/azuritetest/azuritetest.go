@@ -78,11 +78,14 @@ func Start(t testing.TB) string {
 	stop := func() {
 		// Stop the process group this helper started (node and anything it forked).
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		// The exit status of a process we stopped says nothing useful.
 		select {
-		case <-exited:
+		case err := <-exited:
+			_ = err
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			err := <-exited
+			_ = err
 		}
 	}
 	t.Cleanup(stop)
