@@ -73,14 +73,19 @@ fuzz:
 	$(GO) test ./shared/servicenow/ -run '^$$' -fuzz FuzzVerify -fuzztime 20s
 	$(GO) test ./shared/approvallink/ -run '^$$' -fuzz FuzzVerify -fuzztime 20s -fuzzminimizetime 2s
 
-# package lays out the Function App as Azure expects it: host.json, one
-# folder per function and the handler binary at the app root.
+# package lays out the Function App as Flex Consumption deploys it (a zip
+# in the deployment blob container): host.json, one folder per function and
+# the handler at bin/jitpim. The binary is static (CGO_ENABLED=0), built
+# with -trimpath (no local paths in it) and without the symbol table and
+# DWARF (-s -w): stack traces keep function names and lines, which come
+# from the pclntab, not from DWARF.
 package:
 	rm -rf dist && mkdir -p dist/app/bin
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o dist/app/bin/jitpim ./functions
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "-s -w" -o dist/app/bin/jitpim ./functions
 	cp host.json dist/app/
 	for f in functions/*/function.json; do d=dist/app/$$(basename $$(dirname $$f)); mkdir -p $$d; cp $$f $$d/; done
 	cd dist/app && zip -qr ../jitpim.zip .
+	@echo "dist/jitpim.zip: $$(wc -c < dist/jitpim.zip) bytes; bin/jitpim: $$(wc -c < dist/app/bin/jitpim) bytes"
 
 clean:
 	rm -rf bin dist

@@ -33,15 +33,28 @@ func command(args []string, stdout io.Writer) {
 	}
 }
 
+// storageFromEnv reads the same storage settings as the handler, so an
+// operator command runs with the app's identity-based settings too.
+func storageFromEnv() (string, tablestore.Options, error) {
+	st, err := readStorageSettings(os.Getenv)
+	if err != nil {
+		return "", tablestore.Options{}, err
+	}
+	if !st.configured() {
+		return "", tablestore.Options{}, fmt.Errorf("AzureWebJobsStorage__accountName or AzureWebJobsStorage is required")
+	}
+	return st.open(os.Getenv("JITPIM_TABLE_PREFIX"))
+}
+
 // openAudit opens the audit table read-only: the operator commands never
 // create tables, so a wrong connection string or prefix is reported
 // instead of read as an empty, "intact" chain.
 func openAudit(ctx context.Context) (*tablestore.AuditReader, error) {
-	conn := os.Getenv("AzureWebJobsStorage")
-	if conn == "" {
-		return nil, fmt.Errorf("AzureWebJobsStorage: a storage connection string is required")
+	conn, opts, err := storageFromEnv()
+	if err != nil {
+		return nil, err
 	}
-	return tablestore.OpenAuditReader(ctx, conn, tablestore.Options{TablePrefix: os.Getenv("JITPIM_TABLE_PREFIX")})
+	return tablestore.OpenAuditReader(ctx, conn, opts)
 }
 
 // auditVerify checks the hash chain and reports the first broken link; an
@@ -64,7 +77,11 @@ func auditVerify(w io.Writer) error {
 // canonical spelling, and records that it ran in the audit log.
 func migrateIDs(w io.Writer) error {
 	ctx := context.Background()
-	s, err := tablestore.New(ctx, os.Getenv("AzureWebJobsStorage"), tablestore.Options{TablePrefix: os.Getenv("JITPIM_TABLE_PREFIX")})
+	conn, opts, err := storageFromEnv()
+	if err != nil {
+		return err
+	}
+	s, err := tablestore.New(ctx, conn, opts)
 	if err != nil {
 		return err
 	}

@@ -18,13 +18,13 @@ import (
 // config is everything the handler reads from app settings. Secrets come
 // only from here (Key Vault references in Azure), never from code.
 type config struct {
-	Port              string
-	StorageConnection string
-	TablePrefix       string
-	MemoryStore       bool
-	Graph             graph.Config
-	Auth              auth.Config
-	Engine            engine.Config
+	Port        string
+	Storage     storageSettings
+	TablePrefix string
+	MemoryStore bool
+	Graph       graph.Config
+	Auth        auth.Config
+	Engine      engine.Config
 	// PublicURL is where people reach the app (links in mails).
 	PublicURL string
 	LinkKeys  []approvallink.Key
@@ -44,12 +44,16 @@ func loadConfig(get func(string) string) (config, error) {
 	if _, err := strconv.Atoi(c.Port); err != nil {
 		return c, fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT: %q is not a port", c.Port)
 	}
-	c.StorageConnection = get("AzureWebJobsStorage")
+	storage, err := readStorageSettings(get)
+	if err != nil {
+		return c, err
+	}
+	c.Storage = storage
 	c.TablePrefix = get("JITPIM_TABLE_PREFIX")
 	switch get("JITPIM_STORE") {
 	case "", "table":
-		if c.StorageConnection == "" {
-			return c, fmt.Errorf("AzureWebJobsStorage: a storage connection string is required (UseDevelopmentStorage=true for Azurite)")
+		if !c.Storage.configured() {
+			return c, fmt.Errorf("AzureWebJobsStorage__accountName (managed identity) or AzureWebJobsStorage (a connection string; UseDevelopmentStorage=true for Azurite) is required")
 		}
 	case "memory":
 		c.MemoryStore = true

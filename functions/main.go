@@ -53,7 +53,11 @@ func run(log *slog.Logger) error {
 		log.Warn("JITPIM_STORE=memory: state is lost when the process stops; for development only")
 		store = memstore.New()
 	} else {
-		ts, err := tablestore.New(ctx, cfg.StorageConnection, tablestore.Options{TablePrefix: cfg.TablePrefix})
+		conn, opts, err := cfg.Storage.open(cfg.TablePrefix)
+		if err != nil {
+			return err
+		}
+		ts, err := tablestore.New(ctx, conn, opts)
 		if err != nil {
 			return fmt.Errorf("table storage: %w", err)
 		}

@@ -49,6 +49,15 @@ type Options struct {
 	RetryDelay time.Duration
 	// TryTimeout bounds one HTTP request; 20 s by default.
 	TryTimeout time.Duration
+	// ServiceURL and Credential select identity-based access (the way
+	// production runs: storage accounts with shared keys disabled). When
+	// Credential is set, New and OpenAuditReader take no connection string
+	// and reach the table endpoint at ServiceURL, e.g.
+	// https://<account>.table.core.windows.net, with Entra tokens for
+	// https://storage.azure.com. The endpoint must be https: azcore refuses
+	// to send a bearer token over plain HTTP.
+	ServiceURL string
+	Credential azcore.TokenCredential
 }
 
 // Table names, after the prefix.
@@ -116,7 +125,9 @@ var _ domain.Store = (*Store)(nil)
 
 // New connects to the account named by connectionString (an
 // AzureWebJobsStorage-style string; "UseDevelopmentStorage=true" means
-// Azurite on 127.0.0.1:10002) and creates the tables that are missing.
+// Azurite on 127.0.0.1:10002), or, when opts.Credential is set, to
+// opts.ServiceURL with that credential and an empty connectionString; then
+// it creates the tables that are missing.
 func New(ctx context.Context, connectionString string, opts Options) (*Store, error) {
 	s, err := connect(connectionString, opts)
 	if err != nil {
@@ -135,7 +146,16 @@ func connect(connectionString string, opts Options) (*Store, error) {
 	if strings.EqualFold(strings.TrimRight(conn, ";"), "UseDevelopmentStorage=true") {
 		conn = DevelopmentStorage
 	}
-	if conn == "" {
+	// Exactly one way in: a store that silently preferred one of two
+	// configured accounts could write Tier-0 state somewhere unexpected.
+	switch {
+	case opts.Credential != nil && conn != "":
+		return nil, domain.Errorf(domain.CodeInvalid, "tablestore: give either a connection string or a credential with a service URL, not both")
+	case opts.Credential != nil && !strings.HasPrefix(opts.ServiceURL, "https://"):
+		return nil, domain.Errorf(domain.CodeInvalid, "tablestore: a credential needs an https service URL, got %q", opts.ServiceURL)
+	case opts.Credential == nil && opts.ServiceURL != "":
+		return nil, domain.Errorf(domain.CodeInvalid, "tablestore: service URL %q given without a credential", opts.ServiceURL)
+	case opts.Credential == nil && conn == "":
 		return nil, domain.Errorf(domain.CodeInvalid, "tablestore: no connection string")
 	}
 	if !validPrefix(opts.TablePrefix) {
@@ -166,9 +186,18 @@ func connect(connectionString string, opts Options) (*Store, error) {
 	}
 	co.Retry = policy.RetryOptions{MaxRetries: -1}
 	co.PerRetryPolicies = append(append([]policy.Policy(nil), co.PerRetryPolicies...), countPolicy{&s.roundTrips})
-	svc, err := aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{ClientOptions: co})
-	if err != nil {
-		return nil, domain.Wrap(domain.CodeInvalid, err, "tablestore: bad connection string")
+	var svc *aztables.ServiceClient
+	var err error
+	if opts.Credential != nil {
+		svc, err = aztables.NewServiceClient(strings.TrimRight(opts.ServiceURL, "/"), opts.Credential, &aztables.ClientOptions{ClientOptions: co})
+		if err != nil {
+			return nil, domain.Wrap(domain.CodeInvalid, err, "tablestore: bad service URL %q", opts.ServiceURL)
+		}
+	} else {
+		svc, err = aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{ClientOptions: co})
+		if err != nil {
+			return nil, domain.Wrap(domain.CodeInvalid, err, "tablestore: bad connection string")
+		}
 	}
 	s.svc = svc
 	name := func(t string) *aztables.Client { return svc.NewClient(opts.TablePrefix + t) }

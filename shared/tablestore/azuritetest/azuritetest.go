@@ -55,17 +55,25 @@ func Start(t testing.TB) string {
 	if ready(defaultAddr) {
 		return ConnectionString(defaultAddr)
 	}
-	bin, err := binary()
-	if err != nil {
-		t.Fatalf("azuritetest: %v; install the emulator with `npm ci --prefix local/azurite` (from the module root), or set %s to a connection string", err, EnvVar)
-	}
 	port, err := freePort()
 	if err != nil {
 		t.Fatalf("azuritetest: no free port: %v", err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(port),
+	launch(t, addr, func() bool { return ready(addr) }, "--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(port),
 		"--inMemoryPersistence", "--disableTelemetry", "--silent")
+	return ConnectionString(addr)
+}
+
+// launch starts azurite-table with args and waits until isReady; the
+// process group is stopped when the test ends.
+func launch(t testing.TB, addr string, isReady func() bool, args ...string) {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatalf("azuritetest: %v; install the emulator with `npm ci --prefix local/azurite` (from the module root), or set %s to a connection string", err, EnvVar)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir() // Azurite may write debug files into its working directory
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -91,8 +99,8 @@ func Start(t testing.TB) string {
 	t.Cleanup(stop)
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if ready(addr) {
-			return ConnectionString(addr)
+		if isReady() {
+			return
 		}
 		select {
 		case err := <-exited:
