@@ -121,7 +121,9 @@ func TestResponses(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			_, _ = w.Write([]byte("abc"))
 		}, 200, base64.StdEncoding.EncodeToString([]byte("abc")), true, []string{}, nil},
-		{"too large is a 500", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", MaxResponse+1))) },
+		{"too large is a 500", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(strings.Repeat("x", MaxResponse+1)))
+		},
 			500, "the response is larger than AWS Lambda can return\n", false, []string{}, nil},
 	}
 	for _, c := range cases {
