@@ -2,7 +2,7 @@
 GO        ?= go
 AZURITE   := local/azurite/node_modules/.bin/azurite-table
 
-.PHONY: build run test bench fuzz deps clean package
+.PHONY: build run test bench fuzz deps clean package package-aws
 
 build:
 	$(GO) build -o bin/jitpim ./functions
@@ -59,6 +59,16 @@ package:
 	cp host.json dist/app/
 	for f in functions/*/function.json; do d=dist/app/$$(basename $$(dirname $$f)); mkdir -p $$d; cp $$f $$d/; done
 	cd dist/app && zip -qr ../jitpim.zip .
+
+# package-aws builds the AWS Lambda zip infra/aws/template.yaml deploys:
+# the same handler, named bootstrap for the provided.al2023 runtime, for
+# Graviton (arm64). lambda.norpc leaves out aws-lambda-go's legacy go1.x
+# RPC mode, which provided.al2023 never uses.
+package-aws:
+	rm -rf dist/aws && mkdir -p dist/aws/build
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o dist/aws/build/bootstrap ./functions
+	cd dist/aws/build && zip -q9 ../jitpim-lambda.zip bootstrap
+	@ls -l dist/aws/build/bootstrap dist/aws/jitpim-lambda.zip | awk '{print $$5, $$9}'
 
 clean:
 	rm -rf bin dist

@@ -327,13 +327,3 @@ func (s *Server) RunTimer(ctx context.Context, name, invocationID string) (strin
 	}
 	return t.f(ctx, invocationID, TimerInfo{})
 }
-
-// Timers lists the registered timer functions' names, lower-cased, so the
-// wiring can check them against the one list of timers.
-func (s *Server) Timers() []string {
-	names := make([]string, 0, len(s.timers))
-	for n := range s.timers {
-		names = append(names, n)
-	}
-	return names
-}
