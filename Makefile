@@ -5,7 +5,7 @@ AZURITE   := local/azurite/node_modules/.bin/azurite-table
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI  := bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build run test bench fuzz deps clean package lint check
+.PHONY: build run test bench fuzz deps clean package package-aws lint check
 
 build:
 	$(GO) build -o bin/jitpim ./functions
@@ -86,6 +86,16 @@ package:
 	for f in functions/*/function.json; do d=dist/app/$$(basename $$(dirname $$f)); mkdir -p $$d; cp $$f $$d/; done
 	cd dist/app && zip -qr ../jitpim.zip .
 	@echo "dist/jitpim.zip: $$(wc -c < dist/jitpim.zip) bytes; bin/jitpim: $$(wc -c < dist/app/bin/jitpim) bytes"
+
+# package-aws builds the AWS Lambda zip infra/aws/template.yaml deploys:
+# the same handler, named bootstrap for the provided.al2023 runtime, for
+# Graviton (arm64). lambda.norpc leaves out aws-lambda-go's legacy go1.x
+# RPC mode, which provided.al2023 never uses.
+package-aws:
+	rm -rf dist/aws && mkdir -p dist/aws/build
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o dist/aws/build/bootstrap ./functions
+	cd dist/aws/build && zip -q9 ../jitpim-lambda.zip bootstrap
+	@ls -l dist/aws/build/bootstrap dist/aws/jitpim-lambda.zip | awk '{print $$5, $$9}'
 
 clean:
 	rm -rf bin dist

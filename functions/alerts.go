@@ -14,12 +14,12 @@ import (
 	"github.com/jitpim/jitpim/shared/funcproto"
 )
 
-// registerAlerts adds the break-glass and alert timer functions
+// alertTimers returns the break-glass and alert timer functions
 // (functions/breakGlassCheck, every 5 minutes by JITPIM_BREAKGLASS_SCHEDULE;
 // functions/alertScan, daily by JITPIM_ALERT_SCHEDULE) and applies the
 // alert thresholds from the app settings. A bad threshold fails both
 // timers on every run, naming the setting, rather than running on guesses.
-func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Time, log *slog.Logger) {
+func alertTimers(eng *engine.Engine, now func() time.Time, log *slog.Logger) map[string]funcproto.TimerFunc {
 	settings, err := alertSettings(os.Getenv)
 	if err == nil {
 		err = eng.SetAlertSettings(settings)
@@ -27,7 +27,8 @@ func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Ti
 	if err != nil {
 		log.Error("alert settings are invalid; the alert timers will fail until they are fixed", "error", err)
 	}
-	fp.HandleTimer("breakGlassCheck", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+	timers := map[string]funcproto.TimerFunc{}
+	timers["breakGlassCheck"] = func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
 		if err != nil {
 			return "", err
 		}
@@ -35,8 +36,8 @@ func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Ti
 		res, rerr := eng.CheckBreakGlass(ctx, c)
 		summary, _ := json.Marshal(res)
 		return "breakGlassCheck " + string(summary), rerr
-	})
-	fp.HandleTimer("alertScan", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+	}
+	timers["alertScan"] = func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
 		if err != nil {
 			return "", err
 		}
@@ -44,7 +45,8 @@ func registerAlerts(fp *funcproto.Server, eng *engine.Engine, now func() time.Ti
 		res, rerr := eng.ScanAlerts(ctx, c)
 		summary, _ := json.Marshal(res)
 		return "alertScan " + string(summary), rerr
-	})
+	}
+	return timers
 }
 
 // alertSettings reads the alert thresholds; unset ones keep the engine's

@@ -67,14 +67,16 @@ func loadConfig(get func(string) string) (config, error) {
 	}
 
 	c.Graph = graph.Config{
-		BaseURL:            get("JITPIM_GRAPH_BASE_URL"),
-		TenantID:           get("AZURE_TENANT_ID"),
-		ClientID:           get("AZURE_CLIENT_ID"),
-		ClientSecret:       get("AZURE_CLIENT_SECRET"),
-		CertificatePath:    get("AZURE_CLIENT_CERTIFICATE_PATH"),
-		UseManagedIdentity: get("JITPIM_GRAPH_MANAGED_IDENTITY") == "true",
-		Anonymous:          get("JITPIM_GRAPH_ANONYMOUS") == "true",
-		MailSender:         get("JITPIM_MAIL_SENDER"),
+		BaseURL:             get("JITPIM_GRAPH_BASE_URL"),
+		TenantID:            get("AZURE_TENANT_ID"),
+		ClientID:            get("AZURE_CLIENT_ID"),
+		ClientSecret:        get("AZURE_CLIENT_SECRET"),
+		CertificatePath:     get("AZURE_CLIENT_CERTIFICATE_PATH"),
+		CertificatePEM:      get("AZURE_CLIENT_CERTIFICATE"),
+		CertificatePassword: get("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+		UseManagedIdentity:  get("JITPIM_GRAPH_MANAGED_IDENTITY") == "true",
+		Anonymous:           get("JITPIM_GRAPH_ANONYMOUS") == "true",
+		MailSender:          get("JITPIM_MAIL_SENDER"),
 	}
 	if c.Graph.Anonymous && !isLoopback(c.Graph.BaseURL) {
 		return c, fmt.Errorf("JITPIM_GRAPH_ANONYMOUS: only allowed with a loopback JITPIM_GRAPH_BASE_URL (the local Graph simulator)")

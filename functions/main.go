@@ -1,5 +1,7 @@
 // Command jitpim is the Azure Functions custom handler: one binary that
-// serves every function in this folder. main only reads configuration and
+// serves every function in this folder. Started by the AWS Lambda runtime
+// (AWS_LAMBDA_RUNTIME_API set) the same binary serves the same functions
+// from Lambda events instead. main only reads configuration and
 // wires the adapters to the engine; behaviour lives in shared/.
 package main
 
@@ -9,11 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
@@ -22,6 +27,7 @@ import (
 	"github.com/jitpim/jitpim/shared/funcproto"
 	"github.com/jitpim/jitpim/shared/graph"
 	"github.com/jitpim/jitpim/shared/httpapi"
+	"github.com/jitpim/jitpim/shared/lambdaproto"
 	"github.com/jitpim/jitpim/shared/memstore"
 	"github.com/jitpim/jitpim/shared/servicenow"
 	"github.com/jitpim/jitpim/shared/tablestore"
@@ -41,12 +47,16 @@ func main() {
 }
 
 func run(log *slog.Logger) error {
-	cfg, err := loadConfig(os.Getenv)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	get, err := settings(ctx, os.Getenv, http.DefaultClient)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	cfg, err := loadConfig(get)
+	if err != nil {
+		return err
+	}
 
 	var store domain.Store
 	if cfg.MemoryStore {
@@ -116,19 +126,34 @@ func run(log *slog.Logger) error {
 			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)
 		}))
 	}
-	registerAlerts(fp, eng, now, log)
-	registerReviews(fp, eng, now, log)
-	fp.HandleTimer("reminders", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-		n, err := eng.SendReminders(ctx, c)
-		return fmt.Sprintf("reminders queued=%d", n), err
-	})
-	fp.HandleTimer("expirySweep", "timer", func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-		res, err := eng.Sweep(ctx, c)
-		summary, _ := json.Marshal(res)
-		return "expirySweep " + string(summary), err
-	})
+	timers := map[string]funcproto.TimerFunc{
+		"reminders": func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+			c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+			n, err := eng.SendReminders(ctx, c)
+			return fmt.Sprintf("reminders queued=%d", n), err
+		},
+		"expirySweep": func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+			c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+			res, err := eng.Sweep(ctx, c)
+			summary, _ := json.Marshal(res)
+			return "expirySweep " + string(summary), err
+		},
+	}
+	maps.Copy(timers, alertTimers(eng, now, log))
+	maps.Copy(timers, reviewTimers(eng, now, log))
+	if err := registerTimers(fp, timers); err != nil {
+		return err
+	}
+
+	if onLambda(os.Getenv) {
+		// The Lambda runtime drives the process from here on: HTTP events
+		// reach only the forwarded routes (never the envelope endpoints, so
+		// no caller can run a timer) and schedules name the timer to run.
+		lh := lambdaproto.New(log, fp.Forwarded(), fp, lambdaproto.Options{InvocationHeader: httpapi.InvocationHeader})
+		log.Info("jitpim handler serving AWS Lambda events")
+		lambda.StartWithOptions(lh.Invoke, lambda.WithContext(ctx))
+		return nil
+	}
 
 	srv := &http.Server{Addr: "127.0.0.1:" + cfg.Port, Handler: fp, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -7,7 +7,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-func settings(kv ...string) func(string) string {
+func envWith(kv ...string) func(string) string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
@@ -23,17 +23,17 @@ func TestStorageSettings(t *testing.T) {
 		wantMI  bool
 		wantErr string
 	}{
-		{name: "connection string", get: settings("AzureWebJobsStorage", "UseDevelopmentStorage=true")},
-		{name: "account name", get: settings("AzureWebJobsStorage__accountName", "jitpimprod01"), wantURL: "https://jitpimprod01.table.core.windows.net"},
-		{name: "managed identity", get: settings("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "managedidentity"),
+		{name: "connection string", get: envWith("AzureWebJobsStorage", "UseDevelopmentStorage=true")},
+		{name: "account name", get: envWith("AzureWebJobsStorage__accountName", "jitpimprod01"), wantURL: "https://jitpimprod01.table.core.windows.net"},
+		{name: "managed identity", get: envWith("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "managedidentity"),
 			wantURL: "https://jitpimprod01.table.core.windows.net", wantMI: true},
-		{name: "table uri", get: settings("AzureWebJobsStorage__tableServiceUri", "https://x.table.core.usgovcloudapi.net/", "AzureWebJobsStorage__credential", "managedidentity",
+		{name: "table uri", get: envWith("AzureWebJobsStorage__tableServiceUri", "https://x.table.core.usgovcloudapi.net/", "AzureWebJobsStorage__credential", "managedidentity",
 			"AzureWebJobsStorage__clientId", "11111111-1111-1111-1111-111111111111"), wantURL: "https://x.table.core.usgovcloudapi.net", wantMI: true},
-		{name: "both", get: settings("AzureWebJobsStorage", "UseDevelopmentStorage=true", "AzureWebJobsStorage__accountName", "jitpimprod01"), wantErr: "not both"},
-		{name: "http uri", get: settings("AzureWebJobsStorage__tableServiceUri", "http://x.table.core.windows.net"), wantErr: "https"},
-		{name: "bad account", get: settings("AzureWebJobsStorage__accountName", "Bad_Name"), wantErr: "accountName"},
-		{name: "bad credential", get: settings("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "connectionstring"), wantErr: "__credential"},
-		{name: "credential alone", get: settings("AzureWebJobsStorage__credential", "managedidentity"), wantErr: "need"},
+		{name: "both", get: envWith("AzureWebJobsStorage", "UseDevelopmentStorage=true", "AzureWebJobsStorage__accountName", "jitpimprod01"), wantErr: "not both"},
+		{name: "http uri", get: envWith("AzureWebJobsStorage__tableServiceUri", "http://x.table.core.windows.net"), wantErr: "https"},
+		{name: "bad account", get: envWith("AzureWebJobsStorage__accountName", "Bad_Name"), wantErr: "accountName"},
+		{name: "bad credential", get: envWith("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "connectionstring"), wantErr: "__credential"},
+		{name: "credential alone", get: envWith("AzureWebJobsStorage__credential", "managedidentity"), wantErr: "need"},
 	} {
 		s, err := readStorageSettings(c.get)
 		if c.wantErr != "" {
@@ -52,7 +52,7 @@ func TestStorageSettings(t *testing.T) {
 // and a managed identity credential, never a connection string; the
 // connection string path gives no credential.
 func TestStorageOpen(t *testing.T) {
-	s, _ := readStorageSettings(settings("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "managedidentity"))
+	s, _ := readStorageSettings(envWith("AzureWebJobsStorage__accountName", "jitpimprod01", "AzureWebJobsStorage__credential", "managedidentity"))
 	conn, opts, err := s.open("p")
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +60,12 @@ func TestStorageOpen(t *testing.T) {
 	if _, ok := opts.Credential.(*azidentity.ManagedIdentityCredential); !ok || conn != "" || opts.ServiceURL != "https://jitpimprod01.table.core.windows.net" || opts.TablePrefix != "p" {
 		t.Fatalf("conn %q, opts %+v", conn, opts)
 	}
-	s, _ = readStorageSettings(settings("AzureWebJobsStorage", "UseDevelopmentStorage=true"))
+	s, _ = readStorageSettings(envWith("AzureWebJobsStorage", "UseDevelopmentStorage=true"))
 	conn, opts, err = s.open("")
 	if err != nil || conn != "UseDevelopmentStorage=true" || opts.Credential != nil || opts.ServiceURL != "" {
 		t.Fatalf("conn %q, opts %+v, %v", conn, opts, err)
 	}
-	if _, err := loadConfig(settings("JITPIM_OIDC_ISSUER", "x")); err == nil || !strings.Contains(err.Error(), "AzureWebJobsStorage__accountName") {
+	if _, err := loadConfig(envWith("JITPIM_OIDC_ISSUER", "x")); err == nil || !strings.Contains(err.Error(), "AzureWebJobsStorage__accountName") {
 		t.Fatalf("no storage settings: %v", err)
 	}
 }

@@ -52,6 +52,11 @@ type Options struct {
 	// Env adds or overrides handler settings.
 	Env    []string
 	Output io.Writer
+	// Launch, when set, runs the handler some other way than under the
+	// local Functions host (the Lambda e2e tests run it under the Runtime
+	// API emulator): it gets the handler's settings and the address to
+	// serve HTTP at, and returns how to stop it. HostBinary is unused then.
+	Launch func(ctx context.Context, env []string, addr string) (stop func(), err error)
 }
 
 // Stack is a running local stack.
@@ -70,6 +75,7 @@ type Stack struct {
 	TablePrefix   string
 	procs         []*exec.Cmd
 	servers       []*http.Server
+	stops         []func()
 }
 
 // Start brings everything up and waits until the host answers.
@@ -191,6 +197,18 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"JITPIM_SERVICENOW_WEBHOOK_SECRETS="+s.WebhookSecret,
 	)
 	env = append(env, o.Env...)
+	if o.Launch != nil {
+		stop, err := o.Launch(ctx, env, hostAddr)
+		if err != nil {
+			return nil, fmt.Errorf("launching the handler: %w", err)
+		}
+		s.stops = append(s.stops, stop)
+		if err := waitHTTP(ctx, s.HostURL+"/", 90*time.Second); err != nil {
+			return nil, fmt.Errorf("the handler did not come up: %w", err)
+		}
+		ok = true
+		return s, nil
+	}
 	host := exec.Command(o.HostBinary, "-root", o.Root, "-handler", o.HandlerBinary, "-addr", hostAddr)
 	host.Env = env
 	host.Stdout, host.Stderr = o.Output, o.Output
@@ -273,6 +291,9 @@ func (s *Stack) RunTimer(ctx context.Context, name string) (string, error) {
 
 // Close stops the host (and with it the handler), Azurite and the servers.
 func (s *Stack) Close() {
+	for _, stop := range s.stops {
+		stop()
+	}
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]
 		if p.Process == nil {

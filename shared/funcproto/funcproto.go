@@ -298,3 +298,32 @@ func (s *Server) invokeTimer(ctx context.Context, inv string, t timerFunc, env E
 	log.Info("timer ran", "summary", summary, "past_due", info.IsPastDue)
 	return Answer{Outputs: map[string]any{}, Logs: []string{summary}}, nil
 }
+
+// Forwarded serves only what a proxy in front of the handler may reach:
+// requests under the route prefix, routed by function name, as the host
+// forwards them. Another runtime (AWS Lambda) uses it so that a caller can
+// never post an invocation envelope and run a timer.
+func (s *Server) Forwarded() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lp := strings.ToLower(r.URL.Path)
+		if !strings.HasPrefix(lp, s.prefix) {
+			http.NotFound(w, r)
+			return
+		}
+		s.serveForwarded(w, r, lp[len(s.prefix):])
+	})
+}
+
+// ErrNoTimer is returned by RunTimer for a name no timer was registered under.
+var ErrNoTimer = errors.New("funcproto: no such timer")
+
+// RunTimer runs a registered timer function outside the host protocol
+// (another runtime's scheduler), with an empty TimerInfo: schedulers other
+// than the Functions host keep no schedule status.
+func (s *Server) RunTimer(ctx context.Context, name, invocationID string) (string, error) {
+	t, ok := s.timers[strings.ToLower(name)]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrNoTimer, name)
+	}
+	return t.f(ctx, invocationID, TimerInfo{})
+}

@@ -67,9 +67,13 @@ type Config struct {
 	// ClientID is the app registration's client id, or with
 	// UseManagedIdentity the client id of a user-assigned identity (empty:
 	// the system-assigned one).
-	ClientID            string
-	ClientSecret        string
-	CertificatePath     string // PEM or PKCS#12 holding the certificate and its private key
+	ClientID        string
+	ClientSecret    string
+	CertificatePath string // PEM or PKCS#12 holding the certificate and its private key
+	// CertificatePEM is the same as PEM text, for runtimes that hand the
+	// certificate over as a secret's value (AWS Secrets Manager) rather
+	// than as a file; it wins over CertificatePath.
+	CertificatePEM      string
 	CertificatePassword string // for an encrypted key
 	UseManagedIdentity  bool
 	// Anonymous sends no credentials: tests and the local simulator only,
@@ -231,13 +235,16 @@ func credential(cfg Config, hc *http.Client) (azcore.TokenCredential, error) {
 			return nil, domain.Wrap(domain.CodeInvalid, err, "managed identity credential")
 		}
 		return c, nil
-	case cfg.CertificatePath != "":
+	case cfg.CertificatePath != "" || cfg.CertificatePEM != "":
 		if cfg.TenantID == "" || cfg.ClientID == "" {
 			return nil, domain.Invalid("TenantID", "a certificate credential needs TenantID and ClientID")
 		}
-		data, err := os.ReadFile(cfg.CertificatePath)
-		if err != nil {
-			return nil, domain.Wrap(domain.CodeInvalid, err, "reading the client certificate")
+		data := []byte(cfg.CertificatePEM)
+		if len(data) == 0 {
+			var err error
+			if data, err = os.ReadFile(cfg.CertificatePath); err != nil {
+				return nil, domain.Wrap(domain.CodeInvalid, err, "reading the client certificate")
+			}
 		}
 		var pw []byte
 		if cfg.CertificatePassword != "" {
