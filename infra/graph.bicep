@@ -23,7 +23,9 @@ resource api 'Microsoft.Graph/applications@v1.0' = {
   // (tenant-scoped, no verified domain needed).
   identifierUris: [ 'api://${tenant().tenantId}/${name}' ]
   api: {
-    requestedAccessTokenVersion: 2
+    // v1.0 access tokens: only they carry amr ("mfa"), which jitpim's MFA
+    // rules read (acrs is in both); their issuer is sts.windows.net.
+    requestedAccessTokenVersion: 1
     oauth2PermissionScopes: [
       {
         id: apiScopeId

@@ -186,8 +186,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
-        { name: 'JITPIM_OIDC_ISSUER', value: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' }
-        { name: 'JITPIM_OIDC_AUDIENCE', value: graph.outputs.apiClientId }
+        // v1.0 access tokens (graph.bicep): issuer sts.windows.net, audience the app id URI.
+        { name: 'JITPIM_OIDC_ISSUER', value: 'https://sts.windows.net/${tenant().tenantId}/' }
+        { name: 'JITPIM_OIDC_JWKS_URL', value: '${environment().authentication.loginEndpoint}${tenant().tenantId}/discovery/keys' }
+        { name: 'JITPIM_OIDC_AUDIENCE', value: graph.outputs.apiIdentifierUri }
         { name: 'JITPIM_GRAPH_MANAGED_IDENTITY', value: 'true' }
         { name: 'JITPIM_ADMIN_GROUP_ID', value: adminGroupId }
         { name: 'JITPIM_BREAK_GLASS_IDS', value: breakGlassIds }
