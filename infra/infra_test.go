@@ -218,8 +218,10 @@ func TestWorkspaceInsights(t *testing.T) {
 }
 
 func TestGraphDeclared(t *testing.T) {
+	// v1.0 access tokens: only they carry amr, which the MFA rules read.
+	has(t, "main.bicep", code(read(t, "main.bicep")), "'JITPIM_OIDC_ISSUER', value: 'https://sts.windows.net/${tenant().tenantId}/'")
 	g := code(read(t, "graph.bicep"))
-	has(t, "graph.bicep", g, "extension microsoftGraphV1", "value: 'access_as_user'", "redirectUris: [ '${publicUrl}/api/approvals/callback' ]", "requestedAccessTokenVersion: 2")
+	has(t, "graph.bicep", g, "extension microsoftGraphV1", "value: 'access_as_user'", "redirectUris: [ '${publicUrl}/api/approvals/callback' ]", "requestedAccessTokenVersion: 1")
 	if len(resources(g, "Microsoft.Graph/applications")) != 2 || len(resources(g, "Microsoft.Graph/servicePrincipals")) != 2 {
 		t.Error("graph.bicep must declare both app registrations and their service principals")
 	}
