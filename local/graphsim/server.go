@@ -1004,9 +1004,11 @@ func (s *Server) addRef(st *state, g *Group, prop string, list *[]string, body [
 	if indexOf(*list, id) >= 0 {
 		return 0, nil, errBadRequest("Request_BadRequest", "One or more added object references already exist for the following modified properties: '%s'.", prop)
 	}
-	canonical := mg.ID
+	var canonical string
 	if u != nil {
 		canonical = u.ID
+	} else {
+		canonical = mg.ID
 	}
 	*list = append(*list, canonical)
 	return http.StatusNoContent, nil, nil
