@@ -19,11 +19,8 @@ func (b BreakGlass) Protects(id ObjectID) bool { return ContainsID(b, id) }
 // Privileged Role Administrator at the tenant scope. Both can assign every
 // role in Entra, so both administer jitpim.
 func GrantsTenantAdmin(ra RoleAssignment) bool {
-	scope := ra.DirectoryScopeID
-	if scope == "" {
-		scope = TenantScope
-	}
-	return scope == TenantScope && (ra.RoleDefinitionID == RoleGlobalAdministrator || ra.RoleDefinitionID == RolePrivilegedRoleAdministrator)
+	t := RoleTarget(ra.RoleDefinitionID, ra.DirectoryScopeID) // an empty scope is the tenant
+	return t == RoleTarget(RoleGlobalAdministrator, TenantScope) || t == RoleTarget(RolePrivilegedRoleAdministrator, TenantScope)
 }
 
 // CheckAdminWrite applies the rule that an administrator's change

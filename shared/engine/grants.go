@@ -243,7 +243,7 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 			return err
 		}
 		for _, ra := range ras {
-			if ra.RoleDefinitionID == t.RoleDefinitionID && scopeOrTenant(ra.DirectoryScopeID) == t.DirectoryScopeID {
+			if domain.RoleTarget(ra.RoleDefinitionID, ra.DirectoryScopeID) == t { // RoleTarget reads an empty scope as the tenant
 				return domain.Errorf(domain.CodeConflict, "%s already holds %s through a role assignment made outside jitpim (assignment %s); "+
 					"jitpim never takes over or removes access it did not grant: remove that assignment in Entra first, or keep using it",
 					principal, domain.TargetName(t), ra.ID)
@@ -261,11 +261,4 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 		}
 	}
 	return nil
-}
-
-func scopeOrTenant(s string) string {
-	if s == "" {
-		return domain.TenantScope
-	}
-	return s
 }

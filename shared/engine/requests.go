@@ -487,16 +487,14 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			revokeErr = e.reconcile(ctx, c, s.PrincipalID, s.Target)
 		}
 		// When this call's own revoke succeeded the directory has confirmed;
-		// otherwise read the grant to learn whether it still holds the access.
-		var g domain.Grant
-		err = nil
+		// otherwise the grant tells whether it still holds the access.
+		held := false
 		if !removed || revokeErr != nil {
-			g, err = e.store.GetGrant(ctx, domain.GrantKey(s.PrincipalID, s.Target))
-			if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
+			if held, err = e.revokePending(ctx, s.PrincipalID, s.Target); err != nil {
 				return false, err
 			}
 		}
-		if err == nil && g.Applied && !g.Wanted() {
+		if held {
 			// The directory still holds the access nobody needs: keep the schedule
 			// visible, ending now, until the revoke is confirmed.
 			if revokeErr != nil {
@@ -560,6 +558,18 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		}
 	}
 	return false, nil
+}
+
+// revokePending reports whether the directory still holds access that no
+// live schedule needs: the grant is applied and has no holder left.
+func (e *Engine) revokePending(ctx context.Context, principal domain.ObjectID, t domain.Target) (bool, error) {
+	g, err := e.store.GetGrant(ctx, domain.GrantKey(principal, t))
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return g.Applied && !g.Wanted(), nil
 }
 
 // dueNow moves a live schedule's end to now (when later), so the expiry
