@@ -1,58 +1,18 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/engine"
-	"github.com/jitpim/jitpim/shared/funcproto"
+	"github.com/jitpim/jitpim/shared/alert"
 )
-
-// alertTimers returns the break-glass and alert timer functions
-// (functions/breakGlassCheck, every 5 minutes by JITPIM_BREAKGLASS_SCHEDULE;
-// functions/alertScan, daily by JITPIM_ALERT_SCHEDULE) and applies the
-// alert thresholds from the app settings. A bad threshold fails both
-// timers on every run, naming the setting, rather than running on guesses.
-func alertTimers(eng *engine.Engine, now func() time.Time, log *slog.Logger) map[string]funcproto.TimerFunc {
-	settings, err := alertSettings(os.Getenv)
-	if err == nil {
-		err = eng.SetAlertSettings(settings)
-	}
-	if err != nil {
-		log.Error("alert settings are invalid; the alert timers will fail until they are fixed", "error", err)
-	}
-	timers := map[string]funcproto.TimerFunc{}
-	timers["breakGlassCheck"] = func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		if err != nil {
-			return "", err
-		}
-		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-		res, rerr := eng.CheckBreakGlass(ctx, c)
-		summary, _ := json.Marshal(res)
-		return "breakGlassCheck " + string(summary), rerr
-	}
-	timers["alertScan"] = func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-		if err != nil {
-			return "", err
-		}
-		c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-		res, rerr := eng.ScanAlerts(ctx, c)
-		summary, _ := json.Marshal(res)
-		return "alertScan " + string(summary), rerr
-	}
-	return timers
-}
 
 // alertSettings reads the alert thresholds; unset ones keep the engine's
 // defaults.
-func alertSettings(get func(string) string) (engine.AlertSettings, error) {
-	var s engine.AlertSettings
+func alertSettings(get func(string) string) (alert.Settings, error) {
+	var s alert.Settings
 	ints := []struct {
 		name string
 		dst  *int

@@ -7,11 +7,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
@@ -29,6 +28,8 @@ import (
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/lambdaproto"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/policy"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/servicenow"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/weblogin"
@@ -58,7 +59,12 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	var store domain.Store
+	// Both stores keep requests, alerts and access reviews.
+	var store interface {
+		domain.Store
+		domain.AlertStore
+		domain.ReviewStore
+	}
 	if cfg.MemoryStore {
 		log.Warn("JITPIM_STORE=memory: state is lost when the process stops; for development only")
 		store = memstore.New()
@@ -81,7 +87,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
-	links, err := approvallink.NewSigner(cfg.LinkKeys, time.Now)
+	signer, err := approvallink.NewSigner(cfg.LinkKeys, time.Now)
 	if err != nil {
 		return fmt.Errorf("JITPIM_LINK_KEYS: %w", err)
 	}
@@ -89,25 +95,31 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("approval sign-in: %w", err)
 	}
-	cfg.Engine.Mailer = dir
-	cfg.Engine.Reader, cfg.Engine.SignIns = dir, dir
-	if as, ok := store.(domain.AlertStore); ok {
-		cfg.Engine.Alerts = as
-	}
-	cfg.Engine.ApprovalLink = httpapi.LinkMaker(links, cfg.PublicURL, clock())
+	var tickets domain.TicketSystem
 	if cfg.ServiceNow != nil {
 		sn, err := servicenow.New(*cfg.ServiceNow)
 		if err != nil {
 			return fmt.Errorf("servicenow: %w", err)
 		}
-		cfg.Engine.Tickets = servicenow.TicketSystem{Client: sn, Rules: cfg.ServiceNowRule}
+		tickets = servicenow.TicketSystem{Client: sn, Rules: cfg.ServiceNowRule}
 	}
 	now := clock()
-	eng := engine.New(store, dir, cfg.Engine)
-	if rs, ok := store.(domain.ReviewStore); ok {
-		eng.WithReviews(rs, httpapi.ReviewLinkMaker(links, cfg.PublicURL, clock()))
+	// A bad alert threshold fails the alert timers on every run, naming the
+	// setting, rather than running on guesses; the rest of jitpim serves.
+	alertCfg, alertCfgErr := alertSettings(os.Getenv)
+	if alertCfgErr != nil {
+		log.Error("alert settings are invalid; the alert timers will fail until they are fixed", "error", alertCfgErr)
+		alertCfg = alert.DefaultSettings()
 	}
-	api := httpapi.New(eng, verifier, now, log)
+
+	// The kernel first: the alarms need it, and the engine raises through them.
+	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
+	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
+	alarms := alert.NewAlarms(kernel, store, log)
+	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links})
+	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alertCfg)
+	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
+	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
 
 	// host.json's routePrefix; every HTTP function's route starts with its name.
 	fp, err := funcproto.New(log, funcproto.Options{RoutePrefix: "api"})
@@ -118,7 +130,7 @@ func run(log *slog.Logger) error {
 	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
-	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, store, now, log)))
+	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
 	if cfg.ServiceNow != nil {
 		fp.HandleHTTP("servicenow", "req", "res", httpapi.Bodies(httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log)))
 	} else {
@@ -126,21 +138,20 @@ func run(log *slog.Logger) error {
 			http.Error(w, "ServiceNow integration is not configured", http.StatusNotFound)
 		}))
 	}
-	timers := map[string]funcproto.TimerFunc{
-		"reminders": func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-			c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-			n, err := eng.SendReminders(ctx, c)
-			return fmt.Sprintf("reminders queued=%d", n), err
-		},
-		"expirySweep": func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
-			c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
-			res, err := eng.Sweep(ctx, c)
-			summary, _ := json.Marshal(res)
-			return "expirySweep " + string(summary), err
-		},
+	broken := map[string]error{}
+	if alertCfgErr != nil {
+		broken["breakGlassCheck"], broken["alertScan"] = alertCfgErr, alertCfgErr
 	}
-	maps.Copy(timers, alertTimers(eng, now, log))
-	maps.Copy(timers, reviewTimers(eng, now, log))
+	timers := timerFuncs(now, log, broken, map[string]timerJob{
+		"reminders": func(ctx context.Context, c *engine.Call) (any, error) {
+			n, err := eng.SendReminders(ctx, c)
+			return map[string]int{"queued": n}, err
+		},
+		"expirySweep":     func(ctx context.Context, c *engine.Call) (any, error) { return eng.Sweep(ctx, c) },
+		"breakGlassCheck": func(ctx context.Context, c *engine.Call) (any, error) { return alerts.CheckBreakGlass(ctx, c) },
+		"alertScan":       func(ctx context.Context, c *engine.Call) (any, error) { return alerts.ScanAlerts(ctx, c) },
+		"accessReviews":   func(ctx context.Context, c *engine.Call) (any, error) { return reviews.RunReviews(ctx, c) },
+	})
 	if err := registerTimers(fp, timers); err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/funcproto"
 	"github.com/jitpim/jitpim/shared/schedule"
 )
@@ -41,4 +46,27 @@ func registerTimers(fp *funcproto.Server, fns map[string]funcproto.TimerFunc) er
 		return fmt.Errorf("timers implemented but not listed in shared/schedule: %s", strings.Join(extra, ", "))
 	}
 	return nil
+}
+
+// timerJob is one timer function's work, given the call timerFuncs made.
+type timerJob func(ctx context.Context, c *engine.Call) (any, error)
+
+// timerFuncs turns jobs into timer functions. Each run gets one call by
+// jitpim's system actor at the injected clock's time and returns its
+// summary as "name {JSON}". A job named in broken fails every run with
+// that error (a setting it needs is invalid) instead of running on guesses.
+func timerFuncs(now func() time.Time, log *slog.Logger, broken map[string]error, jobs map[string]timerJob) map[string]funcproto.TimerFunc {
+	out := make(map[string]funcproto.TimerFunc, len(jobs))
+	for name, job := range jobs {
+		out[name] = func(ctx context.Context, inv string, _ funcproto.TimerInfo) (string, error) {
+			if err := broken[name]; err != nil {
+				return "", err
+			}
+			c := engine.NewCall(now(), inv, engine.Caller{ID: engine.SystemActor}, log)
+			res, err := job(ctx, c)
+			summary, _ := json.Marshal(res)
+			return name + " " + string(summary), err
+		}
+	}
+	return out
 }

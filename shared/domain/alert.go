@@ -90,3 +90,21 @@ type DirectoryReader interface {
 	// ListGroupOwners lists a group's owners that are users.
 	ListGroupOwners(ctx context.Context, groupID ObjectID) ([]User, error)
 }
+
+// AlertRaise is one raise of alert incidents by a service other than the
+// alert service: the expiry sweep when revoking keeps failing, an access
+// review about to remove access by default.
+type AlertRaise struct {
+	Now          time.Time
+	InvocationID string
+	ActorID      ObjectID // who the audit record names
+	DefinitionID string
+	Severity     string // empty takes the definition's
+	Incidents    []AlertIncident
+}
+
+// Alarm raises alerts. The alert service implements it; the request engine
+// and access reviews raise through it without importing that service.
+type Alarm interface {
+	RaiseAlert(ctx context.Context, r AlertRaise) error
+}

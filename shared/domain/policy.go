@@ -342,3 +342,24 @@ func (p Policy) Clone() Policy {
 	}
 	return p
 }
+
+// InheritedPolicy is the policy a target without one of its own follows:
+// the first tier (by name, as stored policies are listed) that lists it,
+// else the stored default, else Entra's defaults — presented as the
+// target's own, read-only, with InheritedFrom naming the source.
+func InheritedPolicy(t Target, stored []Policy) Policy {
+	from := DefaultPolicy()
+	for _, p := range stored {
+		if p.Scope == ScopeTier && slices.Contains(p.TierTargets, t) {
+			from = p
+			break
+		}
+		if p.ID == DefaultPolicyID {
+			from = p
+		}
+	}
+	p := from.Clone()
+	p.InheritedFrom = from.ID
+	p.ID, p.Scope, p.Target, p.Tier, p.TierTargets, p.Version = PolicyID(t), ScopeTarget, t, "", nil, ""
+	return p
+}

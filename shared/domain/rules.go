@@ -189,3 +189,14 @@ func CheckAdminAssignment(c AdminCheck) error {
 	}
 	return nil
 }
+
+// RetryBackoff is how long jitpim waits before the next attempt of a
+// failing outside call it retries (a directory change, a mail): a minute,
+// doubling per attempt, at most an hour.
+func RetryBackoff(attempts int) time.Duration {
+	d := time.Minute
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}

@@ -38,3 +38,15 @@ func CheckText(field, s string, max int, multiline bool) error {
 func isBidiControl(r rune) bool {
 	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069' || r == '\u200E' || r == '\u200F'
 }
+
+// Clip cuts s to at most n bytes without splitting a UTF-8 sequence, for
+// text stored in bounded fields (reasons, errors, incident text).
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -92,7 +92,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 	}
 	c.Log = c.Log.With("request_id", approvalID)
 	var r domain.Request
-	err := retry(func() error {
+	err := Retry(func() error {
 		var err error
 		r, err = e.store.GetRequest(ctx, approvalID)
 		if err != nil || r.Approval == nil {
@@ -168,7 +168,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 		if err := r.Apply(ev, c.Now, reason); err != nil {
 			return err
 		}
-		return stale(e.store.UpdateRequest(ctx, &r))
+		return Stale(e.store.UpdateRequest(ctx, &r))
 	})
 	if err != nil {
 		return domain.Request{}, err
@@ -177,7 +177,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 	if r.Status == domain.StatusFailed {
 		outcome = "failure"
 	}
-	e.audit(ctx, c, domain.AuditRecord{Action: "approval.decide", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.decide", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
 		Outcome: outcome, Reason: d.Justification, Details: map[string]string{"stage": d.StageID, "result": result, "status": string(r.Status)}})
 	c.Log.InfoContext(ctx, "approval decided", "stage", d.StageID, "result", result, "status", r.Status)
 	switch r.Status {

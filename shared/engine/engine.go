@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/outbox"
 )
 
 // Config holds the engine's settings.
@@ -40,22 +41,8 @@ type Config struct {
 	// or a grant (with no failed attempt recorded) for its directory call,
 	// before the sweep drives it again.
 	StuckAfter time.Duration
-	// Reader, SignIns and Alerts serve the governance timers (alerts,
-	// break-glass checks, access reviews); nil turns those off.
-	Reader  domain.DirectoryReader
-	SignIns domain.SignInLog
-	Alerts  domain.AlertStore
-	// AlertSettings holds the alert thresholds and the break-glass check's
-	// windows (alerts.go); zero fields take the defaults.
-	AlertSettings AlertSettings
-	// Tickets validates tickets and takes work notes; nil = tickets are free text.
-	Tickets domain.TicketSystem
-	// Mailer delivers notifications; nil leaves them queued.
-	Mailer domain.Mailer
-	// AdminRecipients get the policies' "Admin" notifications.
+	// AdminRecipients get the policies' "Admin" notifications and alert mail.
 	AdminRecipients []string
-	// ApprovalLink makes the personal link an approver's mail carries.
-	ApprovalLink func(requestID, stageID string, approverID domain.ObjectID, expires time.Time) (string, error)
 }
 
 // DefaultConfig is the configuration used when a setting is not given.
@@ -63,15 +50,20 @@ func DefaultConfig() Config {
 	return Config{MFAFreshness: 15 * time.Minute, MinActivation: domain.DefaultMinActivation, AdminMFA: true, ApproverMFA: true, SweepBatch: 500, StuckAfter: 2 * time.Minute}
 }
 
-// Engine runs the use cases. It is safe for concurrent use.
-type Engine struct {
+// Kernel is what every jitpim service shares: the store, the directory,
+// the audit trail, the mail outbox and the answer to "is this caller an
+// administrator". The request engine embeds it; access reviews and alerts
+// use it. It is built first because the alert service, which the engine
+// raises alerts through, needs it too.
+type Kernel struct {
 	store domain.Store
 	dir   domain.Directory
+	mail  *outbox.Outbox
 	cfg   Config
 }
 
-// New builds an engine.
-func New(store domain.Store, dir domain.Directory, cfg Config) *Engine {
+// NewKernel builds the kernel; mailer may be nil (mail stays queued).
+func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, cfg Config) *Kernel {
 	d := DefaultConfig()
 	if cfg.SweepBatch <= 0 {
 		cfg.SweepBatch = d.SweepBatch
@@ -82,8 +74,41 @@ func New(store domain.Store, dir domain.Directory, cfg Config) *Engine {
 	if cfg.MinActivation <= 0 {
 		cfg.MinActivation = d.MinActivation
 	}
-	return &Engine{store: store, dir: dir, cfg: cfg}
+	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), cfg: cfg}
 }
+
+// Links makes the personal links that approval and confirmation mails
+// carry (shared/approvallink implements it).
+type Links interface {
+	ApprovalLink(requestID, stageID string, approverID domain.ObjectID, expires time.Time) (string, error)
+	ConfirmLink(requestID, stageID string, requesterID domain.ObjectID, expires time.Time) (string, error)
+}
+
+// Deps are the engine's outside collaborators besides the kernel's; each
+// may be nil: no ticket system (tickets are free text), no alarm (failing
+// revokes are only logged), no links (mails go without them).
+type Deps struct {
+	Tickets domain.TicketSystem
+	Alarm   domain.Alarm
+	Links   Links
+}
+
+// Engine runs the request use cases: submitting, approving, cancelling and
+// sweeping schedule requests, and policies. It is safe for concurrent use.
+type Engine struct {
+	*Kernel
+	tickets domain.TicketSystem
+	alarm   domain.Alarm
+	links   Links
+}
+
+// New builds an engine on a kernel.
+func New(k *Kernel, deps Deps) *Engine {
+	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, links: deps.Links}
+}
+
+// Config returns the settings the kernel runs with, defaults filled in.
+func (k *Kernel) Config() Config { return k.cfg }
 
 // SystemActor is the actor id recorded for work the timers do.
 const SystemActor domain.ObjectID = "jitpim"
@@ -119,18 +144,18 @@ func NewCall(now time.Time, invocationID string, caller Caller, log *slog.Logger
 		Log: log.With("invocation_id", invocationID, "principal_id", caller.ID)}
 }
 
-func (e *Engine) isBreakGlass(id domain.ObjectID) bool {
-	return e.cfg.BreakGlass.Protects(id)
+func (k *Kernel) isBreakGlass(id domain.ObjectID) bool {
+	return k.cfg.BreakGlass.Protects(id)
 }
 
 // IsAdmin reports whether the caller is a jitpim administrator: a member of
 // the admin group, or an active Global or Privileged Role Administrator. The
 // answer is kept for the rest of the call.
-func (e *Engine) IsAdmin(ctx context.Context, c *Call) (bool, error) {
+func (k *Kernel) IsAdmin(ctx context.Context, c *Call) (bool, error) {
 	if c.admin != nil {
 		return *c.admin, nil
 	}
-	ok, err := e.holdsAdminRole(ctx, c.Caller.ID)
+	ok, err := k.holdsAdminRole(ctx, c.Caller.ID)
 	if err != nil {
 		return false, err
 	}
@@ -138,12 +163,12 @@ func (e *Engine) IsAdmin(ctx context.Context, c *Call) (bool, error) {
 	return ok, nil
 }
 
-func (e *Engine) holdsAdminRole(ctx context.Context, id domain.ObjectID) (bool, error) {
+func (k *Kernel) holdsAdminRole(ctx context.Context, id domain.ObjectID) (bool, error) {
 	if id == "" || id == SystemActor {
 		return false, nil
 	}
-	if e.cfg.AdminGroupID != "" {
-		in, err := e.dir.IsMemberOf(ctx, id, e.cfg.AdminGroupID)
+	if k.cfg.AdminGroupID != "" {
+		in, err := k.dir.IsMemberOf(ctx, id, k.cfg.AdminGroupID)
 		if err != nil {
 			return false, err
 		}
@@ -151,15 +176,17 @@ func (e *Engine) holdsAdminRole(ctx context.Context, id domain.ObjectID) (bool, 
 			return true, nil
 		}
 	}
-	ras, err := e.dir.ListRoleAssignments(ctx, id)
+	ras, err := k.dir.ListRoleAssignments(ctx, id)
 	if err != nil {
 		return false, err
 	}
 	return slices.ContainsFunc(ras, domain.GrantsTenantAdmin), nil
 }
 
-func (e *Engine) requireAdmin(ctx context.Context, c *Call, what string) error {
-	ok, err := e.IsAdmin(ctx, c)
+// RequireAdmin refuses a caller who is not a jitpim administrator; what
+// names the action in the refusal.
+func (k *Kernel) RequireAdmin(ctx context.Context, c *Call, what string) error {
+	ok, err := k.IsAdmin(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -169,21 +196,22 @@ func (e *Engine) requireAdmin(ctx context.Context, c *Call, what string) error {
 	return nil
 }
 
-// requireAdminWrite is requireAdmin for a change: with AdminMFA on (the
+// RequireAdminWrite is RequireAdmin for a change: with AdminMFA on (the
 // default) the administrator must also have signed in with MFA recently.
-func (e *Engine) requireAdminWrite(ctx context.Context, c *Call, what string) error {
-	if err := e.requireAdmin(ctx, c, what); err != nil {
+func (k *Kernel) RequireAdminWrite(ctx context.Context, c *Call, what string) error {
+	if err := k.RequireAdmin(ctx, c, what); err != nil {
 		return err
 	}
-	if !e.cfg.AdminMFA {
+	if !k.cfg.AdminMFA {
 		return nil
 	}
-	return domain.CheckAdminWrite(what, c.Caller.Auth, c.Now, e.cfg.MFAFreshness)
+	return domain.CheckAdminWrite(what, c.Caller.Auth, c.Now, k.cfg.MFAFreshness)
 }
 
-// audit appends a record. A failed append is logged and reported, but never
-// undoes the state change it describes: the state is the truth.
-func (e *Engine) audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
+// Audit appends a record, stamped with the call's time, actor and
+// invocation. A failed append is logged and reported, but never undoes the
+// state change it describes: the state is the truth.
+func (k *Kernel) Audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
 	rec.ID = uuid.NewString()
 	rec.Time = c.Now
 	if rec.ActorID == "" {
@@ -199,27 +227,28 @@ func (e *Engine) audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
 			rec.Category = "GroupManagement"
 		}
 	}
-	if err := e.store.AppendAudit(ctx, &rec); err != nil {
+	if err := k.store.AppendAudit(ctx, &rec); err != nil {
 		c.Log.ErrorContext(ctx, "audit append failed", "action", rec.Action, "request_id", rec.RequestID, "error", err)
 	}
 }
 
-// errStale marks a conditional write that lost to another writer.
-var errStale = errors.New("stale version")
+// ErrStale marks a conditional write that lost to another writer.
+var ErrStale = errors.New("stale version")
 
-// stale turns a store's write conflict into errStale, so retry loops tell a
+// Stale turns a store's write conflict into ErrStale, so retry loops tell a
 // lost race (read again and decide again) from a refusal.
-func stale(err error) error {
+func Stale(err error) error {
 	if domain.IsCode(err, domain.CodeConflict) {
-		return errStale
+		return ErrStale
 	}
 	return err
 }
 
-// retry runs f again while it loses races, up to a bound.
-func retry(f func() error) error {
+// Retry runs f again while it loses races (returns ErrStale), up to a
+// bound: the read-decide-write loop of every conditional change.
+func Retry(f func() error) error {
 	for i := 0; i < 10; i++ {
-		if err := f(); !errors.Is(err, errStale) {
+		if err := f(); !errors.Is(err, ErrStale) {
 			return err
 		}
 	}
@@ -231,4 +260,19 @@ func (c *Call) markChecked(requestID string) {
 		c.checked = map[string]bool{}
 	}
 	c.checked[requestID] = true
+}
+
+// Fork makes a call for one of several parallel workers of this call: same
+// time, caller and logger, its own mail list (merged back by Join) and no
+// shared cache.
+func (c *Call) Fork() *Call {
+	return &Call{Now: c.Now, InvocationID: c.InvocationID, Caller: c.Caller, Log: c.Log}
+}
+
+// Join takes the mail a forked call queued, so FlushMail sends it too.
+// Not safe for concurrent use: join the forks after they finished.
+func (c *Call) Join(forks ...*Call) {
+	for _, f := range forks {
+		c.queued = append(c.queued, f.queued...)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -15,7 +14,7 @@ import (
 // grant's version makes this check-and-add atomic.
 func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, h domain.Holder, exclusive bool) error {
 	key := domain.GrantKey(principal, t)
-	return retry(func() error {
+	return Retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
 		if domain.IsCode(err, domain.CodeNotFound) {
 			g = domain.Grant{PrincipalID: principal, Target: t}
@@ -33,7 +32,7 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.Object
 		}
 		g.Holders = append(g.Holders, h)
 		g.ModifiedAt = c.Now
-		return stale(e.store.PutGrant(ctx, &g))
+		return Stale(e.store.PutGrant(ctx, &g))
 	})
 }
 
@@ -42,7 +41,7 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.Object
 // callers only one does.
 func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string) (removed bool, err error) {
 	key := domain.GrantKey(principal, t)
-	err = retry(func() error {
+	err = Retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
 		if domain.IsCode(err, domain.CodeNotFound) {
 			return nil
@@ -54,7 +53,7 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.Obj
 		}
 		g.ModifiedAt = c.Now
 		if err := e.store.PutGrant(ctx, &g); err != nil {
-			return stale(err)
+			return Stale(err)
 		}
 		removed = true
 		return nil
@@ -65,7 +64,7 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.Obj
 // setHolderEnd moves a holder's end, for extensions and updates.
 func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string, end time.Time) error {
 	key := domain.GrantKey(principal, t)
-	return retry(func() error {
+	return Retry(func() error {
 		g, err := e.store.GetGrant(ctx, key)
 		if err != nil {
 			return err
@@ -74,7 +73,7 @@ func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal domain.Obj
 			if g.Holders[i].ScheduleID == scheduleID {
 				g.Holders[i].End = end
 				g.ModifiedAt = c.Now
-				return stale(e.store.PutGrant(ctx, &g))
+				return Stale(e.store.PutGrant(ctx, &g))
 			}
 		}
 		return nil
@@ -122,8 +121,8 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 				g.Applied = !want
 			}
 			g.FailedAttempts++
-			g.LastError = clip(dirErr.Error(), 1000) // bounded: it is stored with the grant
-			g.NextAttempt = c.Now.Add(backoff(g.FailedAttempts))
+			g.LastError = domain.Clip(dirErr.Error(), 1000) // bounded: it is stored with the grant
+			g.NextAttempt = c.Now.Add(domain.RetryBackoff(g.FailedAttempts))
 			g.ModifiedAt = c.Now
 			if err := e.store.PutGrant(ctx, &g); err != nil && !domain.IsCode(err, domain.CodeConflict) {
 				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
@@ -132,7 +131,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			if !want {
 				verb = "revoke"
 			}
-			e.audit(ctx, c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
+			e.Audit(ctx, c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
 				Reason: dirErr.Error(), Details: map[string]string{"attempt": fmt.Sprint(g.FailedAttempts)}})
 			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, t, principal)
 		}
@@ -154,7 +153,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			if !want {
 				action = "grant.remove"
 			}
-			e.audit(ctx, c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal})
+			e.Audit(ctx, c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal})
 		}
 		return nil
 	}
@@ -202,26 +201,6 @@ func (e *Engine) applyDirectory(ctx context.Context, c *Call, g *domain.Grant, w
 	}
 }
 
-// backoff doubles from one minute up to an hour.
-func backoff(attempts int) time.Duration {
-	d := time.Minute
-	for i := 1; i < attempts && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
-}
-
-// clip shortens s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // refuseOutsideAccess refuses to grant what the directory already gives the
 // principal outside jitpim: a role assignment or group membership made in
 // Entra directly. Taking it over would mean removing it when jitpim's own
@@ -261,4 +240,40 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 		}
 	}
 	return nil
+}
+
+// RevokeOutside takes away an assignment made outside jitpim through the
+// normal revoke path: the grant record is made to say the directory holds
+// it and nobody needs it, and reconcile removes it (the sweep retries when
+// the directory refuses). The alert service calls it only when removal of
+// outside assignments is switched on; why is recorded in the audit trail.
+func (e *Engine) RevokeOutside(ctx context.Context, c *Call, ra domain.RoleAssignment, t domain.Target, why string, details map[string]string) error {
+	if e.isBreakGlass(ra.PrincipalID) {
+		return domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
+	}
+	key := domain.GrantKey(ra.PrincipalID, t)
+	err := Retry(func() error {
+		g, err := e.store.GetGrant(ctx, key)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			g = domain.Grant{PrincipalID: ra.PrincipalID, Target: t}
+		} else if err != nil {
+			return err
+		}
+		if g.Wanted() {
+			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", t, ra.PrincipalID)
+		}
+		g.Applied, g.DirectoryID, g.External, g.ModifiedAt = true, ra.ID, false, c.Now
+		return Stale(e.store.PutGrant(ctx, &g))
+	})
+	if err != nil {
+		return err
+	}
+	e.Audit(ctx, c, domain.AuditRecord{Action: "alert.remediate", Target: t, PrincipalID: ra.PrincipalID, Reason: why, Details: details})
+	return e.reconcile(ctx, c, ra.PrincipalID, t)
+}
+
+// Remove carries out an adminRemove request made by jitpim itself (an
+// access review's denied item) through the normal removal path.
+func (e *Engine) Remove(ctx context.Context, c *Call, r *domain.Request) error {
+	return e.remove(ctx, c, r, false)
 }

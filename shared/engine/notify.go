@@ -2,60 +2,31 @@ package engine
 
 import (
 	"context"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/notify"
+	"github.com/jitpim/jitpim/shared/outbox"
 )
-
-var mailNamespace = uuid.MustParse("3c9b5e8e-55a4-4b0b-9d0f-0f4ad1c7e2a7")
 
 // critical kinds need someone to act; a rule at level Critical sends only these.
 func critical(k notify.Kind) bool {
 	return k == notify.ApprovalNeeded || k == notify.ExpiringSoon || k == notify.TicketConfirm
 }
 
-// queueMail renders and queues one mail under a key: the same key is queued
-// once, so retries and duplicated timer runs never send twice.
-func (e *Engine) queueMail(ctx context.Context, c *Call, key string, to []string, d notify.Data) {
-	to = cleanAddresses(to)
-	if len(to) == 0 {
-		return
+// QueueMail renders and queues one mail under a key: the same key is queued
+// once, so retries and duplicated timer runs never send twice. FlushMail
+// sends what a call queued.
+func (k *Kernel) QueueMail(ctx context.Context, c *Call, key string, to []string, d notify.Data) {
+	if id := k.mail.Queue(ctx, c.Now, c.Log, key, to, d); id != "" {
+		c.queued = append(c.queued, id)
 	}
-	subject, html, text, err := notify.Render(d)
-	if err != nil {
-		c.Log.ErrorContext(ctx, "rendering mail failed", "kind", d.Kind, "error", err)
-		return
-	}
-	m := domain.Mail{ID: uuid.NewSHA1(mailNamespace, []byte(key)).String(), Key: key, To: to, Subject: subject, HTML: html, Text: text,
-		CreatedAt: c.Now, NextAttempt: c.Now}
-	if err := e.store.EnqueueMail(ctx, &m); err != nil && !domain.IsCode(err, domain.CodeConflict) {
-		c.Log.ErrorContext(ctx, "queueing mail failed", "kind", d.Kind, "error", err)
-		return
-	}
-	c.queued = append(c.queued, m.ID)
 }
 
-func cleanAddresses(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range in {
-		a = strings.TrimSpace(a)
-		if a == "" || !strings.Contains(a, "@") || seen[strings.ToLower(a)] {
-			continue
-		}
-		seen[strings.ToLower(a)] = true
-		out = append(out, a)
-	}
-	return out
-}
-
-// addressOf is where mail for a user goes: mail, else UPN.
-func (e *Engine) addressOf(ctx context.Context, id domain.ObjectID) (string, string) {
-	u, err := e.dir.GetUser(ctx, id)
+// AddressOf is where mail for a user goes (mail, else UPN), and the name
+// to greet them by.
+func (k *Kernel) AddressOf(ctx context.Context, id domain.ObjectID) (string, string) {
+	u, err := k.dir.GetUser(ctx, id)
 	if err != nil {
 		return "", string(id)
 	}
@@ -72,7 +43,7 @@ func (e *Engine) addressOf(ctx context.Context, id domain.ObjectID) (string, str
 // notifyByPolicy sends a notification to the admin and requestor
 // recipients the policy's rules name for event.
 func (e *Engine) notifyByPolicy(ctx context.Context, c *Call, p domain.Policy, event string, key string, principalID domain.ObjectID, d notify.Data) {
-	addr, name := e.addressOf(ctx, principalID)
+	addr, name := e.AddressOf(ctx, principalID)
 	d.PrincipalName = name
 	for _, rule := range p.Notifications {
 		if rule.Event != event || rule.Recipient == domain.RecipientApprover {
@@ -89,7 +60,7 @@ func (e *Engine) notifyByPolicy(ctx context.Context, c *Call, p domain.Policy, e
 				to = append(to, addr)
 			}
 		}
-		e.queueMail(ctx, c, key+"|"+rule.Recipient, to, d)
+		e.QueueMail(ctx, c, key+"|"+rule.Recipient, to, d)
 	}
 }
 
@@ -114,7 +85,7 @@ func (e *Engine) notifyProvisioned(ctx context.Context, c *Call, r domain.Reques
 	if err != nil {
 		return
 	}
-	_, actor := e.addressOf(ctx, r.CreatedBy)
+	_, actor := e.AddressOf(ctx, r.CreatedBy)
 	switch {
 	case r.Action == domain.ActionSelfActivate:
 		d := requestData(notify.Activated, r)
@@ -132,11 +103,11 @@ func (e *Engine) notifyProvisioned(ctx context.Context, c *Call, r domain.Reques
 
 // notifyDecision tells the requester an approval stage's outcome.
 func (e *Engine) notifyDecision(ctx context.Context, c *Call, r domain.Request, kind notify.Kind, reason string) {
-	addr, name := e.addressOf(ctx, r.PrincipalID)
-	_, actor := e.addressOf(ctx, c.Caller.ID)
+	addr, name := e.AddressOf(ctx, r.PrincipalID)
+	_, actor := e.AddressOf(ctx, c.Caller.ID)
 	d := requestData(kind, r)
 	d.PrincipalName, d.Actor, d.Reason = name, actor, reason
-	e.queueMail(ctx, c, "req:"+r.ID+":"+string(kind), []string{addr}, d)
+	e.QueueMail(ctx, c, "req:"+r.ID+":"+string(kind), []string{addr}, d)
 }
 
 // approversOf expands a stage's approvers into users, groups transitively;
@@ -172,20 +143,24 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 	}
 	st := r.Approval.Stages[i]
 	if st.Confirmation {
-		addr, name := e.addressOf(ctx, r.PrincipalID)
+		addr, name := e.AddressOf(ctx, r.PrincipalID)
 		d := requestData(notify.TicketConfirm, r)
 		d.PrincipalName = name
-		if e.cfg.ApprovalLink != nil {
-			d.Link, _ = e.cfg.ApprovalLink(r.ID, st.ID, r.PrincipalID, st.TimeoutAt)
+		if e.links != nil {
+			link, err := e.links.ConfirmLink(r.ID, st.ID, r.PrincipalID, st.TimeoutAt)
+			if err != nil {
+				c.Log.ErrorContext(ctx, "confirmation link failed", "error", err)
+			}
+			d.Link = link
 		}
-		e.queueMail(ctx, c, "req:"+r.ID+":confirm", []string{addr}, d)
+		e.QueueMail(ctx, c, "req:"+r.ID+":confirm", []string{addr}, d)
 		return
 	}
 	p, err := e.EffectivePolicy(ctx, r.Target)
 	if err != nil {
 		return
 	}
-	_, name := e.addressOf(ctx, r.PrincipalID)
+	_, name := e.AddressOf(ctx, r.PrincipalID)
 	level := domain.LevelAll
 	var extra []string
 	for _, rule := range p.Notifications {
@@ -202,97 +177,69 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 		if id == r.PrincipalID || id == r.CreatedBy {
 			continue
 		}
-		addr, _ := e.addressOf(ctx, id)
+		addr, _ := e.AddressOf(ctx, id)
 		d := requestData(notify.ApprovalNeeded, r)
 		d.PrincipalName = name
-		if e.cfg.ApprovalLink != nil {
-			link, err := e.cfg.ApprovalLink(r.ID, st.ID, id, st.TimeoutAt)
+		if e.links != nil {
+			link, err := e.links.ApprovalLink(r.ID, st.ID, id, st.TimeoutAt)
 			if err != nil {
 				c.Log.ErrorContext(ctx, "approval link failed", "error", err)
 			}
 			d.Link = link
 		}
-		e.queueMail(ctx, c, "req:"+r.ID+":"+st.ID+":approver:"+string(id), []string{addr}, d)
+		e.QueueMail(ctx, c, "req:"+r.ID+":"+st.ID+":approver:"+string(id), []string{addr}, d)
 	}
 	if len(extra) > 0 {
 		d := requestData(notify.ApprovalNeeded, r)
 		d.PrincipalName = name
-		e.queueMail(ctx, c, "req:"+r.ID+":"+st.ID+":extra", extra, d)
+		e.QueueMail(ctx, c, "req:"+r.ID+":"+st.ID+":extra", extra, d)
 	}
 }
 
 // FlushMail sends the mail this call queued, right away; what fails stays
 // in the outbox for the timer.
-func (e *Engine) FlushMail(ctx context.Context, c *Call) {
-	if len(c.queued) == 0 || e.cfg.Mailer == nil {
-		return
-	}
-	due, err := e.store.MailDue(ctx, c.Now, e.cfg.SweepBatch)
-	if err != nil {
-		return
-	}
-	want := map[string]bool{}
-	for _, id := range c.queued {
-		want[id] = true
-	}
-	for _, m := range due {
-		if want[m.ID] {
-			e.send(ctx, c, m)
-		}
-	}
+func (k *Kernel) FlushMail(ctx context.Context, c *Call) {
+	k.auditGiveUps(ctx, c, k.mail.Send(ctx, c.Now, c.Log, c.queued))
 	c.queued = nil
 }
 
-// MailResult counts one outbox run.
-type MailResult struct{ Sent, Failed int }
-
 // DeliverMail sends due mail from the outbox, retrying failures with backoff.
-func (e *Engine) DeliverMail(ctx context.Context, c *Call) (MailResult, error) {
-	var res MailResult
-	if e.cfg.Mailer == nil {
-		return res, nil
-	}
-	due, err := e.store.MailDue(ctx, c.Now, e.cfg.SweepBatch)
-	if err != nil {
-		return res, err
-	}
-	for _, m := range due {
-		if e.send(ctx, c, m) {
-			res.Sent++
-		} else {
-			res.Failed++
-		}
-	}
-	return res, nil
+func (k *Kernel) DeliverMail(ctx context.Context, c *Call) (outbox.Result, error) {
+	res, gaveUp, err := k.mail.Deliver(ctx, c.Now, c.Log)
+	k.auditGiveUps(ctx, c, gaveUp)
+	return res, err
 }
 
-// maxMailAttempts bounds retries; a mail that keeps failing is audited.
-const maxMailAttempts = 20
+func (k *Kernel) auditGiveUps(ctx context.Context, c *Call, mails []domain.Mail) {
+	for _, m := range mails {
+		k.Audit(ctx, c, domain.AuditRecord{Action: "mail.giveUp", Category: "Notification", Outcome: "failure", Reason: m.LastError,
+			Details: map[string]string{"mail_id": m.ID, "subject": m.Subject}})
+	}
+}
 
-// send claims a mail with a conditional write before sending, so two
-// instances never both send it, then records the outcome.
-func (e *Engine) send(ctx context.Context, c *Call, m domain.Mail) bool {
-	m.Attempts++
-	m.NextAttempt = c.Now.Add(backoff(m.Attempts))
-	if err := e.store.UpdateMail(ctx, &m); err != nil {
-		return false // another instance has it
+// AdminAddresses are the administrators' mail addresses: AdminRecipients,
+// else the admin group's members.
+func (k *Kernel) AdminAddresses(ctx context.Context, c *Call) []string {
+	if len(k.cfg.AdminRecipients) > 0 {
+		return k.cfg.AdminRecipients
 	}
-	err := e.cfg.Mailer.SendMail(ctx, m.To, m.Subject, m.HTML, m.Text)
-	if err == nil {
-		m.SentAt, m.LastError = c.Now, ""
-	} else {
-		m.LastError = clip(err.Error(), 1000)
-		if m.Attempts >= maxMailAttempts {
-			m.NextAttempt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-			e.audit(ctx, c, domain.AuditRecord{Action: "mail.giveUp", Category: "Notification", Outcome: "failure", Reason: m.LastError,
-				Details: map[string]string{"mail_id": m.ID, "subject": m.Subject}})
+	if k.cfg.AdminGroupID == "" {
+		return nil
+	}
+	members, err := k.dir.ListGroupMembers(ctx, k.cfg.AdminGroupID)
+	if err != nil {
+		c.Log.ErrorContext(ctx, "listing the admin group for a mail failed", "error", err)
+		return nil
+	}
+	var out []string
+	for _, m := range members {
+		if m.Mail != "" {
+			out = append(out, m.Mail)
+		} else if m.UserPrincipalName != "" {
+			out = append(out, m.UserPrincipalName)
 		}
-		c.Log.WarnContext(ctx, "sending mail failed; will retry", "mail_id", m.ID, "attempt", m.Attempts, "error", err)
 	}
-	if uerr := e.store.UpdateMail(ctx, &m); uerr != nil {
-		c.Log.ErrorContext(ctx, "recording mail outcome failed", "mail_id", m.ID, "error", uerr)
-	}
-	return err == nil
+	return out
 }
 
 // ReminderWindow is how long before the end an expiring assignment is announced.

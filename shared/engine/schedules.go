@@ -30,7 +30,7 @@ func listed(s domain.Schedule, now time.Time) bool {
 // ListSchedules lists live schedules; callers who are not admins see only their own.
 func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (domain.Page[domain.Schedule], error) {
 	if f.PrincipalID != c.Caller.ID {
-		if err := e.requireAdmin(ctx, c, "listing other people's schedules"); err != nil {
+		if err := e.RequireAdmin(ctx, c, "listing other people's schedules"); err != nil {
 			return domain.Page[domain.Schedule]{}, err
 		}
 	}
@@ -65,7 +65,7 @@ func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (
 
 // ListAudit lists audit records, newest first, for admins.
 func (e *Engine) ListAudit(ctx context.Context, c *Call, q domain.AuditQuery) (domain.Page[domain.AuditRecord], error) {
-	if err := e.requireAdmin(ctx, c, "reading the audit log"); err != nil {
+	if err := e.RequireAdmin(ctx, c, "reading the audit log"); err != nil {
 		return domain.Page[domain.AuditRecord]{}, err
 	}
 	return e.store.ListAudit(ctx, q)

@@ -56,10 +56,8 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 				// Access that should be gone is still there: say so loudly.
 				inc := domain.AlertIncident{ID: "revoke|" + g.Key(), PrincipalID: g.PrincipalID, Target: g.Target,
 					Description: fmt.Sprintf("revoking %s from %s has failed %d times: %s", domain.TargetName(g.Target), g.PrincipalID,
-						g.FailedAttempts+1, clip(err.Error(), 300))}
-				if aerr := e.RaiseAlert(ctx, c, domain.AlertRevokeFailing, domain.SeverityHigh, []domain.AlertIncident{inc}); aerr != nil {
-					c.Log.ErrorContext(ctx, "raising the failing-revoke alert failed", "error", aerr)
-				}
+						g.FailedAttempts+1, domain.Clip(err.Error(), 300))}
+				e.raise(ctx, c, domain.AlertRevokeFailing, domain.SeverityHigh, inc)
 			}
 		}
 	}
@@ -73,7 +71,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			// A removal the directory had not confirmed: finish it now that the
 			// grants above were retried, before expiry would end its schedule
 			// as expired rather than revoked. Finishing is idempotent.
-			if err := e.resumeRemoval(ctx, c, &r); err != nil {
+			if err := e.ResumeRemoval(ctx, c, &r); err != nil {
 				res.Errors++
 				continue
 			}
@@ -138,7 +136,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			continue
 		}
 		res.ApprovalsExpired++
-		e.audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
+		e.Audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
 	}
 	mail, err := e.DeliverMail(ctx, c)
 	if err != nil {
@@ -146,7 +144,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	}
 	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
-		e.audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
+		e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
 			"expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
 			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
@@ -159,7 +157,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) error {
 	var r domain.Request
 	done := false
-	err := retry(func() error {
+	err := Retry(func() error {
 		var err error
 		if r, err = e.store.GetRequest(ctx, id); err != nil {
 			return err
@@ -172,7 +170,7 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 			return err
 		}
 		r.Approval.Stages[i].Status = domain.StageEscalated
-		if err := stale(e.store.UpdateRequest(ctx, &r)); err != nil {
+		if err := Stale(e.store.UpdateRequest(ctx, &r)); err != nil {
 			return err
 		}
 		done = true
@@ -181,8 +179,21 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 	if err != nil || !done {
 		return err
 	}
-	e.audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
 		Details: map[string]string{"stage": stageID}})
 	e.notifyApprovers(ctx, c, r)
 	return nil
+}
+
+// raise raises an alert incident through the alarm, if there is one; a
+// failure to raise is logged, never a reason to stop the sweep.
+func (e *Engine) raise(ctx context.Context, c *Call, definitionID, severity string, inc domain.AlertIncident) {
+	if e.alarm == nil {
+		return
+	}
+	err := e.alarm.RaiseAlert(ctx, domain.AlertRaise{Now: c.Now, InvocationID: c.InvocationID, ActorID: c.Caller.ID,
+		DefinitionID: definitionID, Severity: severity, Incidents: []domain.AlertIncident{inc}})
+	if err != nil {
+		c.Log.ErrorContext(ctx, "raising an alert failed", "alert_id", definitionID, "error", err)
+	}
 }

@@ -24,7 +24,7 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 		}
 		return nil
 	}
-	if e.cfg.Tickets == nil {
+	if e.tickets == nil {
 		if must {
 			return domain.Errorf(domain.CodeForbidden, "this role requires a validated ticket, but no ticket system is configured")
 		}
@@ -33,7 +33,7 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 	if !must && r.Ticket.System != "" && !strings.EqualFold(r.Ticket.System, "ServiceNow") {
 		return nil
 	}
-	chk, err := e.cfg.Tickets.CheckTicket(ctx, r.Ticket, start, end)
+	chk, err := e.tickets.CheckTicket(ctx, r.Ticket, start, end)
 	if err != nil {
 		var de *domain.Error
 		if errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeTransient && !strings.Contains(de.Message, r.Ticket.Number) {
@@ -58,11 +58,11 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 // ticketNote writes to the ticket a request came with; a failure is
 // logged and never changes the request.
 func (e *Engine) ticketNote(ctx context.Context, c *Call, r domain.Request, note string) {
-	if note == "" || e.cfg.Tickets == nil || !r.Ticket.Validated || r.Ticket.SysID == "" {
+	if note == "" || e.tickets == nil || !r.Ticket.Validated || r.Ticket.SysID == "" {
 		return
 	}
 	ref := domain.TicketCheck{System: r.Ticket.System, Table: r.Ticket.Table, Number: r.Ticket.Number, SysID: r.Ticket.SysID}
-	if err := e.cfg.Tickets.AddNote(ctx, ref, "jitpim: "+note+" (request "+r.ID+")"); err != nil {
+	if err := e.tickets.AddNote(ctx, ref, "jitpim: "+note+" (request "+r.ID+")"); err != nil {
 		c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", r.Ticket.Number, "error", err)
 	}
 }
@@ -72,7 +72,7 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 	if i < 0 {
 		return ""
 	}
-	_, name := e.addressOf(ctx, r.PrincipalID)
+	_, name := e.AddressOf(ctx, r.PrincipalID)
 	st := r.Approval.Stages[i]
 	if st.Confirmation {
 		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
@@ -83,7 +83,7 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 		if id == r.PrincipalID || len(names) == 5 {
 			continue
 		}
-		_, n := e.addressOf(ctx, id)
+		_, n := e.AddressOf(ctx, id)
 		names = append(names, n)
 	}
 	by := "the jitpim administrators"
@@ -128,7 +128,7 @@ type TicketRequest struct {
 // request. When the role asks for MFA the request waits for the requester
 // to confirm with a fresh MFA sign-in through the link jitpim mails.
 func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (domain.Request, error) {
-	if e.cfg.Tickets == nil {
+	if e.tickets == nil {
 		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "no ticket system is configured")
 	}
 	ref := domain.TicketCheck{System: "ServiceNow", Table: in.Table, Number: in.Number, SysID: in.SysID}
@@ -149,7 +149,7 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		if errors.As(err, &de) && de.Code != domain.CodeInternal {
 			msg = de.Message
 		}
-		if nerr := e.cfg.Tickets.AddNote(ctx, ref, "jitpim: refused: "+msg); nerr != nil {
+		if nerr := e.tickets.AddNote(ctx, ref, "jitpim: refused: "+msg); nerr != nil {
 			c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", in.Number, "error", nerr)
 		}
 		return domain.Request{}, err

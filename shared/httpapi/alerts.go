@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 )
@@ -29,13 +30,13 @@ func (s *Server) alertRoutes() {
 		return s.getAlertDefinition(ctx, c, r.PathValue("id"))
 	})
 	s.handle("POST "+rma+"alerts/{id}/dismiss", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		if err := s.eng.DismissAlert(ctx, c, r.PathValue("id")); err != nil {
+		if err := s.alerts.DismissAlert(ctx, c, r.PathValue("id")); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
 	})
 	s.handle("POST "+rma+"alerts/{id}/refresh", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		if err := s.eng.RefreshAlert(ctx, c, r.PathValue("id")); err != nil {
+		if err := s.alerts.RefreshAlert(ctx, c, r.PathValue("id")); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
@@ -91,7 +92,7 @@ type alertDefOut struct {
 	ScopeType       string `json:"scopeType"`
 }
 
-func alertDefJSON(d engine.AlertDefinition) alertDefOut {
+func alertDefJSON(d alert.Definition) alertDefOut {
 	configurable := d.ID != domain.AlertRevokeFailing && d.ID != domain.AlertAccessReviewAutoDeny
 	return alertDefOut{ID: d.ID, DisplayName: d.DisplayName, Description: d.Description, SeverityLevel: d.Severity,
 		SecurityImpact: d.SecurityImpact, MitigationSteps: d.MitigationSteps, HowToPrevent: d.HowToPrevent,
@@ -125,7 +126,7 @@ func alertJSON(a domain.Alert, withIncidents, withDefinition bool) alertOut {
 		}
 	}
 	if withDefinition {
-		if d, ok := engine.AlertDefinitionByID(a.DefinitionID); ok {
+		if d, ok := alert.DefinitionByID(a.DefinitionID); ok {
 			dj := alertDefJSON(d)
 			out.AlertDefinition = &dj
 		}
@@ -203,7 +204,7 @@ func (s *Server) listAlerts(ctx context.Context, c *engine.Call, r *http.Request
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := s.eng.ListAlerts(ctx, c)
+	list, err := s.alerts.ListAlerts(ctx, c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -221,7 +222,7 @@ func (s *Server) getAlert(ctx context.Context, c *engine.Call, r *http.Request) 
 	if err != nil {
 		return 0, nil, err
 	}
-	a, err := s.eng.GetAlert(ctx, c, r.PathValue("id"))
+	a, err := s.alerts.GetAlert(ctx, c, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -229,7 +230,7 @@ func (s *Server) getAlert(ctx context.Context, c *engine.Call, r *http.Request) 
 }
 
 func (s *Server) listAlertIncidents(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	a, err := s.eng.GetAlert(ctx, c, r.PathValue("id"))
+	a, err := s.alerts.GetAlert(ctx, c, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -254,14 +255,14 @@ func (s *Server) refreshAllAlerts(ctx context.Context, c *engine.Call, r *http.R
 	if in.ScopeType != nil && !domain.EnumMatches(alertScopeType, *in.ScopeType) {
 		return 0, nil, domain.Invalid("scopeType", "jitpim's alerts have scopeType 'DirectoryRole'")
 	}
-	if err := s.eng.RefreshAlert(ctx, c, ""); err != nil {
+	if err := s.alerts.RefreshAlert(ctx, c, ""); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
 
 func (s *Server) listAlertDefinitions(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	defs, err := s.eng.ListAlertDefinitions(ctx, c)
+	defs, err := s.alerts.ListAlertDefinitions(ctx, c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -273,7 +274,7 @@ func (s *Server) listAlertDefinitions(ctx context.Context, c *engine.Call, r *ht
 }
 
 func (s *Server) getAlertDefinition(ctx context.Context, c *engine.Call, id string) (int, any, error) {
-	defs, err := s.eng.ListAlertDefinitions(ctx, c)
+	defs, err := s.alerts.ListAlertDefinitions(ctx, c)
 	if err != nil {
 		return 0, nil, err
 	}

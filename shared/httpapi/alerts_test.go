@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
@@ -48,9 +49,9 @@ func newAlertEnv(t *testing.T) (*env, []domain.ObjectID) {
 		}
 	}
 	cfg := engine.Config{MFAFreshness: 15 * time.Minute, ApproverMFA: true, BreakGlass: bgs,
-		Reader: e.dir, SignIns: e.dir, Alerts: e.store, AdminRecipients: []string{"security@contoso.example"}}
-	eng := engine.New(e.store, e.dir, cfg)
-	e.api = httptest.NewServer(httpapi.New(eng, v, time.Now, slog.New(slog.DiscardHandler)))
+		AdminRecipients: []string{"security@contoso.example"}}
+	svc := newServices(e.store, e.dir, cfg, nil)
+	e.api = httptest.NewServer(httpapi.New(svc.api(), v, time.Now, slog.New(slog.DiscardHandler)))
 	t.Cleanup(e.api.Close)
 	return e, bgs
 }
@@ -73,8 +74,8 @@ func TestAlertsAPI(t *testing.T) {
 
 	// Before any scan: one inactive alert per definition.
 	list := values(e.must(200, "GET", alertsPath+"alerts?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'", adm, nil))
-	if len(list) != len(engine.AlertDefinitions) {
-		t.Fatalf("%d alerts, want %d", len(list), len(engine.AlertDefinitions))
+	if len(list) != len(alert.Definitions) {
+		t.Fatalf("%d alerts, want %d", len(list), len(alert.Definitions))
 	}
 	for _, a := range list {
 		if a["isActive"] != false || a["scopeId"] != "/" || a["scopeType"] != "DirectoryRole" || a["lastScannedDateTime"] != nil || a["id"] != a["alertDefinitionId"] {
@@ -145,7 +146,7 @@ func TestAlertsAPI(t *testing.T) {
 
 	// Definitions.
 	defs := values(e.must(200, "GET", alertsPath+"alertDefinitions", adm, nil))
-	if len(defs) != len(engine.AlertDefinitions) {
+	if len(defs) != len(alert.Definitions) {
 		t.Fatalf("%d definitions", len(defs))
 	}
 	for _, d := range defs {

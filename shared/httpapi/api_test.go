@@ -61,8 +61,8 @@ func newEnv(t *testing.T) *env {
 	if _, _, err := e.dir.AddRoleAssignment(context.Background(), admin, ga, "/"); err != nil {
 		t.Fatal(err)
 	}
-	eng := engine.New(e.store, e.dir, engine.Config{MFAFreshness: 15 * time.Minute, ApproverMFA: true})
-	e.api = httptest.NewServer(httpapi.New(eng, v, time.Now, slog.New(slog.DiscardHandler)))
+	svc := newServices(e.store, e.dir, engine.Config{MFAFreshness: 15 * time.Minute, ApproverMFA: true}, nil)
+	e.api = httptest.NewServer(httpapi.New(svc.api(), v, time.Now, slog.New(slog.DiscardHandler)))
 	t.Cleanup(e.api.Close)
 	return e
 }

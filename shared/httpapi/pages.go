@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
@@ -30,44 +31,78 @@ import (
 // cookie (it is set only by a real sign-in and is HttpOnly and SameSite), so
 // it can neither see the details nor decide anything.
 type Pages struct {
-	links *approvallink.Signer
-	web   *weblogin.Web
-	eng   *engine.Engine
-	store interface {
-		ClaimOnce(ctx context.Context, key string, expires time.Time) error
+	links   *approvallink.Links
+	web     *weblogin.Web
+	eng     *engine.Engine
+	reviews *review.Service
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// NewPages builds the approval and review pages; reviews may be nil (the
+// review pages then say access reviews are not configured).
+func NewPages(links *approvallink.Links, web *weblogin.Web, eng *engine.Engine, reviews *review.Service, now func() time.Time, log *slog.Logger) *Pages {
+	return &Pages{links: links, web: web, eng: eng, reviews: reviews, now: now, log: log}
+}
+
+const pagePrefix = approvallink.PagePrefix
+
+// opened is a mailed link opened by its own recipient, signed in.
+type opened struct {
+	claims approvallink.Claims
+	sess   weblogin.Session
+	call   *engine.Call
+	self   string // the page's own path, the form's action
+}
+
+// open is the flow every mailed link shares: the token must verify and
+// serve one of purposes; before sign-in the page only says that something
+// waits (what, is for the recipient) and a POST is refused; after sign-in
+// only the person the link was sent to goes on. It answers the request
+// itself and reports false when the flow stops.
+func (p *Pages) open(w http.ResponseWriter, r *http.Request, path, token, inv string, log *slog.Logger, waiting view, purposes ...string) (opened, bool) {
+	claims, err := p.links.Open(token, purposes...)
+	if err != nil {
+		p.fail(w, err)
+		return opened{}, false
 	}
-	now func() time.Time
-	log *slog.Logger
-}
-
-// NewPages builds the approval pages.
-func NewPages(links *approvallink.Signer, web *weblogin.Web, eng *engine.Engine, store interface {
-	ClaimOnce(ctx context.Context, key string, expires time.Time) error
-}, now func() time.Time, log *slog.Logger) *Pages {
-	return &Pages{links: links, web: web, eng: eng, store: store, now: now, log: log}
-}
-
-// LinkMaker returns the engine's ApprovalLink function: a signed link for
-// one person and one stage, expiring with the stage.
-func LinkMaker(links *approvallink.Signer, publicURL string, now func() time.Time) func(requestID, stageID string, subjectID domain.ObjectID, expires time.Time) (string, error) {
-	base := strings.TrimRight(publicURL, "/")
-	return func(requestID, stageID string, subjectID domain.ObjectID, expires time.Time) (string, error) {
-		purpose := approvallink.PurposeApprove
-		if stageID == "confirm" {
-			purpose = approvallink.PurposeConfirm
+	self := pagePrefix + path + token
+	sess, err := p.web.Session(r)
+	if err != nil {
+		if r.Method == http.MethodPost {
+			p.fail(w, domain.Errorf(domain.CodeUnauthorized, "sign in before deciding"))
+			return opened{}, false
 		}
-		if max := now().Add(approvallink.MaxLifetime - time.Hour); expires.IsZero() || expires.After(max) {
-			expires = max
-		}
-		tok, err := links.Sign(approvallink.Claims{Purpose: purpose, RequestID: requestID, StageID: stageID, SubjectID: string(subjectID), Expires: expires})
-		if err != nil {
-			return "", err
-		}
-		return base + "/api/approvals/r/" + tok, nil
+		waiting.SignIn = pagePrefix + "login?return=" + url.QueryEscape(self)
+		p.page(w, http.StatusOK, waiting)
+		return opened{}, false
 	}
+	log = log.With("principal_id", sess.ObjectID, "link_request_id", claims.RequestID)
+	if sess.ObjectID != domain.CanonicalID(claims.SubjectID) {
+		log.Warn("link opened by someone it was not sent to")
+		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
+		return opened{}, false
+	}
+	c := engine.NewCall(p.now(), inv, engine.Caller{ID: sess.ObjectID, Name: sess.Name,
+		Auth: domain.AuthEvidence{MFA: sess.MFA(), ACRS: sess.ACRS, AuthenticatedAt: sess.AuthTime}}, log)
+	return opened{claims: claims, sess: sess, call: c, self: self}, true
 }
 
-const pagePrefix = "/api/approvals/"
+// decision reads a POSTed decision form: the CSRF token bound to the
+// session and the link, and one of the decisions allowed.
+func (p *Pages) decision(r *http.Request, o opened, allowed ...string) (string, error) {
+	if err := r.ParseForm(); err != nil {
+		return "", domain.Invalid("form", "could not be read")
+	}
+	if err := p.web.CheckCSRF(o.sess, o.claims.Nonce, r.PostForm.Get("csrf")); err != nil {
+		return "", err
+	}
+	d := r.PostForm.Get("decision")
+	if !slices.Contains(allowed, d) {
+		return "", domain.Invalid("decision", "must be %s or %s", strings.Join(allowed[:len(allowed)-1], ", "), allowed[len(allowed)-1])
+	}
+	return d, nil
+}
 
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -121,33 +156,13 @@ type view struct {
 }
 
 func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, log *slog.Logger) {
-	claims, err := p.links.Verify(token)
-	if err != nil {
-		p.fail(w, err)
+	o, ok := p.open(w, r, "r/", token, inv, log, view{Title: "A privileged access request needs you",
+		Message: "Sign in to see the request and decide. Opening this page changed nothing."},
+		approvallink.PurposeApprove, approvallink.PurposeConfirm)
+	if !ok {
 		return
 	}
-	self := pagePrefix + "r/" + token
-	sess, err := p.web.Session(r)
-	if err != nil {
-		if r.Method == http.MethodPost {
-			p.fail(w, domain.Errorf(domain.CodeUnauthorized, "sign in before deciding"))
-			return
-		}
-		// Before sign-in only say that something waits: details are for the recipient.
-		p.page(w, http.StatusOK, view{Title: "A privileged access request needs you",
-			Message: "Sign in to see the request and decide. Opening this page changed nothing.",
-			SignIn:  pagePrefix + "login?return=" + url.QueryEscape(self)})
-		return
-	}
-	log = log.With("principal_id", sess.ObjectID, "request_id", claims.RequestID)
-	if sess.ObjectID != domain.CanonicalID(claims.SubjectID) {
-		log.Warn("link opened by someone it was not sent to")
-		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
-		return
-	}
-	c := engine.NewCall(p.now(), inv, engine.Caller{ID: sess.ObjectID, Name: sess.Name,
-		Auth: domain.AuthEvidence{MFA: sess.MFA(), ACRS: sess.ACRS, AuthenticatedAt: sess.AuthTime}}, log)
-	ctx := r.Context()
+	claims, c, ctx := o.claims, o.call, r.Context()
 	req, err := p.eng.GetApproval(ctx, c, claims.RequestID)
 	if err != nil {
 		p.fail(w, err)
@@ -160,7 +175,7 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 	}
 	stage := req.Approval.Stages[i]
 	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: string(req.PrincipalID), Stage: &stage,
-		Confirm: stage.Confirmation, Action: self, End: req.EndAt.UTC().Format(time.RFC1123)}
+		Confirm: stage.Confirmation, Action: o.self, End: req.EndAt.UTC().Format(time.RFC1123)}
 	if req.Status != domain.StatusPendingApproval || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
 		// Over: say so instead of showing a form that would be refused. A
 		// POST gets the same page (a scanner or a stale tab changes nothing).
@@ -169,25 +184,16 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 		return
 	}
 	if r.Method != http.MethodPost { // GET, and HEAD answered like it
-
-		v.Title, v.CSRF = "Review the request", p.web.CSRFToken(sess, claims.Nonce)
+		v.Title, v.CSRF = "Review the request", p.web.CSRFToken(o.sess, claims.Nonce)
 		if stage.Confirmation {
 			v.Title = "Confirm your activation"
 		}
 		p.page(w, http.StatusOK, v)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		p.fail(w, domain.Invalid("form", "could not be read"))
-		return
-	}
-	if err := p.web.CheckCSRF(sess, claims.Nonce, r.PostForm.Get("csrf")); err != nil {
+	decision, err := p.decision(r, o, domain.ReviewApprove, domain.ReviewDeny)
+	if err != nil {
 		p.fail(w, err)
-		return
-	}
-	decision := r.PostForm.Get("decision")
-	if decision != domain.ReviewApprove && decision != domain.ReviewDeny {
-		p.fail(w, domain.Invalid("decision", "must be Approve or Deny"))
 		return
 	}
 	got, err := p.eng.Decide(ctx, c, claims.RequestID, engine.Decision{StageID: claims.StageID, Result: decision,
@@ -197,11 +203,11 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 		p.fail(w, err)
 		return
 	}
-	// The decision is made once; the claim makes the link itself unusable afterwards.
-	if err := p.store.ClaimOnce(ctx, "link:"+claims.Nonce, claims.Expires); err != nil && !domain.IsCode(err, domain.CodeConflict) {
-		log.Error("recording the used link failed", "error", err)
+	// The decision is made once; spending the link makes it unusable afterwards.
+	if err := p.links.Spend(ctx, claims); err != nil {
+		c.Log.Error("recording the used link failed", "error", err)
 	}
-	log.Info("decided through the approval page", "decision", decision, "status", got.Status)
+	c.Log.Info("decided through the approval page", "decision", decision, "status", got.Status)
 	p.page(w, http.StatusOK, view{Title: "Recorded", Message: "Your decision (" + decision + ") is recorded. The request is now " + string(got.Status) + "."})
 }
 

@@ -439,7 +439,7 @@ func (s *Server) listPolicies(ctx context.Context, c *engine.Call, r *http.Reque
 	if err != nil {
 		return 0, nil, err
 	}
-	ps, err := s.eng.ListPolicies(ctx, c)
+	ps, err := s.policies.ListPolicies(ctx, c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -460,7 +460,7 @@ func (s *Server) listPolicies(ctx context.Context, c *engine.Call, r *http.Reque
 }
 
 func (s *Server) getPolicy(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	p, err := s.eng.GetPolicy(ctx, r.PathValue("id"))
+	p, err := s.policies.GetPolicy(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -468,7 +468,7 @@ func (s *Server) getPolicy(ctx context.Context, c *engine.Call, r *http.Request)
 }
 
 func (s *Server) listRules(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	p, err := s.eng.GetPolicy(ctx, r.PathValue("id"))
+	p, err := s.policies.GetPolicy(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -476,7 +476,7 @@ func (s *Server) listRules(ctx context.Context, c *engine.Call, r *http.Request)
 }
 
 func (s *Server) getRule(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	p, err := s.eng.GetPolicy(ctx, r.PathValue("id"))
+	p, err := s.policies.GetPolicy(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -505,7 +505,7 @@ func (s *Server) patchRule(ctx context.Context, c *engine.Call, r *http.Request)
 		return 0, nil, err
 	}
 	ruleID := r.PathValue("rule")
-	p, err := s.eng.UpdatePolicy(ctx, c, r.PathValue("id"), func(p *domain.Policy) error { return ApplyRule(p, ruleID, data) })
+	p, err := s.policies.UpdatePolicy(ctx, c, r.PathValue("id"), func(p *domain.Policy) error { return ApplyRule(p, ruleID, data) })
 	if err != nil {
 		return 0, nil, err
 	}
@@ -528,7 +528,7 @@ func (s *Server) patchPolicy(ctx context.Context, c *engine.Call, r *http.Reques
 	if err := readBody(r, []string{"displayName", "description", "tierTargets"}, &in); err != nil {
 		return 0, nil, err
 	}
-	p, err := s.eng.UpdatePolicy(ctx, c, r.PathValue("id"), func(p *domain.Policy) error {
+	p, err := s.policies.UpdatePolicy(ctx, c, r.PathValue("id"), func(p *domain.Policy) error {
 		if in.DisplayName != nil {
 			if len(*in.DisplayName) > 256 {
 				return domain.Invalid("displayName", "at most 256 characters")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/review"
 )
 
 // Access reviews, in the shapes of Graph's accessReviews API
@@ -22,7 +23,7 @@ func (s *Server) reviewRoutes() {
 	s.handle("GET "+ar, s.listReviewDefinitions)
 	s.handle("GET "+ar+"/{id}", s.getReviewDefinition)
 	s.handle("DELETE "+ar+"/{id}", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		if err := s.eng.DeleteReviewDefinition(ctx, c, r.PathValue("id")); err != nil {
+		if err := s.reviews.DeleteReviewDefinition(ctx, c, r.PathValue("id")); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
@@ -37,7 +38,7 @@ func (s *Server) reviewRoutes() {
 			}
 			return s.listReviewInstances(ctx, c, r, true)
 		}
-		in, err := s.eng.GetReviewInstance(ctx, c, r.PathValue("id"), r.PathValue("iid"))
+		in, err := s.reviews.GetReviewInstance(ctx, c, r.PathValue("id"), r.PathValue("iid"))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -53,7 +54,7 @@ func (s *Server) reviewRoutes() {
 			}
 			return s.listReviewDecisions(ctx, c, r, true)
 		}
-		in, it, err := s.eng.GetReviewDecision(ctx, c, r.PathValue("id"), r.PathValue("iid"), r.PathValue("did"))
+		in, it, err := s.reviews.GetReviewDecision(ctx, c, r.PathValue("id"), r.PathValue("iid"), r.PathValue("did"))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -70,20 +71,20 @@ func (s *Server) reviewRoutes() {
 		if in.Decision == "" {
 			return 0, nil, domain.Invalid("decision", "is required: Approve, Deny or DontKnow")
 		}
-		if _, err := s.eng.DecideReview(ctx, c, r.PathValue("id"), r.PathValue("iid"), r.PathValue("did"),
-			engine.ReviewInput{Decision: in.Decision, Justification: in.Justification}); err != nil {
+		if _, err := s.reviews.DecideReview(ctx, c, r.PathValue("id"), r.PathValue("iid"), r.PathValue("did"),
+			review.Input{Decision: in.Decision, Justification: in.Justification}); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
 	})
 	s.handle("POST "+ar+"/{id}/instances/{iid}/stop", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		if _, err := s.eng.StopReview(ctx, c, r.PathValue("id"), r.PathValue("iid")); err != nil {
+		if _, err := s.reviews.StopReview(ctx, c, r.PathValue("id"), r.PathValue("iid")); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
 	})
 	s.handle("POST "+ar+"/{id}/instances/{iid}/applyDecisions", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		if _, err := s.eng.ApplyReviewDecisions(ctx, c, r.PathValue("id"), r.PathValue("iid")); err != nil {
+		if _, err := s.reviews.ApplyReviewDecisions(ctx, c, r.PathValue("id"), r.PathValue("iid")); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
@@ -524,7 +525,7 @@ func (s *Server) createReviewDefinition(ctx context.Context, c *engine.Call, r *
 	if d.Settings, err = parseReviewSettings(in.Settings); err != nil {
 		return 0, nil, err
 	}
-	out, err := s.eng.CreateReviewDefinition(ctx, c, d)
+	out, err := s.reviews.CreateReviewDefinition(ctx, c, d)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -536,12 +537,12 @@ func definitionJSON(d domain.ReviewDefinition, status string) definitionOut {
 		Status: status, DescriptionForAdmins: d.DescriptionForAdmins, DescriptionForReviewers: d.DescriptionForReviewers,
 		CreatedBy: userIdentity(d.CreatedBy), Scope: scopeJSON(d.Scope), Reviewers: reviewersJSON(d.Reviewers),
 		FallbackReviewers: reviewersJSON(d.FallbackReviewers), Settings: settingsJSON(d.Settings),
-		AdditionalNotificationRecipients: []struct{}{}, Warnings: engine.ReviewWarnings(d.Settings)}
+		AdditionalNotificationRecipients: []struct{}{}, Warnings: review.Warnings(d.Settings)}
 }
 
 // definitionStatus is the newest instance's status, NotStarted without one.
 func (s *Server) definitionStatus(ctx context.Context, c *engine.Call, id string) (string, error) {
-	insts, err := s.eng.ListReviewInstances(ctx, c, id, false)
+	insts, err := s.reviews.ListReviewInstances(ctx, c, id, false)
 	if err != nil || len(insts) == 0 {
 		return "NotStarted", err
 	}
@@ -553,7 +554,7 @@ func (s *Server) getReviewDefinition(ctx context.Context, c *engine.Call, r *htt
 	if _, ok := filterByCurrentUser(id); ok {
 		return 0, nil, domain.Invalid("filterByCurrentUser", "reviewers list their work per instance: GET …/definitions/{id}/instances/filterByCurrentUser(on='reviewer')")
 	}
-	d, err := s.eng.GetReviewDefinition(ctx, c, id)
+	d, err := s.reviews.GetReviewDefinition(ctx, c, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -568,7 +569,7 @@ func (s *Server) listReviewDefinitions(ctx context.Context, c *engine.Call, r *h
 	if r.URL.Query().Get("$filter") != "" {
 		return 0, nil, domain.Invalid("$filter", "is not supported on access review definitions")
 	}
-	defs, err := s.eng.ListReviewDefinitions(ctx, c)
+	defs, err := s.reviews.ListReviewDefinitions(ctx, c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -586,13 +587,13 @@ func (s *Server) listReviewDefinitions(ctx context.Context, c *engine.Call, r *h
 func instanceJSON(in domain.ReviewInstance) instanceOut {
 	return instanceOut{ID: in.ID, StartDateTime: timeJSON(in.Start), EndDateTime: timeJSON(in.End), Status: in.Status, Scope: scopeJSON(in.Scope),
 		Reviewers: reviewersJSON(in.Reviewers), FallbackReviewers: reviewersJSON(in.Fallback), Errors: []struct{}{},
-		Warnings: engine.ReviewWarnings(in.Settings), DefaultDecision: in.Settings.DefaultDecision, AutoApply: in.Settings.AutoApply,
+		Warnings: review.Warnings(in.Settings), DefaultDecision: in.Settings.DefaultDecision, AutoApply: in.Settings.AutoApply,
 		ItemCount: in.ItemCount, ItemsWithoutReviewer: in.NoReviewerCount, DenyRecommended: in.DenyRecommended, Removed: in.Removed,
 		CompletedDateTime: timeJSON(in.CompletedAt), AppliedDateTime: timeJSON(in.AppliedAt)}
 }
 
 func (s *Server) listReviewInstances(ctx context.Context, c *engine.Call, r *http.Request, forReviewer bool) (int, any, error) {
-	insts, err := s.eng.ListReviewInstances(ctx, c, r.PathValue("id"), forReviewer)
+	insts, err := s.reviews.ListReviewInstances(ctx, c, r.PathValue("id"), forReviewer)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -648,7 +649,7 @@ func (s *Server) listReviewDecisions(ctx context.Context, c *engine.Call, r *htt
 	if r.URL.Query().Get("$filter") != "" {
 		return 0, nil, domain.Invalid("$filter", "is not supported on decisions; page with $top and $skiptoken")
 	}
-	in, p, err := s.eng.ListReviewDecisions(ctx, c, r.PathValue("id"), r.PathValue("iid"), forReviewer, cursor, limit)
+	in, p, err := s.reviews.ListReviewDecisions(ctx, c, r.PathValue("id"), r.PathValue("iid"), forReviewer, cursor, limit)
 	if err != nil {
 		return 0, nil, err
 	}

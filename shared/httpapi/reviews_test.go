@@ -22,6 +22,7 @@ import (
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
@@ -29,8 +30,8 @@ import (
 // reviews on, against a dev issuer.
 type reviewEnv struct {
 	*env
-	eng   *engine.Engine
-	links *approvallink.Signer
+	reviews *review.Service
+	links   *approvallink.Signer
 }
 
 const reviews = "/api/identityGovernance/accessReviews/definitions"
@@ -69,15 +70,13 @@ func newReviewEnv(t *testing.T) *reviewEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := engine.DefaultConfig()
-	cfg.Reader, cfg.SignIns = e.dir, e.dir
-	eng := engine.New(e.store, e.dir, cfg).WithReviews(e.store, httpapi.ReviewLinkMaker(links, e.api.URL, time.Now))
+	svc := newServices(e.store, e.dir, engine.DefaultConfig(), approvallink.NewLinks(links, e.api.URL, e.store, time.Now))
 	log := slog.New(slog.DiscardHandler)
 	mux := http.NewServeMux()
-	mux.Handle("/api/approvals/", httpapi.NewPages(links, web, eng, e.store, time.Now, log))
-	mux.Handle("/", httpapi.New(eng, v, time.Now, log))
+	mux.Handle("/api/approvals/", httpapi.NewPages(approvallink.NewLinks(links, e.api.URL, e.store, time.Now), web, svc.eng, svc.reviews, time.Now, log))
+	mux.Handle("/", httpapi.New(svc.api(), v, time.Now, log))
 	h = mux
-	return &reviewEnv{env: e, eng: eng, links: links}
+	return &reviewEnv{env: e, reviews: svc.reviews, links: links}
 }
 
 func graphDefinition(reviewer, defaultDecision string) map[string]any {
@@ -102,9 +101,9 @@ func (e *reviewEnv) eligible(user string) {
 		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "noExpiration"}}})
 }
 
-func (e *reviewEnv) runTimer() engine.ReviewRunResult {
+func (e *reviewEnv) runTimer() review.RunResult {
 	e.t.Helper()
-	res, err := e.eng.RunReviews(context.Background(), engine.NewCall(time.Now(), "timer", engine.Caller{ID: engine.SystemActor}, nil))
+	res, err := e.reviews.RunReviews(context.Background(), engine.NewCall(time.Now(), "timer", engine.Caller{ID: engine.SystemActor}, nil))
 	if err != nil {
 		e.t.Fatal(err)
 	}

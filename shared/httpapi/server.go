@@ -19,9 +19,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/policy"
+	"github.com/jitpim/jitpim/shared/review"
 )
 
 // Verifier checks bearer tokens.
@@ -32,6 +35,9 @@ type Verifier interface {
 // Server is the API handler.
 type Server struct {
 	eng      *engine.Engine
+	policies *policy.Service
+	reviews  *review.Service
+	alerts   *alert.Service
 	verifier Verifier
 	now      func() time.Time
 	log      *slog.Logger
@@ -44,9 +50,18 @@ const InvocationHeader = "X-Azure-Functions-InvocationId"
 // maxBody bounds request bodies; the largest valid one is a policy rule.
 const maxBody = 64 << 10
 
+// Services are the use cases the API serves. Reviews may be nil: its
+// routes then answer that access reviews are not configured.
+type Services struct {
+	Engine   *engine.Engine
+	Policies *policy.Service
+	Reviews  *review.Service
+	Alerts   *alert.Service
+}
+
 // New builds the API.
-func New(eng *engine.Engine, v Verifier, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{eng: eng, verifier: v, now: now, log: log, mux: http.NewServeMux()}
+func New(svc Services, v Verifier, now func() time.Time, log *slog.Logger) *Server {
+	s := &Server{eng: svc.Engine, policies: svc.Policies, reviews: svc.Reviews, alerts: svc.Alerts, verifier: v, now: now, log: log, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }

@@ -1,4 +1,4 @@
-package engine
+package alert
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
 )
 
 // BreakGlassResult counts one break-glass check.
@@ -41,17 +42,17 @@ type BreakGlassResult struct {
 // outage, at most 30 days), plus two alert reads and writes, one summary
 // audit record and one per new sign-in. It grows with the number of
 // accounts and their sign-ins, never with the tenant.
-func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult, error) {
+func (svc *Service) CheckBreakGlass(ctx context.Context, c *engine.Call) (BreakGlassResult, error) {
 	var res BreakGlassResult
-	if e.cfg.Alerts == nil || e.cfg.SignIns == nil {
+	if svc.alerts == nil || svc.signIns == nil {
 		return res, domain.Errorf(domain.CodeInvalid, "the break-glass check is off: it needs an alert store and a sign-in log")
 	}
-	st := e.alertSettings()
-	signInDef, _ := AlertDefinitionByID(domain.AlertBreakGlassSignIn)
-	misDef, _ := AlertDefinitionByID(domain.AlertBreakGlassMisconfig)
+	st := svc.settings
+	signInDef, _ := DefinitionByID(domain.AlertBreakGlassSignIn)
+	misDef, _ := DefinitionByID(domain.AlertBreakGlassMisconfig)
 
 	res.WindowStart = c.Now.Add(-st.BreakGlassLookback)
-	prev, err := e.cfg.Alerts.GetAlert(ctx, domain.AlertBreakGlassSignIn)
+	prev, err := svc.alerts.GetAlert(ctx, domain.AlertBreakGlassSignIn)
 	switch {
 	case err == nil && !prev.LastScanned.IsZero():
 		last := prev.LastScanned
@@ -68,7 +69,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 
 	ga := domain.RoleTarget(domain.RoleGlobalAdministrator, domain.TenantScope)
 	var ids []domain.ObjectID
-	for _, id := range e.cfg.BreakGlass {
+	for _, id := range svc.breakGlass {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
@@ -88,7 +89,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 				Description: text, Details: map[string]string{"problem": kind}})
 		}
 		name := string(id)
-		u, err := e.dir.GetUser(ctx, id)
+		u, err := svc.dir.GetUser(ctx, id)
 		exists := err == nil
 		switch {
 		case domain.IsCode(err, domain.CodeNotFound):
@@ -110,7 +111,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 			}
 		}
 		if exists {
-			ras, err := e.dir.ListRoleAssignments(ctx, id)
+			ras, err := svc.dir.ListRoleAssignments(ctx, id)
 			if err != nil {
 				res.Errors++
 				unchecked[id] = true
@@ -121,7 +122,7 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 				problem("norole", "break-glass account "+name+" does not hold Global Administrator directly at the tenant scope")
 			}
 		}
-		list, err := e.cfg.SignIns.SignInsSince(ctx, id, res.WindowStart)
+		list, err := svc.signIns.SignInsSince(ctx, id, res.WindowStart)
 		if err != nil {
 			res.Errors++
 			signInsRead = false
@@ -149,10 +150,10 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 	// Sign-ins accumulate (a later check does not see an earlier one's
 	// window): seen ones stay 30 days, so re-reading never repeats them.
 	keepSeen := func(inc domain.AlertIncident) bool { return c.Now.Sub(inc.FirstSeen) < signInRetention+24*time.Hour }
-	out, err := e.putAlert(ctx, c, alertWrite{def: signInDef, severity: signInDef.Severity, found: signIns, keep: keepSeen, scanned: signInsRead,
+	out, err := svc.alarms.put(ctx, c, alertWrite{def: signInDef, severity: signInDef.Severity, found: signIns, keep: keepSeen, scanned: signInsRead,
 		mail: func(added []domain.AlertIncident) {
 			for _, inc := range added { // one mail per sign-in, keyed by its id
-				e.queueAlertMail(ctx, c, "breakglass:"+inc.ID, signInDef, signInDef.Severity, []domain.AlertIncident{inc})
+				svc.alarms.queueAlertMail(ctx, c, "breakglass:"+inc.ID, signInDef, signInDef.Severity, []domain.AlertIncident{inc})
 			}
 		}})
 	if err != nil {
@@ -160,18 +161,18 @@ func (e *Engine) CheckBreakGlass(ctx context.Context, c *Call) (BreakGlassResult
 	}
 	res.NewSignIns = len(out.added)
 	keepUnchecked := func(inc domain.AlertIncident) bool { return unchecked[inc.PrincipalID] }
-	mis, err := e.putAlert(ctx, c, alertWrite{def: misDef, severity: misDef.Severity, found: problems, keep: keepUnchecked, scanned: true,
-		mail: e.alertMail(ctx, c, misDef, misDef.Severity)})
+	mis, err := svc.alarms.put(ctx, c, alertWrite{def: misDef, severity: misDef.Severity, found: problems, keep: keepUnchecked, scanned: true,
+		mail: svc.alarms.alertMail(ctx, c, misDef, misDef.Severity)})
 	if err != nil {
 		errs = append(errs, err)
 	}
 	res.Problems = mis.alert.IncidentCount
 	res.Errors += len(errs)
-	e.audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.breakGlassCheck"), Category: "Governance", Outcome: outcomeOf(res.Errors),
+	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.breakGlassCheck"), Category: "Governance", Outcome: outcomeOf(res.Errors),
 		Details: map[string]string{"check": "breakGlassCheck", "accounts": fmt.Sprint(res.Accounts), "window_start": res.WindowStart.UTC().Format(time.RFC3339),
 			"sign_ins": fmt.Sprint(res.SignIns), "new_sign_ins": fmt.Sprint(res.NewSignIns), "problems": fmt.Sprint(res.Problems),
 			"errors": fmt.Sprint(res.Errors)}})
-	e.FlushMail(ctx, c)
+	svc.eng.FlushMail(ctx, c)
 	if len(errs) > 0 {
 		return res, errs[0]
 	}
@@ -190,8 +191,8 @@ func orUnknown(s string) string {
 
 // summaryAction names a run summary: the timer's action, or alert.refresh
 // when an admin ran the check through the API.
-func summaryAction(c *Call, timer string) string {
-	if c.Caller.ID != SystemActor {
+func summaryAction(c *engine.Call, timer string) string {
+	if c.Caller.ID != engine.SystemActor {
 		return "alert.refresh"
 	}
 	return timer
