@@ -92,25 +92,11 @@ func tail(s string, n int) string {
 	return s
 }
 
-func as(t *testing.T, alias string, mfa bool) *stack.Client {
-	t.Helper()
-	c, err := st.As(alias, mfa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func as(t *testing.T, alias string, mfa bool) *stack.Client { return st.MustAs(t, alias, mfa) }
 
 func must(t *testing.T, c *stack.Client, want int, method, path string, body any) map[string]any {
 	t.Helper()
-	code, out, err := c.Do(context.Background(), method, path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != want {
-		t.Fatalf("%s %s: %d, want %d: %v", method, path, code, want, out)
-	}
-	return out
+	return c.Must(t, want, method, path, body)
 }
 
 func user(alias string) string { return stack.UserID(st.Tenant, alias) }
@@ -152,13 +138,7 @@ func TestWalkthrough(t *testing.T) {
 }
 
 // tickets of the ServiceNow demo data: each names its requester.
-var ticketOf = map[string]string{"adam": "INC0012345", "steve": "INC0012346", "rita": "CHG0040001", "stan": "RITM0010001"}
-
-func activation(alias, role, dur string) map[string]any {
-	return map[string]any{"action": "selfActivate", "principalId": user(alias), "roleDefinitionId": role, "directoryScopeId": "/",
-		"justification": "outage", "ticketInfo": map[string]any{"ticketNumber": ticketOf[alias], "ticketSystem": "ServiceNow"},
-		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}}
-}
+func activation(alias, role, dur string) map[string]any { return st.Activation(alias, role, dur) }
 
 // TestApproval is README's second walkthrough: Global Administrator needs
 // Alice's approval; Rita may not approve her own request.

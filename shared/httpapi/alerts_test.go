@@ -3,15 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
 	"github.com/jitpim/jitpim/shared/alert"
-	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakedir"
@@ -25,18 +22,7 @@ const alertsPath = "/api/identityGovernance/roleManagementAlerts/"
 // break-glass accounts.
 func newAlertEnv(t *testing.T) (*env, []domain.ObjectID) {
 	t.Helper()
-	var issH http.Handler
-	issSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issH.ServeHTTP(w, r) }))
-	t.Cleanup(issSrv.Close)
-	iss, err := devissuer.New(issSrv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issH = iss.Handler()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{Issuer: issSrv.URL, Audience: audience}, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, _, v := newIssuer(t)
 	e := &env{t: t, iss: iss, store: memstore.New(), dir: fakedir.New()}
 	bgs := []domain.ObjectID{"bbbbbbbb-0000-0000-0000-00000000000a", "bbbbbbbb-0000-0000-0000-00000000000b"}
 	for _, u := range []domain.User{{ID: admin, Enabled: true}, {ID: alice, Enabled: true}, {ID: bob, Enabled: true, UserPrincipalName: "bob@contoso.example"},

@@ -40,7 +40,8 @@ type env struct {
 	dir   *fakedir.Dir
 }
 
-func newEnv(t *testing.T) *env {
+// newIssuer starts a dev issuer and a verifier that trusts it.
+func newIssuer(t *testing.T) (*devissuer.Issuer, *httptest.Server, *auth.Verifier) {
 	t.Helper()
 	var issH http.Handler
 	issSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issH.ServeHTTP(w, r) }))
@@ -54,6 +55,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss, issSrv, v
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	iss, _, v := newIssuer(t)
 	e := &env{t: t, iss: iss, store: memstore.New(), dir: fakedir.New()}
 	for _, u := range []domain.User{{ID: admin, Enabled: true}, {ID: alice, Enabled: true}, {ID: bob, Enabled: true}, {ID: carol, Enabled: false}} {
 		e.dir.AddUser(u)

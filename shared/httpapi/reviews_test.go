@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
 	"github.com/jitpim/jitpim/shared/approvallink"
-	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakedir"
@@ -38,18 +36,7 @@ const reviews = "/api/identityGovernance/accessReviews/definitions"
 
 func newReviewEnv(t *testing.T) *reviewEnv {
 	t.Helper()
-	var issH http.Handler
-	issSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issH.ServeHTTP(w, r) }))
-	t.Cleanup(issSrv.Close)
-	iss, err := devissuer.New(issSrv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issH = iss.Handler()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{Issuer: issSrv.URL, Audience: audience}, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, issSrv, v := newIssuer(t)
 	e := &env{t: t, iss: iss, store: memstore.New(), dir: fakedir.New()}
 	for _, u := range []domain.User{{ID: admin, Enabled: true}, {ID: alice, Enabled: true}, {ID: bob, Enabled: true}, {ID: carol, Enabled: true}} {
 		u.UserPrincipalName = string(u.ID) + "@contoso.example"
