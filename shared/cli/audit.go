@@ -28,7 +28,7 @@ func (e *Env) auditExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	recs, err := e.list(ctx, c, "auditLogs/directoryAudits?$top=999")
+	recs, err := listAll[map[string]any](ctx, c, "auditLogs/directoryAudits?$top=999")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // Client calls jitpim's API with a bearer token. The token is sent in the
@@ -93,13 +95,7 @@ func (c *Client) Call(ctx context.Context, method, path string, body any, header
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		e := &APIError{Status: res.StatusCode, Method: method, Path: path, Code: http.StatusText(res.StatusCode)}
-		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-				Target  string `json:"target"`
-			} `json:"error"`
-		}
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
 			e.Code, e.Message, e.Target = eb.Error.Code, eb.Error.Message, eb.Error.Target
 		} else {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 const (
@@ -97,19 +97,6 @@ func (e *Env) me(c *Client) (string, error) {
 	return id, nil
 }
 
-type requestOut struct {
-	ID           string `json:"id"`
-	Status       string `json:"status"`
-	ApprovalID   string `json:"approvalId"`
-	ScheduleInfo struct {
-		StartDateTime string `json:"startDateTime"`
-		Expiration    struct {
-			EndDateTime string `json:"endDateTime"`
-			Duration    string `json:"duration"`
-		} `json:"expiration"`
-	} `json:"scheduleInfo"`
-}
-
 func (e *Env) activate(ctx context.Context, args []string) error {
 	fs, o := e.flags("activate")
 	tf := addTargetFlags(fs)
@@ -145,28 +132,24 @@ func (e *Env) activate(ctx context.Context, args []string) error {
 		body["ticketInfo"] = map[string]any{"ticketNumber": *ticket, "ticketSystem": *system}
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t.requests(false), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(false), body, func(r wire.Request) string {
 		switch r.Status {
-		case "Provisioned", "Granted":
-			return fmt.Sprintf("%s is active until %s (request %s).", t.name, r.ScheduleInfo.Expiration.EndDateTime, r.ID)
-		case "PendingApproval":
+		case domain.StatusProvisioned, domain.StatusGranted:
+			return fmt.Sprintf("%s is active until %s (request %s).", t.name, text(r.ScheduleInfo.Expiration.EndDateTime), r.ID)
+		case domain.StatusPendingApproval:
 			return fmt.Sprintf("%s: waiting for approval (request %s); approvers see it with `jitpim approvals`. No access until it is approved.", t.name, r.ID)
 		}
 		return fmt.Sprintf("%s: %s (request %s).", t.name, r.Status, r.ID)
 	})
 }
 
-func (e *Env) submit(ctx context.Context, c *Client, o *opts, path string, body map[string]any, human func(requestOut) string) error {
-	var raw map[string]any
-	if err := c.Call(ctx, "POST", path, body, nil, &raw); err != nil {
+func (e *Env) submit(ctx context.Context, c *Client, o *opts, path string, body map[string]any, human func(wire.Request) string) error {
+	var r wire.Request
+	if err := c.Call(ctx, "POST", path, body, nil, &r); err != nil {
 		return err
 	}
 	if o.json {
-		return e.printJSON(raw)
-	}
-	var r requestOut
-	if err := remarshal(raw, &r); err != nil {
-		return err
+		return e.printJSON(r)
 	}
 	fmt.Fprintln(e.Stdout, human(r))
 	return nil
@@ -197,7 +180,7 @@ func (e *Env) deactivate(ctx context.Context, args []string) error {
 		body["justification"] = *just
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t.requests(false), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(false), body, func(r wire.Request) string {
 		return fmt.Sprintf("%s deactivated: %s (request %s).", t.name, r.Status, r.ID)
 	})
 }
@@ -241,29 +224,18 @@ func (e *Env) extend(ctx context.Context, args []string) error {
 	if *active {
 		what = "active"
 	}
-	return e.submit(ctx, c, o, t.requests(!*active), body, func(r requestOut) string {
+	return e.submit(ctx, c, o, t.requests(!*active), body, func(r wire.Request) string {
 		return fmt.Sprintf("Asked to extend your %s assignment of %s: %s (request %s); an administrator decides.", what, t.name, r.Status, r.ID)
 	})
 }
 
-type instanceOut struct {
-	ID               string `json:"id"`
-	RoleDefinitionID string `json:"roleDefinitionId"`
-	GroupID          string `json:"groupId"`
-	AccessID         string `json:"accessId"`
-	AssignmentType   string `json:"assignmentType"`
-	StartDateTime    string `json:"startDateTime"`
-	EndDateTime      string `json:"endDateTime"`
-}
-
-func (e *Env) list(ctx context.Context, c *Client, path string) ([]map[string]any, error) {
-	var out []map[string]any
+// listAll reads the pages of a collection, following its next links
+// through their $skiptoken only.
+func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	var out []T
 	next := path
 	for i := 0; next != "" && i < 1000; i++ {
-		var pg struct {
-			Value    []map[string]any `json:"value"`
-			NextLink string           `json:"@odata.nextLink"`
-		}
+		var pg wire.Collection[[]T]
 		if err := c.Call(ctx, "GET", next, nil, nil, &pg); err != nil {
 			return nil, err
 		}
@@ -299,11 +271,11 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 		base, elig, act = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances"
 	}
 	const mine = "/filterByCurrentUser(on='principal')"
-	eligible, err := e.list(ctx, c, base+elig+mine)
+	eligible, err := listAll[wire.Schedule](ctx, c, base+elig+mine)
 	if err != nil {
 		return err
 	}
-	active, err := e.list(ctx, c, base+act+mine)
+	active, err := listAll[wire.Schedule](ctx, c, base+act+mine)
 	if err != nil {
 		return err
 	}
@@ -326,16 +298,12 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 	}
 	for _, set := range []struct {
 		state string
-		items []map[string]any
+		items []wire.Schedule
 	}{{"eligible", eligible}, {"active", active}} {
-		for _, raw := range set.items {
-			var in instanceOut
-			if err := remarshal(raw, &in); err != nil {
-				return err
-			}
+		for _, in := range set.items {
 			until := "permanent"
-			if in.EndDateTime != "" {
-				until = in.EndDateTime
+			if end := text(in.EndDateTime); end != "" {
+				until = end
 			}
 			how := ""
 			if set.state == "active" {
@@ -344,8 +312,8 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 			if *group {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, in.GroupID, in.AccessID, until, how)
 			} else {
-				name := in.RoleDefinitionID
-				if r, ok := domain.BuiltInRoleByID(domain.CanonicalID(in.RoleDefinitionID)); ok {
+				name := string(in.RoleDefinitionID)
+				if r, ok := domain.BuiltInRoleByID(in.RoleDefinitionID); ok {
 					name = r.DisplayName
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, name, in.RoleDefinitionID, until, how)
@@ -353,27 +321,6 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 		}
 	}
 	return tw.Flush()
-}
-
-type pendingOut struct {
-	ID               string `json:"id"`
-	PrincipalID      string `json:"principalId"`
-	RoleDefinitionID string `json:"roleDefinitionId"`
-	GroupID          string `json:"groupId"`
-	AccessID         string `json:"accessId"`
-	Justification    string `json:"justification"`
-	CreatedDateTime  string `json:"createdDateTime"`
-	TicketInfo       struct {
-		TicketNumber string `json:"ticketNumber"`
-		TicketSystem string `json:"ticketSystem"`
-	} `json:"ticketInfo"`
-	ScheduleInfo struct {
-		StartDateTime string `json:"startDateTime"`
-		Expiration    struct {
-			EndDateTime string `json:"endDateTime"`
-			Duration    string `json:"duration"`
-		} `json:"expiration"`
-	} `json:"scheduleInfo"`
 }
 
 func (e *Env) approvals(ctx context.Context, args []string) error {
@@ -390,11 +337,11 @@ func (e *Env) approvals(ctx context.Context, args []string) error {
 		return err
 	}
 	const mine = "/filterByCurrentUser(on='approver')"
-	roles, err := e.list(ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine)
+	roles, err := listAll[wire.Request](ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine)
 	if err != nil {
 		return err
 	}
-	groups, err := e.list(ctx, c, pgBase+"assignmentScheduleRequests"+mine)
+	groups, err := listAll[wire.Request](ctx, c, pgBase+"assignmentScheduleRequests"+mine)
 	if err != nil {
 		return err
 	}
@@ -408,27 +355,24 @@ func (e *Env) approvals(ctx context.Context, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tREQUESTER\tTARGET\tDURATION\tTICKET\tJUSTIFICATION")
-	for _, raw := range all {
-		var p pendingOut
-		if err := remarshal(raw, &p); err != nil {
-			return err
-		}
-		tgt := p.RoleDefinitionID
-		if r, ok := domain.BuiltInRoleByID(domain.CanonicalID(p.RoleDefinitionID)); ok {
+	for _, p := range all {
+		tgt := string(p.RoleDefinitionID)
+		if r, ok := domain.BuiltInRoleByID(p.RoleDefinitionID); ok {
 			tgt = r.DisplayName
 		}
 		if p.GroupID != "" {
-			tgt = p.AccessID + " of group " + p.GroupID
+			tgt = p.AccessID + " of group " + string(p.GroupID)
 		}
-		dur := p.ScheduleInfo.Expiration.Duration
-		if dur == "" && p.ScheduleInfo.Expiration.EndDateTime != "" {
-			s, err1 := time.Parse(time.RFC3339, p.ScheduleInfo.StartDateTime)
-			end, err2 := time.Parse(time.RFC3339, p.ScheduleInfo.Expiration.EndDateTime)
+		exp := p.ScheduleInfo.Expiration
+		dur := text(exp.Duration)
+		if dur == "" && text(exp.EndDateTime) != "" {
+			s, err1 := time.Parse(time.RFC3339, text(p.ScheduleInfo.StartDateTime))
+			end, err2 := time.Parse(time.RFC3339, text(exp.EndDateTime))
 			if err1 == nil && err2 == nil {
 				dur = domain.FormatISODuration(end.Sub(s))
 			}
 		}
-		ticket := strings.TrimSpace(p.TicketInfo.TicketSystem + " " + p.TicketInfo.TicketNumber)
+		ticket := strings.TrimSpace(text(p.TicketInfo.TicketSystem) + " " + text(p.TicketInfo.TicketNumber))
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.PrincipalID, tgt, dur, ticket, oneLine(p.Justification, 60))
 	}
 	if err := tw.Flush(); err != nil {
@@ -465,30 +409,29 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 	if err != nil {
 		return err
 	}
-	type stage struct {
-		ID           string `json:"id"`
-		AssignedToMe bool   `json:"assignedToMe"`
-		Status       string `json:"status"`
-	}
 	// Directory roles answer in Graph beta's shape (steps), PIM for Groups
 	// in v1.0's (stages, a navigation property to expand).
-	var appr struct {
-		Steps  []stage `json:"steps"`
-		Stages []stage `json:"stages"`
-	}
+	var role wire.Approval
+	var group wire.GroupApproval
 	base, decisions := rmBase+"roleAssignmentApprovals/", "/steps/"
-	err = c.Call(ctx, "GET", base+id, nil, nil, &appr)
+	err = c.Call(ctx, "GET", base+id, nil, nil, &role)
 	if ae := new(APIError); errors.As(err, &ae) && ae.Status == 404 {
 		base, decisions = pgBase+"assignmentApprovals/", "/stages/"
-		err = c.Call(ctx, "GET", base+id+"?$expand=stages", nil, nil, &appr)
-		appr.Steps = appr.Stages
+		err = c.Call(ctx, "GET", base+id+"?$expand=stages", nil, nil, &group)
 	}
 	if err != nil {
 		return err
 	}
+	waiting := func(mine bool, status string) bool { return mine && (status == "InProgress" || status == "Escalated") }
 	step := ""
-	for _, s := range appr.Steps {
-		if s.AssignedToMe && (s.Status == "InProgress" || s.Status == "Escalated") {
+	for _, s := range role.Steps {
+		if waiting(s.AssignedToMe, s.Status) {
+			step = s.ID
+			break
+		}
+	}
+	for _, s := range group.Stages {
+		if step == "" && waiting(s.AssignedToMe, s.Status) {
 			step = s.ID
 			break
 		}
@@ -511,11 +454,10 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 	return nil
 }
 
-// remarshal converts a decoded JSON value into a typed one.
-func remarshal(in any, out any) error {
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
+// text reads an optional string of an answer: null reads as empty.
+func text(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return json.Unmarshal(data, out)
+	return *s
 }

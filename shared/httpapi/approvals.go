@@ -7,54 +7,20 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
-type approvalOut struct {
-	ID    string    `json:"id"`
-	Steps []stepOut `json:"steps"`
-}
-
-type stepOut struct {
-	ID               string       `json:"id"`
-	AssignedToMe     bool         `json:"assignedToMe"`
-	DisplayName      string       `json:"displayName"`
-	Justification    *string      `json:"justification"`
-	ReviewResult     string       `json:"reviewResult"`
-	ReviewedBy       *identitySet `json:"reviewedBy"`
-	ReviewedDateTime *string      `json:"reviewedDateTime"`
-	Status           string       `json:"status"`
-}
-
-// approvalStageOut is Graph v1.0's approvalStage, the decisions of PIM for
-// Groups approvals (assignmentApprovals/{id}/stages): the same stages as the
-// beta steps above, with reviewedBy an identity rather than an identitySet.
-type approvalStageOut struct {
-	ID               string    `json:"id"`
-	AssignedToMe     bool      `json:"assignedToMe"`
-	DisplayName      string    `json:"displayName"`
-	Justification    *string   `json:"justification"`
-	ReviewResult     string    `json:"reviewResult"`
-	ReviewedBy       *identity `json:"reviewedBy"`
-	ReviewedDateTime *string   `json:"reviewedDateTime"`
-	Status           string    `json:"status"`
-}
-
-// groupApprovalOut is Graph v1.0's approval; stages is a navigation
-// property, present only with $expand=stages.
-type groupApprovalOut struct {
-	ID     string             `json:"id"`
-	Stages []approvalStageOut `json:"stages,omitempty"`
-}
-
-func stagesOf(a approvalOut) []approvalStageOut {
-	out := make([]approvalStageOut, 0, len(a.Steps))
+// stagesOf writes a role approval's steps as Graph v1.0's stages, the
+// shape of PIM for Groups approvals.
+func stagesOf(a wire.Approval) []wire.ApprovalStage {
+	out := make([]wire.ApprovalStage, 0, len(a.Steps))
 	for _, st := range a.Steps {
-		so := approvalStageOut{ID: st.ID, AssignedToMe: st.AssignedToMe, DisplayName: st.DisplayName, Justification: st.Justification,
+		so := wire.ApprovalStage{ID: st.ID, AssignedToMe: st.AssignedToMe, DisplayName: st.DisplayName, Justification: st.Justification,
 			ReviewResult: st.ReviewResult, ReviewedDateTime: st.ReviewedDateTime, Status: st.Status}
 		if st.ReviewedBy != nil {
 			so.ReviewedBy = st.ReviewedBy.User
 			if so.ReviewedBy == nil {
-				so.ReviewedBy = st.ReviewedBy.App
+				so.ReviewedBy = st.ReviewedBy.Application
 			}
 		}
 		out = append(out, so)
@@ -64,13 +30,13 @@ func stagesOf(a approvalOut) []approvalStageOut {
 
 // approval reads the approval id for set, refusing another set's request
 // so that a role approval is never answered in the group shape or back.
-func (s *Server) approval(ctx context.Context, c *engine.Call, r *http.Request, set resourceSet) (approvalOut, error) {
+func (s *Server) approval(ctx context.Context, c *engine.Call, r *http.Request, set resourceSet) (wire.Approval, error) {
 	req, err := s.eng.GetApproval(ctx, c, r.PathValue("id"))
 	if err != nil {
-		return approvalOut{}, err
+		return wire.Approval{}, err
 	}
 	if !isKind(req.Target, set) {
-		return approvalOut{}, domain.Errorf(domain.CodeNotFound, "approval %s is not under %s", r.PathValue("id"), set.approvals)
+		return wire.Approval{}, domain.Errorf(domain.CodeNotFound, "approval %s is not under %s", r.PathValue("id"), set.approvals)
 	}
 	return s.approvalJSON(ctx, c, req), nil
 }
@@ -96,7 +62,7 @@ func (s *Server) approvalRoutes(prefix string, set resourceSet) {
 			return 0, nil, err
 		}
 		a, err := s.approval(ctx, c, r, set)
-		out := groupApprovalOut{ID: a.ID}
+		out := wire.GroupApproval{ID: a.ID}
 		if expand {
 			out.Stages = stagesOf(a)
 		}
@@ -133,15 +99,15 @@ func expandStages(r *http.Request) (bool, error) {
 	return false, domain.Invalid("$expand", "an approval can expand stages, not %q", e)
 }
 
-func (s *Server) approvalJSON(ctx context.Context, c *engine.Call, r domain.Request) approvalOut {
-	out := approvalOut{ID: r.ID, Steps: []stepOut{}}
+func (s *Server) approvalJSON(ctx context.Context, c *engine.Call, r domain.Request) wire.Approval {
+	out := wire.Approval{ID: r.ID, Steps: []wire.ApprovalStep{}}
 	for i, st := range r.Approval.Stages {
 		mine := false
 		if st.Status == domain.StageInProgress || st.Status == domain.StageEscalated {
 			mine, _ = s.eng.IsApprover(ctx, c, st)
 			mine = mine && c.Caller.ID != r.PrincipalID
 		}
-		so := stepOut{ID: st.ID, AssignedToMe: mine, DisplayName: "Stage " + string(rune('1'+i)), Justification: strPtr(st.Justification),
+		so := wire.ApprovalStep{ID: st.ID, AssignedToMe: mine, DisplayName: "Stage " + string(rune('1'+i)), Justification: strPtr(st.Justification),
 			ReviewResult: st.ReviewResult, ReviewedDateTime: timeJSON(st.ReviewedAt), Status: st.Status}
 		if st.ReviewedBy != "" {
 			set := actorSet(st.ReviewedBy)
@@ -152,14 +118,9 @@ func (s *Server) approvalJSON(ctx context.Context, c *engine.Call, r domain.Requ
 	return out
 }
 
-type decisionIn struct {
-	ReviewResult  string `json:"reviewResult"`
-	Justification string `json:"justification"`
-}
-
 func (s *Server) decide(set resourceSet) handlerFunc {
 	return func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-		var in decisionIn
+		var in wire.ApprovalDecision
 		if err := readBody(r, []string{"reviewResult", "justification"}, &in); err != nil {
 			return 0, nil, err
 		}

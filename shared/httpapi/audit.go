@@ -6,6 +6,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 type auditOut struct {
@@ -18,7 +19,7 @@ type auditOut struct {
 	ActivityDateTime    *string          `json:"activityDateTime"`
 	LoggedByService     string           `json:"loggedByService"`
 	OperationType       string           `json:"operationType"`
-	InitiatedBy         identitySet      `json:"initiatedBy"`
+	InitiatedBy         wire.IdentitySet `json:"initiatedBy"`
 	TargetResources     []targetResource `json:"targetResources"`
 	AdditionalDetails   []keyValue       `json:"additionalDetails"`
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 func gzipped(t *testing.T, b []byte) []byte {
@@ -97,7 +98,7 @@ func TestBodies(t *testing.T) {
 				if reached {
 					t.Error("a refused body reached the handler")
 				}
-				var e errorBody
+				var e wire.ErrorBody
 				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
 					t.Fatalf("not a Graph error: %v: %s", err, w.Body)
 				}

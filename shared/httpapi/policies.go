@@ -11,78 +11,8 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/wire"
 )
-
-// Graph's rule types.
-const (
-	odataExpiration  = "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule"
-	odataEnablement  = "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule"
-	odataApproval    = "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule"
-	odataAuthContext = "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule"
-	odataNotify      = "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule"
-	odataSingleUser  = "#microsoft.graph.singleUser"
-	odataGroupMember = "#microsoft.graph.groupMembers"
-)
-
-type ruleTarget struct {
-	Caller              string   `json:"caller"`
-	Operations          []string `json:"operations"`
-	Level               string   `json:"level"`
-	InheritableSettings []string `json:"inheritableSettings"`
-	EnforcedSettings    []string `json:"enforcedSettings"`
-}
-
-// rule is the union of Graph's policy rule shapes; omitempty keeps each
-// rule to its own properties.
-type rule struct {
-	ODataType string      `json:"@odata.type"`
-	ID        string      `json:"id"`
-	Target    *ruleTarget `json:"target,omitempty"`
-	// expiration
-	IsExpirationRequired *bool   `json:"isExpirationRequired,omitempty"`
-	MaximumDuration      *string `json:"maximumDuration,omitempty"`
-	// enablement
-	EnabledRules *[]string `json:"enabledRules,omitempty"`
-	// IsTicketValidationRequired is jitpim's extension of the end-user
-	// enablement rule: the ticket must be confirmed by the ticket system.
-	IsTicketValidationRequired *bool `json:"isTicketValidationRequired,omitempty"`
-	// approval
-	Setting *approvalSetting `json:"setting,omitempty"`
-	// authentication context
-	IsEnabled  *bool   `json:"isEnabled,omitempty"`
-	ClaimValue *string `json:"claimValue,omitempty"`
-	// notification
-	NotificationType           *string   `json:"notificationType,omitempty"`
-	RecipientType              *string   `json:"recipientType,omitempty"`
-	NotificationLevel          *string   `json:"notificationLevel,omitempty"`
-	IsDefaultRecipientsEnabled *bool     `json:"isDefaultRecipientsEnabled,omitempty"`
-	NotificationRecipients     *[]string `json:"notificationRecipients,omitempty"`
-}
-
-type approvalSetting struct {
-	IsApprovalRequired               bool            `json:"isApprovalRequired"`
-	IsApprovalRequiredForExtension   bool            `json:"isApprovalRequiredForExtension"`
-	IsRequestorJustificationRequired bool            `json:"isRequestorJustificationRequired"`
-	ApprovalMode                     string          `json:"approvalMode"`
-	ApprovalStages                   []approvalStage `json:"approvalStages"`
-}
-
-type approvalStage struct {
-	ApprovalStageTimeOutInDays      int       `json:"approvalStageTimeOutInDays"`
-	IsApproverJustificationRequired bool      `json:"isApproverJustificationRequired"`
-	EscalationTimeInMinutes         int       `json:"escalationTimeInMinutes"`
-	IsEscalationEnabled             bool      `json:"isEscalationEnabled"`
-	PrimaryApprovers                []userSet `json:"primaryApprovers"`
-	EscalationApprovers             []userSet `json:"escalationApprovers"`
-}
-
-type userSet struct {
-	ODataType   string `json:"@odata.type"`
-	UserID      string `json:"userId,omitempty"`
-	GroupID     string `json:"groupId,omitempty"`
-	Description string `json:"description,omitempty"`
-	IsBackup    *bool  `json:"isBackup,omitempty"`
-}
 
 func bp(b bool) *bool     { return &b }
 func sp(s string) *string { return &s }
@@ -93,12 +23,12 @@ func lp(l []string) *[]string {
 	return &l
 }
 
-func target(caller, level string) *ruleTarget {
-	return &ruleTarget{Caller: caller, Operations: []string{"All"}, Level: level, InheritableSettings: []string{}, EnforcedSettings: []string{}}
+func target(caller, level string) *wire.RuleTarget {
+	return &wire.RuleTarget{Caller: caller, Operations: []string{"All"}, Level: level, InheritableSettings: []string{}, EnforcedSettings: []string{}}
 }
 
 // rulesOf writes a policy as Graph's rule list.
-func rulesOf(p domain.Policy) []rule {
+func rulesOf(p domain.Policy) []wire.Rule {
 	a := p.Activation
 	var enabled []string
 	if a.RequireMFA {
@@ -114,20 +44,20 @@ func rulesOf(p domain.Policy) []rule {
 	if mode == "" {
 		mode = domain.ApprovalNone
 	}
-	setting := &approvalSetting{IsApprovalRequired: a.ApprovalRequired, IsRequestorJustificationRequired: a.RequireJustification,
-		ApprovalMode: mode, ApprovalStages: []approvalStage{}}
+	setting := &wire.ApprovalSettings{IsApprovalRequired: a.ApprovalRequired, IsRequestorJustificationRequired: a.RequireJustification,
+		ApprovalMode: mode, ApprovalStages: []wire.UnifiedApprovalStage{}}
 	for _, st := range a.Stages {
-		setting.ApprovalStages = append(setting.ApprovalStages, approvalStage{ApprovalStageTimeOutInDays: st.TimeoutDays,
+		setting.ApprovalStages = append(setting.ApprovalStages, wire.UnifiedApprovalStage{ApprovalStageTimeOutInDays: st.TimeoutDays,
 			IsApproverJustificationRequired: st.ApproverJustificationRequired, EscalationTimeInMinutes: st.EscalationMinutes,
 			IsEscalationEnabled: st.EscalationEnabled, PrimaryApprovers: usersOf(st.PrimaryApprovers), EscalationApprovers: usersOf(st.EscalationApprovers)})
 	}
-	rules := []rule{
-		{ODataType: odataExpiration, ID: "Expiration_EndUser_Assignment", Target: target("EndUser", "Assignment"),
+	rules := []wire.Rule{
+		{ODataType: wire.ODataExpirationRule, ID: "Expiration_EndUser_Assignment", Target: target("EndUser", "Assignment"),
 			IsExpirationRequired: bp(true), MaximumDuration: sp(domain.FormatISODuration(a.MaxDuration))},
-		{ODataType: odataEnablement, ID: "Enablement_EndUser_Assignment", Target: target("EndUser", "Assignment"), EnabledRules: lp(enabled),
+		{ODataType: wire.ODataEnablementRule, ID: "Enablement_EndUser_Assignment", Target: target("EndUser", "Assignment"), EnabledRules: lp(enabled),
 			IsTicketValidationRequired: bp(a.ValidateTicket)},
-		{ODataType: odataApproval, ID: "Approval_EndUser_Assignment", Target: target("EndUser", "Assignment"), Setting: setting},
-		{ODataType: odataAuthContext, ID: "AuthenticationContext_EndUser_Assignment", Target: target("EndUser", "Assignment"),
+		{ODataType: wire.ODataApprovalRule, ID: "Approval_EndUser_Assignment", Target: target("EndUser", "Assignment"), Setting: setting},
+		{ODataType: wire.ODataAuthenticationContextRule, ID: "AuthenticationContext_EndUser_Assignment", Target: target("EndUser", "Assignment"),
 			IsEnabled: bp(a.AuthContext != ""), ClaimValue: sp(a.AuthContext)},
 		adminExpiration("Expiration_Admin_Eligibility", "Eligibility", p.Eligible),
 		adminExpiration("Expiration_Admin_Assignment", "Assignment", p.Active),
@@ -143,19 +73,19 @@ func rulesOf(p domain.Policy) []rule {
 		if n.Event == domain.EventEndUserAssign {
 			caller = "EndUser"
 		}
-		rules = append(rules, rule{ODataType: odataNotify, ID: n.ID(), Target: target(caller, level), NotificationType: sp("Email"),
+		rules = append(rules, wire.Rule{ODataType: wire.ODataNotificationRule, ID: n.ID(), Target: target(caller, level), NotificationType: sp("Email"),
 			RecipientType: sp(n.Recipient), NotificationLevel: sp(n.Level), IsDefaultRecipientsEnabled: bp(n.DefaultRecipients),
 			NotificationRecipients: lp(n.ExtraRecipients)})
 	}
 	return rules
 }
 
-func adminExpiration(id, level string, r domain.AdminRules) rule {
-	return rule{ODataType: odataExpiration, ID: id, Target: target("Admin", level),
+func adminExpiration(id, level string, r domain.AdminRules) wire.Rule {
+	return wire.Rule{ODataType: wire.ODataExpirationRule, ID: id, Target: target("Admin", level),
 		IsExpirationRequired: bp(!r.AllowPermanent), MaximumDuration: sp(domain.FormatISODuration(r.MaxDuration))}
 }
 
-func adminEnablement(id, level string, r domain.AdminRules) rule {
+func adminEnablement(id, level string, r domain.AdminRules) wire.Rule {
 	var enabled []string
 	if r.RequireJustification {
 		enabled = append(enabled, "Justification")
@@ -163,40 +93,40 @@ func adminEnablement(id, level string, r domain.AdminRules) rule {
 	if r.RequireMFA {
 		enabled = append(enabled, "MultiFactorAuthentication")
 	}
-	return rule{ODataType: odataEnablement, ID: id, Target: target("Admin", level), EnabledRules: lp(enabled)}
+	return wire.Rule{ODataType: wire.ODataEnablementRule, ID: id, Target: target("Admin", level), EnabledRules: lp(enabled)}
 }
 
-func usersOf(as []domain.Approver) []userSet {
-	out := []userSet{}
+func usersOf(as []domain.Approver) []wire.UserSet {
+	out := []wire.UserSet{}
 	for _, a := range as {
 		if a.Kind == domain.ApproverGroup {
-			out = append(out, userSet{ODataType: odataGroupMember, GroupID: string(a.ID), IsBackup: bp(false)})
+			out = append(out, wire.UserSet{ODataType: wire.ODataGroupMembers, GroupID: string(a.ID), IsBackup: bp(false)})
 		} else {
-			out = append(out, userSet{ODataType: odataSingleUser, UserID: string(a.ID), IsBackup: bp(false)})
+			out = append(out, wire.UserSet{ODataType: wire.ODataSingleUser, UserID: string(a.ID), IsBackup: bp(false)})
 		}
 	}
 	return out
 }
 
-func approversOf(field string, us []userSet) ([]domain.Approver, error) {
+func approversOf(field string, us []wire.UserSet) ([]domain.Approver, error) {
 	var out []domain.Approver
 	for i, u := range us {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		switch u.ODataType {
-		case odataSingleUser:
+		case wire.ODataSingleUser:
 			id, err := domain.ParseObjectID(at+".userId", u.UserID)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: id})
-		case odataGroupMember:
+		case wire.ODataGroupMembers:
 			id, err := domain.ParseObjectID(at+".groupId", u.GroupID)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: id})
 		default:
-			return nil, domain.Invalid(field, "approvers must be %s or %s, got %q", odataSingleUser, odataGroupMember, u.ODataType)
+			return nil, domain.Invalid(field, "approvers must be %s or %s, got %q", wire.ODataSingleUser, wire.ODataGroupMembers, u.ODataType)
 		}
 	}
 	return out, nil
@@ -204,11 +134,11 @@ func approversOf(field string, us []userSet) ([]domain.Approver, error) {
 
 // ruleFields lists what a PATCH may send for each kind of rule.
 var ruleFields = map[string][]string{
-	odataExpiration:  {"id", "target", "isExpirationRequired", "maximumDuration"},
-	odataEnablement:  {"id", "target", "enabledRules", "isTicketValidationRequired"},
-	odataApproval:    {"id", "target", "setting"},
-	odataAuthContext: {"id", "target", "isEnabled", "claimValue"},
-	odataNotify:      {"id", "target", "notificationType", "recipientType", "notificationLevel", "isDefaultRecipientsEnabled", "notificationRecipients"},
+	wire.ODataExpirationRule:            {"id", "target", "isExpirationRequired", "maximumDuration"},
+	wire.ODataEnablementRule:            {"id", "target", "enabledRules", "isTicketValidationRequired"},
+	wire.ODataApprovalRule:              {"id", "target", "setting"},
+	wire.ODataAuthenticationContextRule: {"id", "target", "isEnabled", "claimValue"},
+	wire.ODataNotificationRule:          {"id", "target", "notificationType", "recipientType", "notificationLevel", "isDefaultRecipientsEnabled", "notificationRecipients"},
 }
 
 // ApplyRule changes the policy as a PATCH of one rule says. Unknown rule
@@ -223,7 +153,7 @@ func ApplyRule(p *domain.Policy, ruleID string, data []byte) error {
 	if want == "" {
 		return domain.Errorf(domain.CodeNotFound, "policy %s has no rule %s", p.ID, ruleID)
 	}
-	var in rule
+	var in wire.Rule
 	if err := decodeStrict(data, ruleFields[want], &in); err != nil {
 		return err
 	}
@@ -378,28 +308,6 @@ func ApplyRule(p *domain.Policy, ruleID string, data []byte) error {
 	return nil
 }
 
-type policyOut struct {
-	ID                    string       `json:"id"`
-	DisplayName           string       `json:"displayName"`
-	Description           string       `json:"description"`
-	IsOrganizationDefault bool         `json:"isOrganizationDefault"`
-	ScopeID               string       `json:"scopeId"`
-	ScopeType             string       `json:"scopeType"`
-	LastModifiedDateTime  *string      `json:"lastModifiedDateTime"`
-	LastModifiedBy        *identitySet `json:"lastModifiedBy"`
-	Rules                 []rule       `json:"rules,omitempty"`
-	InheritedFrom         string       `json:"inheritedFrom,omitempty"`
-	TierTargets           []tierTarget `json:"tierTargets,omitempty"`
-}
-
-// tierTarget names a target of a tier (a jitpim extension: Graph has no tiers).
-type tierTarget struct {
-	RoleDefinitionID string `json:"roleDefinitionId,omitempty"`
-	DirectoryScopeID string `json:"directoryScopeId,omitempty"`
-	GroupID          string `json:"groupId,omitempty"`
-	AccessID         string `json:"accessId,omitempty"`
-}
-
 func scopeOf(p domain.Policy) (string, string) {
 	switch p.Scope {
 	case domain.ScopeTarget:
@@ -413,9 +321,9 @@ func scopeOf(p domain.Policy) (string, string) {
 	return domain.TenantScope, "Default"
 }
 
-func policyJSON(p domain.Policy, withRules bool) policyOut {
+func policyJSON(p domain.Policy, withRules bool) wire.Policy {
 	scopeID, scopeType := scopeOf(p)
-	out := policyOut{ID: p.ID, DisplayName: p.DisplayName, Description: p.Description, IsOrganizationDefault: p.Scope == domain.ScopeDefault,
+	out := wire.Policy{ID: p.ID, DisplayName: p.DisplayName, Description: p.Description, IsOrganizationDefault: p.Scope == domain.ScopeDefault,
 		ScopeID: scopeID, ScopeType: scopeType, LastModifiedDateTime: timeJSON(p.ModifiedAt), InheritedFrom: p.InheritedFrom}
 	if p.ModifiedBy != "" {
 		set := actorSet(p.ModifiedBy)
@@ -425,7 +333,7 @@ func policyJSON(p domain.Policy, withRules bool) policyOut {
 		out.Rules = rulesOf(p)
 	}
 	for _, t := range p.TierTargets {
-		out.TierTargets = append(out.TierTargets, tierTarget{RoleDefinitionID: string(t.RoleDefinitionID), DirectoryScopeID: t.DirectoryScopeID, GroupID: string(t.GroupID), AccessID: t.AccessID})
+		out.TierTargets = append(out.TierTargets, wire.TierTarget{RoleDefinitionID: string(t.RoleDefinitionID), DirectoryScopeID: t.DirectoryScopeID, GroupID: string(t.GroupID), AccessID: t.AccessID})
 	}
 	return out
 }
@@ -443,7 +351,7 @@ func (s *Server) listPolicies(ctx context.Context, c *engine.Call, r *http.Reque
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []policyOut{}
+	out := []wire.Policy{}
 	for _, p := range ps {
 		j := policyJSON(p, expandsRules(r))
 		keep := true
@@ -517,14 +425,8 @@ func (s *Server) patchRule(ctx context.Context, c *engine.Call, r *http.Request)
 	return http.StatusNoContent, nil, nil
 }
 
-type policyPatch struct {
-	DisplayName *string       `json:"displayName"`
-	Description *string       `json:"description"`
-	TierTargets *[]tierTarget `json:"tierTargets"`
-}
-
 func (s *Server) patchPolicy(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
-	var in policyPatch
+	var in wire.PolicyPatch
 	if err := readBody(r, []string{"displayName", "description", "tierTargets"}, &in); err != nil {
 		return 0, nil, err
 	}
@@ -575,14 +477,6 @@ func (s *Server) patchPolicy(ctx context.Context, c *engine.Call, r *http.Reques
 	return http.StatusOK, policyJSON(p, true), nil
 }
 
-type policyAssignmentOut struct {
-	ID               string `json:"id"`
-	PolicyID         string `json:"policyId"`
-	ScopeID          string `json:"scopeId"`
-	ScopeType        string `json:"scopeType"`
-	RoleDefinitionID string `json:"roleDefinitionId"`
-}
-
 // listPolicyAssignments answers Graph's required filter forms: scopeId and
 // scopeType, with roleDefinitionId for a role (or member/owner for a group).
 func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
@@ -628,7 +522,7 @@ func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *h
 	default:
 		return 0, nil, domain.Invalid("$filter", "scopeType must be DirectoryRole or Group")
 	}
-	out := []policyAssignmentOut{}
+	out := []wire.PolicyAssignment{}
 	for _, t := range targets {
 		if err := t.Validate(); err != nil {
 			return 0, nil, err
@@ -639,7 +533,7 @@ func (s *Server) listPolicyAssignments(ctx context.Context, c *engine.Call, r *h
 		if t.Kind == domain.TargetGroup {
 			rd, sid, st = t.AccessID, string(t.GroupID), "Group"
 		}
-		out = append(out, policyAssignmentOut{ID: id + "_" + rd, PolicyID: id, ScopeID: sid, ScopeType: st, RoleDefinitionID: rd})
+		out = append(out, wire.PolicyAssignment{ID: id + "_" + rd, PolicyID: id, ScopeID: sid, ScopeType: st, RoleDefinitionID: rd})
 	}
 	return http.StatusOK, collection{Value: out}, nil
 }

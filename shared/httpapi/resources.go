@@ -8,6 +8,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // resourceSet names the resources of directory roles or of PIM for Groups,
@@ -46,48 +47,16 @@ var groupResources = resourceSet{
 	scheduleIDField: "assignmentScheduleId", eligibilityScheduleIDField: "eligibilityScheduleId",
 }
 
-// requestIn is a schedule request body; pointers tell absent from empty.
-type requestIn struct {
-	Action           string          `json:"action"`
-	PrincipalID      string          `json:"principalId"`
-	RoleDefinitionID string          `json:"roleDefinitionId"`
-	DirectoryScopeID string          `json:"directoryScopeId"`
-	AppScopeID       *string         `json:"appScopeId"`
-	GroupID          string          `json:"groupId"`
-	AccessID         string          `json:"accessId"`
-	Justification    string          `json:"justification"`
-	ScheduleInfo     *scheduleInfoIO `json:"scheduleInfo"`
-	TicketInfo       *ticketInfoIO   `json:"ticketInfo"`
-	IsValidationOnly bool            `json:"isValidationOnly"`
-	TargetScheduleID string          `json:"targetScheduleId"`
-}
-
-type scheduleInfoIO struct {
-	StartDateTime *string       `json:"startDateTime"`
-	Expiration    *expirationIO `json:"expiration"`
-}
-
-type expirationIO struct {
-	Type        string  `json:"type"`
-	EndDateTime *string `json:"endDateTime"`
-	Duration    *string `json:"duration"`
-}
-
-type ticketInfoIO struct {
-	TicketNumber *string `json:"ticketNumber"`
-	TicketSystem *string `json:"ticketSystem"`
-}
-
 // ParseRequest turns a request body into a submission; errors name the field.
 func ParseRequest(data []byte, set resourceSet, kind domain.RequestKind) (engine.Submission, error) {
-	var in requestIn
+	var in wire.RequestBody
 	if err := decodeStrict(data, set.requestFields, &in); err != nil {
 		return engine.Submission{}, err
 	}
 	return submissionOf(in, set, kind)
 }
 
-func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engine.Submission, error) {
+func submissionOf(in wire.RequestBody, set resourceSet, kind domain.RequestKind) (engine.Submission, error) {
 	sub := engine.Submission{Kind: kind, Justification: in.Justification,
 		ValidationOnly: in.IsValidationOnly, TargetScheduleID: in.TargetScheduleID}
 	if in.Action == "" {
@@ -184,61 +153,11 @@ func submissionOf(in requestIn, set resourceSet, kind domain.RequestKind) (engin
 	return sub, nil
 }
 
-// requestOut is a schedule request as Graph returns it.
-type requestOut struct {
-	ID                string          `json:"id"`
-	Action            domain.Action   `json:"action"`
-	PrincipalID       string          `json:"principalId"`
-	RoleDefinitionID  string          `json:"roleDefinitionId,omitempty"`
-	DirectoryScopeID  string          `json:"directoryScopeId,omitempty"`
-	AppScopeID        *string         `json:"appScopeId,omitempty"`
-	GroupID           string          `json:"groupId,omitempty"`
-	AccessID          string          `json:"accessId,omitempty"`
-	Justification     string          `json:"justification"`
-	Status            domain.Status   `json:"status"`
-	StatusReason      string          `json:"statusReason,omitempty"`
-	ApprovalID        *string         `json:"approvalId"`
-	CreatedDateTime   *string         `json:"createdDateTime"`
-	CompletedDateTime *string         `json:"completedDateTime"`
-	CreatedBy         identitySet     `json:"createdBy"`
-	IsValidationOnly  bool            `json:"isValidationOnly"`
-	TargetScheduleID  *string         `json:"targetScheduleId"`
-	ScheduleInfo      scheduleInfoOut `json:"scheduleInfo"`
-	TicketInfo        ticketInfoOut   `json:"ticketInfo"`
-}
-
-type identitySet struct {
-	User *identity `json:"user,omitempty"`
-	App  *identity `json:"application,omitempty"`
-}
-
-type identity struct {
-	ID          string `json:"id,omitempty"`
-	DisplayName string `json:"displayName,omitempty"`
-}
-
-func actorSet(id domain.ObjectID) identitySet {
+func actorSet(id domain.ObjectID) wire.IdentitySet {
 	if id == engine.SystemActor {
-		return identitySet{App: &identity{DisplayName: "jitpim"}}
+		return wire.IdentitySet{Application: &wire.Identity{DisplayName: "jitpim"}}
 	}
-	return identitySet{User: &identity{ID: string(id)}}
-}
-
-type scheduleInfoOut struct {
-	StartDateTime *string       `json:"startDateTime"`
-	Expiration    expirationOut `json:"expiration"`
-	Recurrence    *struct{}     `json:"recurrence"`
-}
-
-type expirationOut struct {
-	Type        domain.ExpirationType `json:"type"`
-	EndDateTime *string               `json:"endDateTime"`
-	Duration    *string               `json:"duration"`
-}
-
-type ticketInfoOut struct {
-	TicketNumber *string `json:"ticketNumber"`
-	TicketSystem *string `json:"ticketSystem"`
+	return wire.IdentitySet{User: &wire.Identity{ID: id}}
 }
 
 func strPtr(s string) *string {
@@ -248,31 +167,31 @@ func strPtr(s string) *string {
 	return &s
 }
 
-func scheduleOut(start, end time.Time, asked domain.ScheduleInfo) scheduleInfoOut {
-	out := scheduleInfoOut{StartDateTime: timeJSON(start)}
+func scheduleOut(start, end time.Time, asked domain.ScheduleInfo) wire.ScheduleInfo {
+	out := wire.ScheduleInfo{StartDateTime: timeJSON(start)}
 	switch {
 	case asked.ExpirationType == domain.ExpireAfterDuration:
 		d := domain.FormatISODuration(asked.Duration)
-		out.Expiration = expirationOut{Type: domain.ExpireAfterDuration, Duration: &d, EndDateTime: timeJSON(end)}
+		out.Expiration = wire.Expiration{Type: domain.ExpireAfterDuration, Duration: &d, EndDateTime: timeJSON(end)}
 	case end.IsZero():
-		out.Expiration = expirationOut{Type: domain.ExpireNever}
+		out.Expiration = wire.Expiration{Type: domain.ExpireNever}
 	default:
-		out.Expiration = expirationOut{Type: domain.ExpireAfterDateTime, EndDateTime: timeJSON(end)}
+		out.Expiration = wire.Expiration{Type: domain.ExpireAfterDateTime, EndDateTime: timeJSON(end)}
 	}
 	return out
 }
 
-func requestJSON(r domain.Request, set resourceSet) requestOut {
+func requestJSON(r domain.Request, set resourceSet) wire.Request {
 	start, end := r.StartAt, r.EndAt
 	if start.IsZero() {
 		start, end = r.Schedule.Window(r.CreatedAt)
 	}
-	out := requestOut{
-		ID: r.ID, Action: r.Action, PrincipalID: string(r.PrincipalID), Justification: r.Justification, Status: r.Status,
+	out := wire.Request{
+		ID: r.ID, Action: r.Action, PrincipalID: r.PrincipalID, Justification: r.Justification, Status: r.Status,
 		StatusReason: r.StatusReason, CreatedDateTime: timeJSON(r.CreatedAt), CompletedDateTime: timeJSON(r.CompletedAt),
 		CreatedBy: actorSet(r.CreatedBy), TargetScheduleID: strPtr(r.TargetScheduleID),
 		ScheduleInfo: scheduleOut(start, end, r.Schedule),
-		TicketInfo:   ticketInfoOut{TicketNumber: strPtr(r.Ticket.Number), TicketSystem: strPtr(r.Ticket.System)},
+		TicketInfo:   wire.TicketInfo{TicketNumber: strPtr(r.Ticket.Number), TicketSystem: strPtr(r.Ticket.System)},
 	}
 	if r.Status == domain.StatusNew {
 		out.IsValidationOnly = true
@@ -281,15 +200,15 @@ func requestJSON(r domain.Request, set resourceSet) requestOut {
 		out.ApprovalID = strPtr(r.ID)
 	}
 	if set.group {
-		out.GroupID, out.AccessID = string(r.Target.GroupID), r.Target.AccessID
+		out.GroupID, out.AccessID = r.Target.GroupID, r.Target.AccessID
 	} else {
-		out.RoleDefinitionID, out.DirectoryScopeID = string(r.Target.RoleDefinitionID), r.Target.DirectoryScopeID
+		out.RoleDefinitionID, out.DirectoryScopeID = r.Target.RoleDefinitionID, r.Target.DirectoryScopeID
 	}
 	return out
 }
 
 func (s *Server) submit(ctx context.Context, c *engine.Call, r *http.Request, set resourceSet, kind domain.RequestKind) (int, any, error) {
-	var in requestIn
+	var in wire.RequestBody
 	if err := readBody(r, set.requestFields, &in); err != nil {
 		return 0, nil, err
 	}
@@ -346,7 +265,7 @@ func (s *Server) listRequests(ctx context.Context, c *engine.Call, r *http.Reque
 		if err != nil {
 			return 0, nil, err
 		}
-		out := []requestOut{}
+		out := []wire.Request{}
 		for _, x := range reqs {
 			if isKind(x.Target, set) && match(x.Target) {
 				out = append(out, requestJSON(x, set))
@@ -360,7 +279,7 @@ func (s *Server) listRequests(ctx context.Context, c *engine.Call, r *http.Reque
 	if err != nil {
 		return 0, nil, err
 	}
-	out := []requestOut{}
+	out := []wire.Request{}
 	for _, x := range p.Items {
 		if isKind(x.Target, set) && match(x.Target) {
 			out = append(out, requestJSON(x, set))

@@ -7,45 +7,21 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
-// scheduleOutJSON is a schedule or an instance, in Graph's shape for roles
-// or groups; fields that do not apply are left out.
-type scheduleOutJSON struct {
-	ID                     string           `json:"id"`
-	PrincipalID            string           `json:"principalId"`
-	RoleDefinitionID       string           `json:"roleDefinitionId,omitempty"`
-	DirectoryScopeID       string           `json:"directoryScopeId,omitempty"`
-	AppScopeID             *string          `json:"appScopeId,omitempty"`
-	GroupID                string           `json:"groupId,omitempty"`
-	AccessID               string           `json:"accessId,omitempty"`
-	MemberType             string           `json:"memberType"`
-	AssignmentType         string           `json:"assignmentType,omitempty"`
-	Status                 string           `json:"status,omitempty"`
-	CreatedUsing           string           `json:"createdUsing,omitempty"`
-	CreatedDateTime        *string          `json:"createdDateTime,omitempty"`
-	ModifiedDateTime       *string          `json:"modifiedDateTime,omitempty"`
-	ScheduleInfo           *scheduleInfoOut `json:"scheduleInfo,omitempty"`
-	StartDateTime          *string          `json:"startDateTime,omitempty"`
-	EndDateTime            *string          `json:"endDateTime,omitempty"`
-	RoleAssignmentOrigin   string           `json:"roleAssignmentOriginId,omitempty"`
-	ScheduleID             map[string]any   `json:"-"`
-	RoleAssignmentSchedID  string           `json:"roleAssignmentScheduleId,omitempty"`
-	RoleEligibilitySchedID string           `json:"roleEligibilityScheduleId,omitempty"`
-	AssignmentScheduleID   string           `json:"assignmentScheduleId,omitempty"`
-	EligibilityScheduleID  string           `json:"eligibilityScheduleId,omitempty"`
-}
-
-func scheduleJSON(s domain.Schedule, set resourceSet, instance bool) scheduleOutJSON {
-	out := scheduleOutJSON{ID: s.ID, PrincipalID: string(s.PrincipalID), MemberType: s.MemberType, AssignmentType: s.AssignmentType}
+// scheduleJSON writes a schedule, or with instance its instance, in
+// Graph's shape for roles or groups.
+func scheduleJSON(s domain.Schedule, set resourceSet, instance bool) wire.Schedule {
+	out := wire.Schedule{ID: s.ID, PrincipalID: s.PrincipalID, MemberType: s.MemberType, AssignmentType: s.AssignmentType}
 	if set.group {
-		out.GroupID, out.AccessID = string(s.Target.GroupID), s.Target.AccessID
+		out.GroupID, out.AccessID = s.Target.GroupID, s.Target.AccessID
 		// PIM for Groups' enums are camelCase (privilegedAccessGroupMemberType
 		// direct/group, privilegedAccessGroupAssignmentType assigned/activated);
 		// the directory-role resources answer Direct and Activated as strings.
 		out.MemberType, out.AssignmentType = lowerFirst(out.MemberType), lowerFirst(out.AssignmentType)
 	} else {
-		out.RoleDefinitionID, out.DirectoryScopeID = string(s.Target.RoleDefinitionID), s.Target.DirectoryScopeID
+		out.RoleDefinitionID, out.DirectoryScopeID = s.Target.RoleDefinitionID, s.Target.DirectoryScopeID
 	}
 	if instance {
 		out.StartDateTime, out.EndDateTime = timeJSON(s.Start), timeJSON(s.End)
@@ -53,18 +29,18 @@ func scheduleJSON(s domain.Schedule, set resourceSet, instance bool) scheduleOut
 			if set.group {
 				out.AssignmentScheduleID = s.ID
 			} else {
-				out.RoleAssignmentSchedID = s.ID
+				out.RoleAssignmentScheduleID = s.ID
 			}
 		} else if set.group {
 			out.EligibilityScheduleID = s.ID
 		} else {
-			out.RoleEligibilitySchedID = s.ID
+			out.RoleEligibilityScheduleID = s.ID
 		}
 		if s.AssignmentType == domain.AssignmentActivated {
 			if set.group {
 				out.EligibilityScheduleID = s.EligibilityScheduleID
 			} else {
-				out.RoleEligibilitySchedID = s.EligibilityScheduleID
+				out.RoleEligibilityScheduleID = s.EligibilityScheduleID
 			}
 		}
 		return out
@@ -117,7 +93,7 @@ func (s *Server) listSchedules(ctx context.Context, c *engine.Call, r *http.Requ
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]scheduleOutJSON, 0, len(p.Items))
+	out := make([]wire.Schedule, 0, len(p.Items))
 	for _, x := range p.Items {
 		out = append(out, scheduleJSON(x, set, instances))
 	}

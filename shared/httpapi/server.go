@@ -25,6 +25,7 @@ import (
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/policy"
 	"github.com/jitpim/jitpim/shared/review"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // Verifier checks bearer tokens.
@@ -236,22 +237,6 @@ var statusOf = map[domain.Code]struct {
 // the Graph SDKs' retry handler waits this long instead of its default.
 const retryAfterSeconds = "2"
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code       string     `json:"code"`
-	Message    string     `json:"message"`
-	Target     string     `json:"target,omitempty"`
-	InnerError innerError `json:"innerError"`
-}
-
-type innerError struct {
-	RequestID string `json:"request-id"`
-	Date      string `json:"date"`
-}
-
 // writeError answers with the error's status and a message fit for the
 // caller; internal causes stay in the logs.
 func writeError(w http.ResponseWriter, err error) int {
@@ -276,8 +261,8 @@ func writeError(w http.ResponseWriter, err error) int {
 	if m.status == http.StatusServiceUnavailable || m.status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	writeJSON(w, m.status, errorBody{Error: errorDetail{Code: m.code, Message: msg, Target: de.Field,
-		InnerError: innerError{RequestID: w.Header().Get("request-id"), Date: time.Now().UTC().Format(time.RFC3339)}}})
+	writeJSON(w, m.status, wire.ErrorBody{Error: wire.ErrorDetail{Code: m.code, Message: msg, Target: de.Field,
+		InnerError: wire.InnerError{RequestID: w.Header().Get("request-id"), Date: time.Now().UTC().Format(time.RFC3339)}}})
 	return m.status
 }
 
@@ -291,12 +276,9 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// collection is an OData collection answer.
-type collection struct {
-	Context  string `json:"@odata.context,omitempty"`
-	Value    any    `json:"value"`
-	NextLink string `json:"@odata.nextLink,omitempty"`
-}
+// collection is every collection answer of the server: one type for all
+// resources, so that shape can page, count and select any of them.
+type collection = wire.Collection[any]
 
 // readBody decodes a JSON object strictly: unknown properties are refused,
 // naming them, except OData annotations, which Graph SDKs send.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // namer turns object ids into the names the file gives them.
@@ -118,9 +119,9 @@ func usersJSON(as []domain.Approver) []map[string]any {
 	out := []map[string]any{}
 	for _, a := range as {
 		if a.Kind == domain.ApproverGroup {
-			out = append(out, map[string]any{"@odata.type": odataGroupMember, "groupId": a.ID})
+			out = append(out, map[string]any{"@odata.type": wire.ODataGroupMembers, "groupId": a.ID})
 		} else {
-			out = append(out, map[string]any{"@odata.type": odataSingleUser, "userId": a.ID})
+			out = append(out, map[string]any{"@odata.type": wire.ODataSingleUser, "userId": a.ID})
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // API is jitpim's HTTP API as plan and apply use it. Call sends body (if
@@ -77,67 +78,10 @@ type Schedule struct {
 	Start, End  time.Time
 }
 
-type ruleSetJSON struct {
-	ODataType                  string           `json:"@odata.type"`
-	ID                         string           `json:"id"`
-	IsExpirationRequired       *bool            `json:"isExpirationRequired"`
-	MaximumDuration            *string          `json:"maximumDuration"`
-	EnabledRules               []string         `json:"enabledRules"`
-	IsTicketValidationRequired *bool            `json:"isTicketValidationRequired"`
-	Setting                    *approvalSetJSON `json:"setting"`
-	IsEnabled                  *bool            `json:"isEnabled"`
-	ClaimValue                 *string          `json:"claimValue"`
-	NotificationLevel          *string          `json:"notificationLevel"`
-	IsDefaultRecipientsEnabled *bool            `json:"isDefaultRecipientsEnabled"`
-	NotificationRecipients     []string         `json:"notificationRecipients"`
-}
-
-type approvalSetJSON struct {
-	IsApprovalRequired bool                `json:"isApprovalRequired"`
-	ApprovalMode       string              `json:"approvalMode"`
-	ApprovalStages     []approvalStageJSON `json:"approvalStages"`
-}
-
-type approvalStageJSON struct {
-	ApprovalStageTimeOutInDays      int           `json:"approvalStageTimeOutInDays"`
-	IsApproverJustificationRequired bool          `json:"isApproverJustificationRequired"`
-	EscalationTimeInMinutes         int           `json:"escalationTimeInMinutes"`
-	IsEscalationEnabled             bool          `json:"isEscalationEnabled"`
-	PrimaryApprovers                []userSetJSON `json:"primaryApprovers"`
-	EscalationApprovers             []userSetJSON `json:"escalationApprovers"`
-}
-
-type userSetJSON struct {
-	ODataType string `json:"@odata.type"`
-	UserID    string `json:"userId,omitempty"`
-	GroupID   string `json:"groupId,omitempty"`
-}
-
-const (
-	odataSingleUser  = "#microsoft.graph.singleUser"
-	odataGroupMember = "#microsoft.graph.groupMembers"
-)
-
-type policyJSON struct {
-	ID            string           `json:"id"`
-	DisplayName   string           `json:"displayName"`
-	Description   string           `json:"description"`
-	InheritedFrom string           `json:"inheritedFrom"`
-	Rules         []ruleSetJSON    `json:"rules"`
-	TierTargets   []tierTargetJSON `json:"tierTargets"`
-}
-
-type tierTargetJSON struct {
-	RoleDefinitionID string `json:"roleDefinitionId,omitempty"`
-	DirectoryScopeID string `json:"directoryScopeId,omitempty"`
-	GroupID          string `json:"groupId,omitempty"`
-	AccessID         string `json:"accessId,omitempty"`
-}
-
-func approversFromJSON(us []userSetJSON) []domain.Approver {
+func approversFromJSON(us []wire.UserSet) []domain.Approver {
 	var out []domain.Approver
 	for _, u := range us {
-		if u.ODataType == odataGroupMember {
+		if u.ODataType == wire.ODataGroupMembers {
 			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: domain.CanonicalID(u.GroupID)})
 		} else {
 			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: domain.CanonicalID(u.UserID)})
@@ -146,8 +90,16 @@ func approversFromJSON(us []userSetJSON) []domain.Approver {
 	return out
 }
 
+// listOf reads a list property of a rule: nil when the rule has none.
+func listOf(l *[]string) []string {
+	if l == nil {
+		return nil
+	}
+	return *l
+}
+
 // decodePolicy reads a policy in Graph's shape (with its rules) back into the domain's.
-func decodePolicy(j policyJSON) (domain.Policy, error) {
+func decodePolicy(j wire.Policy) (domain.Policy, error) {
 	scope, t, tier, ok := domain.ParsePolicyID(j.ID)
 	if !ok {
 		return domain.Policy{}, fmt.Errorf("the API returned a policy with an unknown id %q", j.ID)
@@ -175,7 +127,7 @@ func decodePolicy(j policyJSON) (domain.Policy, error) {
 		case "Enablement_EndUser_Assignment":
 			a := &p.Activation
 			a.RequireMFA, a.RequireJustification, a.RequireTicket = false, false, false
-			for _, e := range r.EnabledRules {
+			for _, e := range listOf(r.EnabledRules) {
 				switch strings.ToLower(e) {
 				case "multifactorauthentication":
 					a.RequireMFA = true
@@ -215,7 +167,7 @@ func decodePolicy(j policyJSON) (domain.Policy, error) {
 				ar = &p.Eligible
 			}
 			ar.RequireJustification, ar.RequireMFA = false, false
-			for _, e := range r.EnabledRules {
+			for _, e := range listOf(r.EnabledRules) {
 				switch strings.ToLower(e) {
 				case "justification":
 					ar.RequireJustification = true
@@ -235,7 +187,7 @@ func decodePolicy(j policyJSON) (domain.Policy, error) {
 				if r.IsDefaultRecipientsEnabled != nil {
 					n.DefaultRecipients = *r.IsDefaultRecipientsEnabled
 				}
-				n.ExtraRecipients = append([]string(nil), r.NotificationRecipients...)
+				n.ExtraRecipients = append([]string(nil), listOf(r.NotificationRecipients)...)
 			}
 		}
 		if err != nil {
@@ -243,28 +195,6 @@ func decodePolicy(j policyJSON) (domain.Policy, error) {
 		}
 	}
 	return p, nil
-}
-
-type scheduleJSON struct {
-	ID               string `json:"id"`
-	PrincipalID      string `json:"principalId"`
-	RoleDefinitionID string `json:"roleDefinitionId"`
-	DirectoryScopeID string `json:"directoryScopeId"`
-	GroupID          string `json:"groupId"`
-	AccessID         string `json:"accessId"`
-	AssignmentType   string `json:"assignmentType"`
-	ScheduleInfo     *struct {
-		StartDateTime *string `json:"startDateTime"`
-		Expiration    struct {
-			Type        string  `json:"type"`
-			EndDateTime *string `json:"endDateTime"`
-		} `json:"expiration"`
-	} `json:"scheduleInfo"`
-}
-
-type page[T any] struct {
-	Value    []T    `json:"value"`
-	NextLink string `json:"@odata.nextLink"`
 }
 
 // listAll reads every page of a collection. Only the $skiptoken of a next
@@ -280,7 +210,7 @@ func listAll[T any](ctx context.Context, api API, path string) ([]T, error) {
 		if pages > 10000 {
 			return nil, fmt.Errorf("GET %s: too many pages", path)
 		}
-		var pg page[T]
+		var pg wire.Collection[[]T]
 		if err := api.Call(ctx, "GET", next, nil, nil, &pg); err != nil {
 			return nil, err
 		}
@@ -309,7 +239,7 @@ const (
 // token: listing everyone's schedules is for administrators.
 func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 	l := &Live{Policies: map[string]domain.Policy{}, BreakGlass: map[domain.ObjectID]BreakGlassCheck{}}
-	ps, err := listAll[policyJSON](ctx, api, pathPolicies+"?$expand=rules")
+	ps, err := listAll[wire.Policy](ctx, api, pathPolicies+"?$expand=rules")
 	if err != nil {
 		return nil, fmt.Errorf("reading policies: %w", err)
 	}
@@ -320,7 +250,7 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 		}
 		l.Policies[p.ID] = p
 	}
-	var def policyJSON
+	var def wire.Policy
 	if err := api.Call(ctx, "GET", pathPolicies+"/"+domain.DefaultPolicyID+"?$expand=rules", nil, nil, &def); err != nil {
 		return nil, fmt.Errorf("reading the default policy: %w", err)
 	}
@@ -337,7 +267,7 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 		{pgBase + "eligibilitySchedules", domain.KindEligibility, true},
 		{pgBase + "assignmentSchedules", domain.KindAssignment, true},
 	} {
-		ss, err := listAll[scheduleJSON](ctx, api, src.path)
+		ss, err := listAll[wire.Schedule](ctx, api, src.path)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", src.path, err)
 		}
@@ -345,11 +275,11 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 			if src.kind == domain.KindAssignment && strings.EqualFold(s.AssignmentType, domain.AssignmentActivated) { // groups answer "activated"
 				continue
 			}
-			sc := Schedule{ID: s.ID, Kind: src.kind, PrincipalID: domain.CanonicalID(s.PrincipalID)}
+			sc := Schedule{ID: s.ID, Kind: src.kind, PrincipalID: s.PrincipalID}
 			if src.group {
-				sc.Target = domain.GroupTarget(domain.CanonicalID(s.GroupID), s.AccessID)
+				sc.Target = domain.GroupTarget(s.GroupID, s.AccessID)
 			} else {
-				sc.Target = domain.RoleTarget(domain.CanonicalID(s.RoleDefinitionID), s.DirectoryScopeID)
+				sc.Target = domain.RoleTarget(s.RoleDefinitionID, s.DirectoryScopeID)
 			}
 			if si := s.ScheduleInfo; si != nil {
 				if si.StartDateTime != nil {

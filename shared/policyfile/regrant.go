@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // Removal is how an assignment the file asks for was last taken away: an
@@ -39,26 +40,6 @@ func removalKey(kind domain.RequestKind, principal domain.ObjectID, t domain.Tar
 	return string(kind) + "|" + string(principal) + "|" + t.Key()
 }
 
-// requestJSON is a schedule request as the API lists it, with the fields
-// that tell who removed or granted what, and when.
-type requestJSON struct {
-	ID                string  `json:"id"`
-	Action            string  `json:"action"`
-	Status            string  `json:"status"`
-	Justification     string  `json:"justification"`
-	TargetScheduleID  *string `json:"targetScheduleId"`
-	CreatedDateTime   *string `json:"createdDateTime"`
-	CompletedDateTime *string `json:"completedDateTime"`
-	CreatedBy         struct {
-		User *struct {
-			ID string `json:"id"`
-		} `json:"user"`
-		Application *struct {
-			DisplayName string `json:"displayName"`
-		} `json:"application"`
-	} `json:"createdBy"`
-}
-
 func requestTime(s *string) time.Time {
 	if s == nil {
 		return time.Time{}
@@ -73,8 +54,8 @@ func requestTime(s *string) time.Time {
 // tookEffect reports whether a request's change reached the state: a
 // grant that was carried out (and may since have ended: Revoked), or a
 // removal that happened.
-func tookEffect(status string) bool {
-	switch domain.Status(status) {
+func tookEffect(status domain.Status) bool {
+	switch status {
 	case domain.StatusGranted, domain.StatusPendingProvisioning, domain.StatusProvisioned, domain.StatusRevoked:
 		return true
 	}
@@ -109,14 +90,14 @@ func reviewName(justification string) string {
 // at or after it (then someone already decided to give it back). A
 // removal of an activation does not count: it ends a user's own
 // activation, not an assignment the file manages.
-func lastRemoval(reqs []requestJSON) (Removal, bool) {
-	byID := make(map[string]requestJSON, len(reqs))
+func lastRemoval(reqs []wire.Request) (Removal, bool) {
+	byID := make(map[string]wire.Request, len(reqs))
 	for _, r := range reqs {
 		byID[r.ID] = r
 	}
 	var last *Removal
 	for _, r := range reqs {
-		if r.Action != string(domain.ActionAdminRemove) || !tookEffect(r.Status) {
+		if r.Action != domain.ActionAdminRemove || !tookEffect(r.Status) {
 			continue
 		}
 		sched := ""
@@ -124,7 +105,7 @@ func lastRemoval(reqs []requestJSON) (Removal, bool) {
 			sched = *r.TargetScheduleID
 		}
 		// A schedule's id is the id of the request that made it.
-		if made, ok := byID[sched]; ok && made.Action == string(domain.ActionSelfActivate) {
+		if made, ok := byID[sched]; ok && made.Action == domain.ActionSelfActivate {
 			continue
 		}
 		at := requestTime(r.CompletedDateTime)
@@ -137,7 +118,7 @@ func lastRemoval(reqs []requestJSON) (Removal, bool) {
 		rm := Removal{RequestID: r.ID, ScheduleID: sched, At: at, Justification: r.Justification}
 		switch {
 		case r.CreatedBy.User != nil:
-			rm.By = r.CreatedBy.User.ID
+			rm.By = string(r.CreatedBy.User.ID)
 		case r.CreatedBy.Application != nil:
 			rm.App = r.CreatedBy.Application.DisplayName
 			rm.AccessReview = reviewName(r.Justification)
@@ -148,7 +129,7 @@ func lastRemoval(reqs []requestJSON) (Removal, bool) {
 		return Removal{}, false
 	}
 	for _, r := range reqs {
-		granted := r.Action == string(domain.ActionAdminAssign) || r.Action == string(domain.ActionAdminRenew)
+		granted := r.Action == domain.ActionAdminAssign || r.Action == domain.ActionAdminRenew
 		// The grant whose schedule the removal ended is not a giving back.
 		// Times come to the second: another grant in the same second as the
 		// removal is the file's own replace (remove, then assign anew).
@@ -195,7 +176,7 @@ func loadRemovals(ctx context.Context, api API, f *File, live []Schedule) (map[s
 				filter += " and roleDefinitionId eq " + filterValue(string(t.T.RoleDefinitionID)) + " and directoryScopeId eq " + filterValue(t.T.DirectoryScopeID)
 			}
 			path := requestPath(t.T, a.Active)
-			reqs, err := listAll[requestJSON](ctx, api, path+"?$filter="+url.QueryEscape(filter))
+			reqs, err := listAll[wire.Request](ctx, api, path+"?$filter="+url.QueryEscape(filter))
 			if err != nil {
 				return nil, fmt.Errorf("reading the removals of %s's %s: %w", a.Principal.Name, kindWord(a.Active), err)
 			}

@@ -8,10 +8,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
-func req(id, action, status, created, completed string, by string, sched string, just string) requestJSON {
-	r := requestJSON{ID: id, Action: action, Status: status, Justification: just}
+func req(id, action, status, created, completed string, by string, sched string, just string) wire.Request {
+	r := wire.Request{ID: id, Action: domain.Action(action), Status: domain.Status(status), Justification: just}
 	if created != "" {
 		r.CreatedDateTime = &created
 	}
@@ -22,13 +23,9 @@ func req(id, action, status, created, completed string, by string, sched string,
 		r.TargetScheduleID = &sched
 	}
 	if by == "jitpim" {
-		r.CreatedBy.Application = &struct {
-			DisplayName string `json:"displayName"`
-		}{"jitpim"}
+		r.CreatedBy.Application = &wire.Identity{DisplayName: "jitpim"}
 	} else if by != "" {
-		r.CreatedBy.User = &struct {
-			ID string `json:"id"`
-		}{by}
+		r.CreatedBy.User = &wire.Identity{ID: domain.CanonicalID(by)}
 	}
 	return r
 }
@@ -44,39 +41,39 @@ func TestLastRemoval(t *testing.T) {
 	review := `access review "Helpdesk \"L1\" admins": denied by c4049c7c-e12b-4472-b42d-c24808aa1054`
 	for _, tc := range []struct {
 		name             string
-		reqs             []requestJSON
+		reqs             []wire.Request
 		want             bool
 		id, by, app, rev string
 	}{
 		{name: "nothing", reqs: nil},
-		{name: "only a grant", reqs: []requestJSON{req("a", "adminAssign", "Provisioned", t0, t0, gina, "", "x")}},
-		{name: "an admin removal", want: true, id: "r", by: gina, reqs: []requestJSON{
+		{name: "only a grant", reqs: []wire.Request{req("a", "adminAssign", "Provisioned", t0, t0, gina, "", "x")}},
+		{name: "an admin removal", want: true, id: "r", by: gina, reqs: []wire.Request{
 			req("a", "adminAssign", "Revoked", t0, t0, gina, "", "x"),
 			req("r", "adminRemove", "Revoked", t1, t1, gina, "a", "left the team")}},
-		{name: "an access review's removal", want: true, id: "r", app: "jitpim", rev: `Helpdesk "L1" admins`, reqs: []requestJSON{
+		{name: "an access review's removal", want: true, id: "r", app: "jitpim", rev: `Helpdesk "L1" admins`, reqs: []wire.Request{
 			req("a", "adminAssign", "Revoked", t0, t0, gina, "", "x"),
 			req("r", "adminRemove", "Revoked", t1, t1, "jitpim", "a", review)}},
-		{name: "the newest of two removals", want: true, id: "r2", by: gina, reqs: []requestJSON{
+		{name: "the newest of two removals", want: true, id: "r2", by: gina, reqs: []wire.Request{
 			req("r2", "adminRemove", "Revoked", t2, t2, gina, "b", "again"),
 			req("a", "adminAssign", "Revoked", t0, t0, gina, "", "x"),
 			req("r1", "adminRemove", "Revoked", t0, t0, "jitpim", "a", review),
 			req("b", "adminAssign", "Revoked", t1, t1, gina, "", "x")}},
-		{name: "given back since", reqs: []requestJSON{
+		{name: "given back since", reqs: []wire.Request{
 			req("a", "adminAssign", "Revoked", t0, t0, gina, "", "x"),
 			req("r", "adminRemove", "Revoked", t1, t1, "jitpim", "a", review),
 			req("b", "adminAssign", "Revoked", t2, t2, gina, "", "given back; expired since")}},
-		{name: "the file's own replace in the same second", reqs: []requestJSON{
+		{name: "the file's own replace in the same second", reqs: []wire.Request{
 			req("a", "adminAssign", "Revoked", t0, t0, gina, "", "x"),
 			req("r", "adminRemove", "Revoked", t1, t1, gina, "a", "x (replaced: new expiration)"),
 			req("b", "adminAssign", "Revoked", t1, t1, gina, "", "x")}},
-		{name: "a failed or denied grant gives nothing back", want: true, id: "r", by: gina, reqs: []requestJSON{
+		{name: "a failed or denied grant gives nothing back", want: true, id: "r", by: gina, reqs: []wire.Request{
 			req("r", "adminRemove", "Revoked", t1, t1, gina, "a", "x"),
 			req("b", "adminAssign", "Failed", t2, t2, gina, "", "x"),
 			req("c", "adminRenew", "Denied", t2, t2, gina, "", "x")}},
-		{name: "ending a user's activation is not a removal of an assignment", reqs: []requestJSON{
+		{name: "ending a user's activation is not a removal of an assignment", reqs: []wire.Request{
 			req("act", "selfActivate", "Revoked", t0, t0, gina, "", "x"),
 			req("r", "adminRemove", "Revoked", t1, t1, gina, "act", "x")}},
-		{name: "a refused removal", reqs: []requestJSON{
+		{name: "a refused removal", reqs: []wire.Request{
 			req("r", "adminRemove", "Failed", t1, "", gina, "a", "x")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
