@@ -8,7 +8,9 @@
 // Graph lives under /v1.0/. Control endpoints for tests and walkthroughs
 // live under /_sim/: outbox, sign-in injection, fault injection (429 with
 // Retry-After, 503, latency), enabling/disabling users, a state dump and a
-// reset. Nothing here authenticates: run it on loopback only.
+// reset. Tests seed more through the Go API (AddUser, AddGroup, AddToGroup,
+// SetManager, AddSignIn). Nothing here authenticates: run it on loopback
+// only.
 package graphsim
 
 import (
