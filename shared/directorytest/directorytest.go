@@ -603,7 +603,9 @@ func testRoleAssignments(t *testing.T, d Directory, s Seeder) {
 	au := c.assign(alice, roleGA, auScope)
 	c.assignAgain(alice, roleGA, auScope, au)
 	exch := c.assign(alice, roleExch, domain.TenantScope)
+	c.assignAgain(alice, roleExch, "", exch)
 	carols := c.assign(carol, roleGA, domain.TenantScope)
+	c.assignAgain(carol, roleGA, domain.TenantScope, carols)
 	if len(map[string]bool{id: true, au: true, exch: true, carols: true}) != 4 {
 		t.Fatalf("four assignments share ids: %q %q %q %q", id, au, exch, carols)
 	}
