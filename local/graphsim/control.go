@@ -201,6 +201,85 @@ func (s *Server) Requests() []Request {
 	return append([]Request{}, s.requests...)
 }
 
+// AddUser adds a user account, as an administrator would in Entra; Reset
+// forgets it. Its id and user principal name must be new; a manager, if
+// given, must exist.
+func (s *Server) AddUser(u User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.ID == "" || u.UserPrincipalName == "" {
+		return fmt.Errorf("a user needs an id and a userPrincipalName")
+	}
+	if s.st.user(u.ID) != nil || s.st.group(u.ID) != nil {
+		return fmt.Errorf("id %s is taken", u.ID)
+	}
+	if s.st.user(u.UserPrincipalName) != nil {
+		return fmt.Errorf("userPrincipalName %s is taken", u.UserPrincipalName)
+	}
+	if u.Manager != "" {
+		m := s.st.user(u.Manager)
+		if m == nil {
+			return fmt.Errorf("manager %s not found", u.Manager)
+		}
+		u.Manager = m.ID
+	}
+	if u.UserType == "" {
+		u.UserType = "Member"
+	}
+	s.st.users = append(s.st.users, &u)
+	return nil
+}
+
+// AddGroup adds an empty group (Members and Owners are ignored: add them
+// with AddToGroup); Reset forgets it. Its id must be new.
+func (s *Server) AddGroup(g Group) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.ID == "" {
+		return fmt.Errorf("a group needs an id")
+	}
+	if s.st.user(g.ID) != nil || s.st.group(g.ID) != nil {
+		return fmt.Errorf("id %s is taken", g.ID)
+	}
+	g.Members, g.Owners = nil, nil
+	s.st.groups = append(s.st.groups, &g)
+	return nil
+}
+
+// AddToGroup puts a user or a group among a group's members (access
+// "member"), or a user among its owners ("owner"), as a tenant file's
+// Members and Owners do: it states what the tenant holds, so it skips the
+// checks Graph makes when a client adds a member (role-assignable groups
+// do not nest). An object already there is left as it is.
+func (s *Server) AddToGroup(groupID, access, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.st.group(groupID)
+	if g == nil {
+		return fmt.Errorf("group %s not found", groupID)
+	}
+	list := &g.Members
+	switch access {
+	case "member":
+	case "owner":
+		list = &g.Owners
+	default:
+		return fmt.Errorf("access %q is neither member nor owner", access)
+	}
+	var canonical string
+	if u := s.st.user(id); u != nil {
+		canonical = u.ID
+	} else if m := s.st.group(id); m != nil && access == "member" && !strings.EqualFold(m.ID, g.ID) {
+		canonical = m.ID
+	} else {
+		return fmt.Errorf("%s is no user (or, as a member, another group)", id)
+	}
+	if indexOf(*list, canonical) < 0 {
+		*list = append(*list, canonical)
+	}
+	return nil
+}
+
 // SetUserEnabled enables or disables a user (accountEnabled).
 func (s *Server) SetUserEnabled(id string, enabled bool) error {
 	s.mu.Lock()

@@ -74,6 +74,8 @@ type SignIn struct {
 
 // SignInLog reads sign-ins (Graph auditLogs/signIns).
 type SignInLog interface {
+	// SignInsSince lists a user's sign-ins at or after since, oldest first,
+	// successful or not.
 	SignInsSince(ctx context.Context, userID ObjectID, since time.Time) ([]SignIn, error)
 }
 
@@ -87,7 +89,8 @@ type DirectoryReader interface {
 	CountUsers(ctx context.Context) (int, error)
 	// GetManager returns a user's manager; CodeNotFound when none is set.
 	GetManager(ctx context.Context, userID ObjectID) (User, error)
-	// ListGroupOwners lists a group's owners that are users.
+	// ListGroupOwners lists a group's owners that are users; CodeNotFound
+	// when groupID is no group.
 	ListGroupOwners(ctx context.Context, groupID ObjectID) ([]User, error)
 }
 

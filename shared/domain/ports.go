@@ -106,7 +106,10 @@ type TicketSystem interface {
 }
 
 // Directory is what jitpim asks of Entra ID. Grants and revokes are
-// idempotent: adding what exists or removing what is gone succeeds.
+// idempotent: adding what exists or removing what is gone succeeds. Object
+// ids compare case-insensitively and come back canonical; only GetUser
+// reads LastSignIn. shared/directorytest holds the whole contract, and
+// every implementation passes it.
 type Directory interface {
 	// GetUser fails with CodeNotFound for an unknown object id.
 	GetUser(ctx context.Context, id ObjectID) (User, error)
@@ -125,7 +128,8 @@ type Directory interface {
 	// owner, by accessID) of the group: access that exists in the directory
 	// whoever made it.
 	HasGroupAccess(ctx context.Context, groupID ObjectID, accessID string, principalID ObjectID) (bool, error)
-	// ListGroupMembers lists a group's users, transitively (for approver groups).
+	// ListGroupMembers lists a group's users, transitively (for approver
+	// groups); CodeNotFound when groupID is no group.
 	ListGroupMembers(ctx context.Context, groupID ObjectID) ([]User, error)
 	// FindUser resolves a user principal name (or e-mail address) to the
 	// account, so that outside systems' names become object ids.

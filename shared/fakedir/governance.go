@@ -2,7 +2,7 @@ package fakedir
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -15,20 +15,22 @@ func (d *Dir) SetManager(userID, managerID domain.ObjectID) {
 	if d.managers == nil {
 		d.managers = map[domain.ObjectID]domain.ObjectID{}
 	}
-	d.managers[userID] = managerID
+	d.managers[canon(userID)] = canon(managerID)
 }
 
 // AddOwner makes a user an owner of a group (test setup; not counted).
 func (d *Dir) AddOwner(groupID, userID domain.ObjectID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.add(groupID, domain.AccessOwner, userID)
+	d.groups[canon(groupID)] = true
+	d.add(canon(groupID), domain.AccessOwner, canon(userID))
 }
 
 // AddSignIn records a sign-in for SignInsSince and the user's LastSignIn.
 func (d *Dir) AddSignIn(si domain.SignIn) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	si.UserID = canon(si.UserID)
 	d.signIns = append(d.signIns, si)
 	if u, ok := d.users[si.UserID]; ok && si.Time.After(u.LastSignIn) {
 		u.LastSignIn = si.Time
@@ -36,21 +38,15 @@ func (d *Dir) AddSignIn(si domain.SignIn) {
 	}
 }
 
-// ListRoleAssignmentsByRole implements domain.DirectoryReader.
+// ListRoleAssignmentsByRole implements domain.DirectoryReader, by assignment id.
 func (d *Dir) ListRoleAssignmentsByRole(ctx context.Context, role domain.ObjectID) ([]domain.RoleAssignment, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListRoleAssignmentsByRole"); err != nil {
 		return nil, err
 	}
-	var out []domain.RoleAssignment
-	for _, ra := range d.roles {
-		if ra.RoleDefinitionID == role {
-			out = append(out, ra)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	role = canon(role)
+	return d.listRoles(func(ra domain.RoleAssignment) bool { return ra.RoleDefinitionID == role }), nil
 }
 
 // CountUsers implements domain.DirectoryReader.
@@ -63,49 +59,52 @@ func (d *Dir) CountUsers(ctx context.Context) (int, error) {
 	return len(d.users), nil
 }
 
-// GetManager implements domain.DirectoryReader.
+// GetManager implements domain.DirectoryReader; CodeNotFound when none is
+// set (or the manager is no user the directory knows).
 func (d *Dir) GetManager(ctx context.Context, userID domain.ObjectID) (domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("GetManager"); err != nil {
 		return domain.User{}, err
 	}
-	m, ok := d.managers[userID]
+	m, ok := d.users[d.managers[canon(userID)]]
 	if !ok {
 		return domain.User{}, domain.Errorf(domain.CodeNotFound, "%s has no manager", userID)
 	}
-	return d.users[m], nil
+	return identity(m), nil
 }
 
-// ListGroupOwners implements domain.DirectoryReader.
+// ListGroupOwners implements domain.DirectoryReader: the owners that are
+// users, by id; CodeNotFound for a group that does not exist.
 func (d *Dir) ListGroupOwners(ctx context.Context, groupID domain.ObjectID) ([]domain.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("ListGroupOwners"); err != nil {
 		return nil, err
 	}
-	var out []domain.User
-	for id := range d.members[string(groupID)+"|"+domain.AccessOwner] {
-		if u, ok := d.users[id]; ok {
-			out = append(out, u)
-		}
+	groupID = canon(groupID)
+	if !d.groupExists(groupID) {
+		return nil, domain.Errorf(domain.CodeNotFound, "group %s not found", groupID)
 	}
-	return out, nil
+	return d.usersIn(d.direct(groupID, domain.AccessOwner)), nil
 }
 
-// SignInsSince implements domain.SignInLog.
+// SignInsSince implements domain.SignInLog: the user's sign-ins at or after
+// since, oldest first.
 func (d *Dir) SignInsSince(ctx context.Context, userID domain.ObjectID, since time.Time) ([]domain.SignIn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.enter("SignInsSince"); err != nil {
 		return nil, err
 	}
+	userID = canon(userID)
 	var out []domain.SignIn
 	for _, si := range d.signIns {
-		if si.UserID == userID && si.Time.After(since) {
+		if si.UserID == userID && !si.Time.Before(since) {
 			out = append(out, si)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b domain.SignIn) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
 

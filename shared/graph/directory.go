@@ -424,7 +424,7 @@ func (c *Client) RemoveGroupMember(ctx context.Context, groupIDCanon domain.Obje
 // HasGroupAccess implements domain.Directory: it pages through the group's
 // direct members (or owners) by id. Privileged access groups are small, and
 // Graph's $filter on members needs advanced queries; a listing works in
-// every tenant.
+// every tenant. Ids compare case-insensitively, as Entra compares them.
 func (c *Client) HasGroupAccess(ctx context.Context, groupIDCanon domain.ObjectID, accessID string, principalIDCanon domain.ObjectID) (bool, error) {
 	groupID, principalID := string(groupIDCanon), string(principalIDCanon)
 	if err := checkID("groupID", groupID); err != nil {
@@ -433,6 +433,10 @@ func (c *Client) HasGroupAccess(ctx context.Context, groupIDCanon domain.ObjectI
 	if err := checkID("principalID", principalID); err != nil {
 		return false, err
 	}
+	if err := checkAccess(accessID); err != nil {
+		return false, err
+	}
+	want := domain.CanonicalID(principalID)
 	ctx, cancel, ci := c.call(ctx)
 	defer cancel()
 	g := c.groups().ByGroupId(groupID)
@@ -460,7 +464,7 @@ func (c *Client) HasGroupAccess(ctx context.Context, groupIDCanon domain.ObjectI
 			return false, graphErr(err, ci, "list %ss of group %s", accessID, groupID)
 		}
 		for _, o := range resp.GetValue() {
-			if domain.CanonicalID(deref(o.GetId())) == principalIDCanon {
+			if domain.CanonicalID(deref(o.GetId())) == want {
 				return true, nil
 			}
 		}

@@ -1,4 +1,4 @@
-package graph
+package graphsim_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package cli_test
+package clitest_test
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 
 const (
 	audience = "api://jitpim"
-	demoFile = "../../local/demo/jitpim.yaml"
+	demoFile = "../demo/jitpim.yaml"
 )
 
 // harness runs the real API handler (engine, memory store, fake directory)
@@ -52,7 +52,7 @@ func group(t graphsim.Tenant, name string) string {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	tenant, err := graphsim.LoadTenant("../../local/demo/tenant.json")
+	tenant, err := graphsim.LoadTenant("../demo/tenant.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,14 +279,14 @@ func TestConfigRefusals(t *testing.T) {
 		t.Fatalf("plan as rita: %+v", r)
 	}
 	// A file with errors is never planned.
-	r = h.run("gina", "config", "apply", "../policyfile/testdata/validate/tiers.yaml")
+	r = h.run("gina", "config", "apply", "../../shared/policyfile/testdata/validate/tiers.yaml")
 	if r.code != 1 || !strings.Contains(r.stderr, "fix them first") || !strings.Contains(r.stderr, "tiers.yaml:") {
 		t.Fatalf("apply of a bad file: %+v", r)
 	}
 	if h.auditCount() != 0 {
 		t.Fatal("a refused apply wrote something")
 	}
-	r = h.run("", "config", "validate", "../policyfile/testdata/validate/tiers.yaml", "--json")
+	r = h.run("", "config", "validate", "../../shared/policyfile/testdata/validate/tiers.yaml", "--json")
 	var v struct {
 		Valid       bool `json:"valid"`
 		Diagnostics []struct {
