@@ -16,6 +16,7 @@ import (
 
 	"github.com/jitpim/jitpim/local/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/cli"
 	"github.com/jitpim/jitpim/shared/domain"
@@ -23,6 +24,7 @@ import (
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/policy"
 )
 
 const (
@@ -84,8 +86,15 @@ func newHarness(t *testing.T) *harness {
 			}
 		}
 	}
-	eng := engine.New(h.store, h.dir, engine.Config{AdminGroupID: admins, BreakGlass: breakGlass, MFAFreshness: 15 * time.Minute, ApproverMFA: true})
-	h.api = httptest.NewServer(httpapi.New(eng, v, time.Now, slog.New(slog.DiscardHandler)))
+	log := slog.New(slog.DiscardHandler)
+	k := engine.NewKernel(h.store, h.dir, nil, engine.Config{AdminGroupID: admins, BreakGlass: breakGlass, MFAFreshness: 15 * time.Minute, ApproverMFA: true})
+	// Like a deployment without alerts and access reviews: the CLI must say
+	// what it could not apply.
+	alarms := alert.NewAlarms(k, nil, log)
+	eng := engine.New(k, engine.Deps{Alarm: alarms})
+	h.api = httptest.NewServer(httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, h.store),
+		Alerts: alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: h.store, Directory: h.dir}, alert.Settings{})},
+		v, time.Now, log))
 	t.Cleanup(h.api.Close)
 	return h
 }
