@@ -16,31 +16,50 @@ import (
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
-// Store is safe for concurrent use.
+// Store is safe for concurrent use: one mutex guards all of its state,
+// the alerts and access reviews included.
 type Store struct {
-	mu        sync.Mutex
-	seq       int64
-	requests  map[string]domain.Request
-	schedules map[string]domain.Schedule
-	grants    map[string]domain.Grant
-	policies  map[string]domain.Policy
+	mu sync.Mutex
+	// seq numbers the versions of the domain.Store records; alerts and
+	// reviews number theirs apart, as they always have.
+	seq, alertSeq, reviewSeq versions
+
+	requests  *table[domain.Request]
+	schedules *table[domain.Schedule]
+	grants    *table[domain.Grant]
+	policies  *table[domain.Policy]
+	mail      *table[domain.Mail]
 	audit     []domain.AuditRecord
-	mail      map[string]domain.Mail
 	claims    map[string]time.Time
-	// Calls counts operations by name, for round-trip figures in benchmarks.
+
+	alerts      *table[domain.Alert]
+	definitions *table[domain.ReviewDefinition]
+	instances   *table[domain.ReviewInstance]
+	decisions   map[string]*table[domain.ReviewDecision] // by instance
+
+	// calls counts operations by name, for round-trip figures in benchmarks.
 	calls map[string]int
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
-		requests:  map[string]domain.Request{},
-		schedules: map[string]domain.Schedule{},
-		grants:    map[string]domain.Grant{},
-		policies:  map[string]domain.Policy{},
-		mail:      map[string]domain.Mail{},
-		calls:     map[string]int{},
+	s := &Store{
+		alertSeq: versions{prefix: "a"},
+		claims:   map[string]time.Time{},
+		calls:    map[string]int{},
 	}
+	s.requests = newTable("request", &s.seq, domain.Request.Clone, func(r *domain.Request) *string { return &r.Version })
+	s.schedules = newTable("schedule", &s.seq, plain[domain.Schedule], func(sc *domain.Schedule) *string { return &sc.Version })
+	s.grants = newTable("grant", &s.seq, domain.Grant.Clone, func(g *domain.Grant) *string { return &g.Version })
+	s.policies = newTable("policy", &s.seq, domain.Policy.Clone, func(p *domain.Policy) *string { return &p.Version })
+	s.mail = newTable("mail", &s.seq, cloneMail, func(m *domain.Mail) *string { return &m.Version })
+	s.alerts = newTable("alert", &s.alertSeq, cloneAlert, func(a *domain.Alert) *string { return &a.Version })
+	s.definitions = newTable("access review definition", &s.reviewSeq, domain.ReviewDefinition.Clone,
+		func(d *domain.ReviewDefinition) *string { return &d.Version })
+	s.instances = newTable("access review instance", &s.reviewSeq, domain.ReviewInstance.Clone,
+		func(in *domain.ReviewInstance) *string { return &in.Version })
+	s.decisions = map[string]*table[domain.ReviewDecision]{}
+	return s
 }
 
 // Calls returns a copy of the per-operation call counts.
@@ -57,81 +76,46 @@ func (s *Store) ResetCalls() {
 	s.calls = map[string]int{}
 }
 
-func (s *Store) next(op string) string {
+// lock takes the store's mutex and counts op; callers unlock.
+func (s *Store) lock(op string) {
+	s.mu.Lock()
 	s.calls[op]++
-	s.seq++
-	return strconv.FormatInt(s.seq, 10)
 }
 
-func (s *Store) count(op string) { s.calls[op]++ }
-
-func conflict(what, id string) error {
-	return domain.Errorf(domain.CodeConflict, "%s %s was changed by someone else; read it again", what, id)
-}
-
-func notFound(what, id string) error {
-	return domain.Errorf(domain.CodeNotFound, "%s %s does not exist", what, id)
-}
-
-func exists(what, id string) error {
-	return domain.Errorf(domain.CodeConflict, "%s %s already exists", what, id)
+func cloneMail(m domain.Mail) domain.Mail {
+	m.To = slices.Clone(m.To)
+	return m
 }
 
 // CreateRequest implements domain.Store.
 func (s *Store) CreateRequest(ctx context.Context, r *domain.Request) error {
-	s.mu.Lock()
+	s.lock("CreateRequest")
 	defer s.mu.Unlock()
-	if _, ok := s.requests[r.ID]; ok {
-		s.count("CreateRequest")
-		return exists("request", r.ID)
-	}
-	r.Version = s.next("CreateRequest")
-	s.requests[r.ID] = r.Clone()
-	return nil
+	return s.requests.create(r.ID, r)
 }
 
 // GetRequest implements domain.Store.
 func (s *Store) GetRequest(ctx context.Context, id string) (domain.Request, error) {
-	s.mu.Lock()
+	s.lock("GetRequest")
 	defer s.mu.Unlock()
-	s.count("GetRequest")
-	r, ok := s.requests[id]
-	if !ok {
-		return domain.Request{}, notFound("request", id)
-	}
-	return r.Clone(), nil
+	return s.requests.get(id)
 }
 
 // UpdateRequest implements domain.Store.
 func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request) error {
-	s.mu.Lock()
+	s.lock("UpdateRequest")
 	defer s.mu.Unlock()
-	cur, ok := s.requests[r.ID]
-	if !ok {
-		s.count("UpdateRequest")
-		return notFound("request", r.ID)
-	}
-	if cur.Version != r.Version {
-		s.count("UpdateRequest")
-		return conflict("request", r.ID)
-	}
-	r.Version = s.next("UpdateRequest")
-	s.requests[r.ID] = r.Clone()
-	return nil
+	return s.requests.update(r.ID, r)
 }
 
 // ListRequests implements domain.Store, oldest first.
 func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) (domain.Page[domain.Request], error) {
-	s.mu.Lock()
+	s.lock("ListRequests")
 	defer s.mu.Unlock()
-	s.count("ListRequests")
-	var all []domain.Request
-	for _, r := range s.requests {
-		if (q.Kind == "" || r.Kind == q.Kind) && (q.PrincipalID == "" || r.PrincipalID == q.PrincipalID) &&
-			(q.TargetKey == "" || r.Target.Key() == q.TargetKey) && (len(q.Statuses) == 0 || slices.Contains(q.Statuses, r.Status)) {
-			all = append(all, r.Clone())
-		}
-	}
+	all := s.requests.filter(func(r *domain.Request) bool {
+		return (q.Kind == "" || r.Kind == q.Kind) && (q.PrincipalID == "" || r.PrincipalID == q.PrincipalID) &&
+			(q.TargetKey == "" || r.Target.Key() == q.TargetKey) && (len(q.Statuses) == 0 || slices.Contains(q.Statuses, r.Status))
+	})
 	sort.Slice(all, func(i, j int) bool {
 		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
 			return all[i].CreatedAt.Before(all[j].CreatedAt)
@@ -163,59 +147,33 @@ func page[T any](all []T, cursor string, limit int) (domain.Page[T], error) {
 
 // CreateSchedule implements domain.Store.
 func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	s.mu.Lock()
+	s.lock("CreateSchedule")
 	defer s.mu.Unlock()
-	if _, ok := s.schedules[sc.ID]; ok {
-		s.count("CreateSchedule")
-		return exists("schedule", sc.ID)
-	}
-	sc.Version = s.next("CreateSchedule")
-	s.schedules[sc.ID] = *sc
-	return nil
+	return s.schedules.create(sc.ID, sc)
 }
 
 // GetSchedule implements domain.Store.
 func (s *Store) GetSchedule(ctx context.Context, id string) (domain.Schedule, error) {
-	s.mu.Lock()
+	s.lock("GetSchedule")
 	defer s.mu.Unlock()
-	s.count("GetSchedule")
-	sc, ok := s.schedules[id]
-	if !ok {
-		return domain.Schedule{}, notFound("schedule", id)
-	}
-	return sc, nil
+	return s.schedules.get(id)
 }
 
 // UpdateSchedule implements domain.Store.
 func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	s.mu.Lock()
+	s.lock("UpdateSchedule")
 	defer s.mu.Unlock()
-	cur, ok := s.schedules[sc.ID]
-	if !ok {
-		s.count("UpdateSchedule")
-		return notFound("schedule", sc.ID)
-	}
-	if cur.Version != sc.Version {
-		s.count("UpdateSchedule")
-		return conflict("schedule", sc.ID)
-	}
-	sc.Version = s.next("UpdateSchedule")
-	s.schedules[sc.ID] = *sc
-	return nil
+	return s.schedules.update(sc.ID, sc)
 }
 
 // ListSchedules implements domain.Store, ordered by start then id.
 func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (domain.Page[domain.Schedule], error) {
-	s.mu.Lock()
+	s.lock("ListSchedules")
 	defer s.mu.Unlock()
-	s.count("ListSchedules")
-	var all []domain.Schedule
-	for _, sc := range s.schedules {
-		if (q.Kind == "" || sc.Kind == q.Kind) && (q.PrincipalID == "" || sc.PrincipalID == q.PrincipalID) &&
-			(q.TargetKey == "" || sc.Target.Key() == q.TargetKey) && (q.IncludeEnded || sc.Status == domain.ScheduleProvisioned) {
-			all = append(all, sc)
-		}
-	}
+	all := s.schedules.filter(func(sc *domain.Schedule) bool {
+		return (q.Kind == "" || sc.Kind == q.Kind) && (q.PrincipalID == "" || sc.PrincipalID == q.PrincipalID) &&
+			(q.TargetKey == "" || sc.Target.Key() == q.TargetKey) && (q.IncludeEnded || sc.Status == domain.ScheduleProvisioned)
+	})
 	sort.Slice(all, func(i, j int) bool {
 		if !all[i].Start.Equal(all[j].Start) {
 			return all[i].Start.Before(all[j].Start)
@@ -228,15 +186,11 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 // SchedulesEndingBy implements domain.Store. The in-memory store scans; the
 // Table Storage store reads a time-bucketed index.
 func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
-	s.mu.Lock()
+	s.lock("SchedulesEndingBy")
 	defer s.mu.Unlock()
-	s.count("SchedulesEndingBy")
-	var due []domain.Schedule
-	for _, sc := range s.schedules {
-		if sc.Status == domain.ScheduleProvisioned && !sc.End.IsZero() && !sc.End.After(t) {
-			due = append(due, sc)
-		}
-	}
+	due := s.schedules.filter(func(sc *domain.Schedule) bool {
+		return sc.Status == domain.ScheduleProvisioned && !sc.End.IsZero() && !sc.End.After(t)
+	})
 	sort.Slice(due, func(i, j int) bool {
 		if !due[i].End.Equal(due[j].End) {
 			return due[i].End.Before(due[j].End)
@@ -251,46 +205,23 @@ func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) (
 
 // GetGrant implements domain.Store.
 func (s *Store) GetGrant(ctx context.Context, key string) (domain.Grant, error) {
-	s.mu.Lock()
+	s.lock("GetGrant")
 	defer s.mu.Unlock()
-	s.count("GetGrant")
-	g, ok := s.grants[key]
-	if !ok {
-		return domain.Grant{}, notFound("grant", key)
-	}
-	return g.Clone(), nil
+	return s.grants.get(key)
 }
 
 // PutGrant implements domain.Store.
 func (s *Store) PutGrant(ctx context.Context, g *domain.Grant) error {
-	s.mu.Lock()
+	s.lock("PutGrant")
 	defer s.mu.Unlock()
-	key := g.Key()
-	cur, ok := s.grants[key]
-	switch {
-	case g.Version == "" && ok:
-		s.count("PutGrant")
-		return exists("grant", key)
-	case g.Version != "" && (!ok || cur.Version != g.Version):
-		s.count("PutGrant")
-		return conflict("grant", key)
-	}
-	g.Version = s.next("PutGrant")
-	s.grants[key] = g.Clone()
-	return nil
+	return s.grants.put(g.Key(), g)
 }
 
 // UnsettledGrants implements domain.Store.
 func (s *Store) UnsettledGrants(ctx context.Context, limit int) ([]domain.Grant, error) {
-	s.mu.Lock()
+	s.lock("UnsettledGrants")
 	defer s.mu.Unlock()
-	s.count("UnsettledGrants")
-	var out []domain.Grant
-	for _, g := range s.grants {
-		if !g.Settled() {
-			out = append(out, g.Clone())
-		}
-	}
+	out := s.grants.filter(func(g *domain.Grant) bool { return !g.Settled() })
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
@@ -300,52 +231,31 @@ func (s *Store) UnsettledGrants(ctx context.Context, limit int) ([]domain.Grant,
 
 // GetPolicy implements domain.Store.
 func (s *Store) GetPolicy(ctx context.Context, id string) (domain.Policy, error) {
-	s.mu.Lock()
+	s.lock("GetPolicy")
 	defer s.mu.Unlock()
-	s.count("GetPolicy")
-	p, ok := s.policies[id]
-	if !ok {
-		return domain.Policy{}, notFound("policy", id)
-	}
-	return p.Clone(), nil
+	return s.policies.get(id)
 }
 
 // PutPolicy implements domain.Store.
 func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy) error {
-	s.mu.Lock()
+	s.lock("PutPolicy")
 	defer s.mu.Unlock()
-	cur, ok := s.policies[p.ID]
-	switch {
-	case p.Version == "" && ok:
-		s.count("PutPolicy")
-		return exists("policy", p.ID)
-	case p.Version != "" && (!ok || cur.Version != p.Version):
-		s.count("PutPolicy")
-		return conflict("policy", p.ID)
-	}
-	p.Version = s.next("PutPolicy")
-	s.policies[p.ID] = p.Clone()
-	return nil
+	return s.policies.put(p.ID, p)
 }
 
 // ListPolicies implements domain.Store, ordered by id.
 func (s *Store) ListPolicies(ctx context.Context) ([]domain.Policy, error) {
-	s.mu.Lock()
+	s.lock("ListPolicies")
 	defer s.mu.Unlock()
-	s.count("ListPolicies")
-	out := make([]domain.Policy, 0, len(s.policies))
-	for _, p := range s.policies {
-		out = append(out, p.Clone())
-	}
+	out := s.policies.all()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
 // AppendAudit implements domain.Store. Records are hash-chained in order.
 func (s *Store) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
-	s.mu.Lock()
+	s.lock("AppendAudit")
 	defer s.mu.Unlock()
-	s.count("AppendAudit")
 	prev := ""
 	if n := len(s.audit); n > 0 {
 		prev = s.audit[n-1].Hash
@@ -360,9 +270,8 @@ func (s *Store) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error 
 
 // ListAudit implements domain.Store, newest first.
 func (s *Store) ListAudit(ctx context.Context, q domain.AuditQuery) (domain.Page[domain.AuditRecord], error) {
-	s.mu.Lock()
+	s.lock("ListAudit")
 	defer s.mu.Unlock()
-	s.count("ListAudit")
 	all := make([]domain.AuditRecord, len(s.audit))
 	for i, r := range s.audit {
 		r.Details = maps.Clone(r.Details)
@@ -373,31 +282,16 @@ func (s *Store) ListAudit(ctx context.Context, q domain.AuditQuery) (domain.Page
 
 // EnqueueMail implements domain.Store.
 func (s *Store) EnqueueMail(ctx context.Context, m *domain.Mail) error {
-	s.mu.Lock()
+	s.lock("EnqueueMail")
 	defer s.mu.Unlock()
-	if _, ok := s.mail[m.ID]; ok {
-		s.count("EnqueueMail")
-		return exists("mail", m.ID)
-	}
-	m.Version = s.next("EnqueueMail")
-	c := *m
-	c.To = slices.Clone(m.To)
-	s.mail[m.ID] = c
-	return nil
+	return s.mail.create(m.ID, m)
 }
 
 // MailDue implements domain.Store.
 func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.Mail, error) {
-	s.mu.Lock()
+	s.lock("MailDue")
 	defer s.mu.Unlock()
-	s.count("MailDue")
-	var out []domain.Mail
-	for _, m := range s.mail {
-		if m.SentAt.IsZero() && !m.NextAttempt.After(t) {
-			m.To = slices.Clone(m.To)
-			out = append(out, m)
-		}
-	}
+	out := s.mail.filter(func(m *domain.Mail) bool { return m.SentAt.IsZero() && !m.NextAttempt.After(t) })
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
 			return out[i].CreatedAt.Before(out[j].CreatedAt)
@@ -412,32 +306,15 @@ func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.M
 
 // UpdateMail implements domain.Store.
 func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
-	s.mu.Lock()
+	s.lock("UpdateMail")
 	defer s.mu.Unlock()
-	cur, ok := s.mail[m.ID]
-	if !ok {
-		s.count("UpdateMail")
-		return notFound("mail", m.ID)
-	}
-	if cur.Version != m.Version {
-		s.count("UpdateMail")
-		return conflict("mail", m.ID)
-	}
-	m.Version = s.next("UpdateMail")
-	c := *m
-	c.To = slices.Clone(m.To)
-	s.mail[m.ID] = c
-	return nil
+	return s.mail.update(m.ID, m)
 }
 
 // ClaimOnce implements domain.Store.
 func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) error {
-	s.mu.Lock()
+	s.lock("ClaimOnce")
 	defer s.mu.Unlock()
-	s.count("ClaimOnce")
-	if s.claims == nil {
-		s.claims = map[string]time.Time{}
-	}
 	if _, ok := s.claims[key]; ok {
 		return domain.Errorf(domain.CodeConflict, "%s was already used", key)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -29,6 +27,19 @@ const (
 )
 
 var _ domain.AlertStore = (*Store)(nil)
+
+// Writing an alert that is missing with a version is a conflict, as in
+// memstore.
+func alertRecords(s *Store, c *aztables.Client) *table[domain.Alert] {
+	return &table[domain.Alert]{
+		kind:  kind{what: "alert", missingIsConflict: true},
+		codec: codec[domain.Alert]{alertProps, alertFrom, func(a *domain.Alert) *string { return &a.Version }},
+		s:     s,
+		c:     c,
+	}
+}
+
+func alertKey(id string) key { return key{alertPK, EscapeKey(id), id} }
 
 func (s *Store) alertsTable() error {
 	if s.alerts == nil {
@@ -100,18 +111,7 @@ func (s *Store) GetAlert(ctx context.Context, id string) (domain.Alert, error) {
 	if err := s.alertsTable(); err != nil {
 		return domain.Alert{}, err
 	}
-	rk := EscapeKey(id)
-	if id == "" || checkKey("id", rk) != nil {
-		return domain.Alert{}, domain.Errorf(domain.CodeNotFound, "alert %s does not exist", id)
-	}
-	e, err := s.get(ctx, s.alerts, alertPK, rk)
-	if statusOf(err) == http.StatusNotFound {
-		return domain.Alert{}, domain.Errorf(domain.CodeNotFound, "alert %s does not exist", id)
-	}
-	if err != nil {
-		return domain.Alert{}, s.fail(err, "reading alert %s", id)
-	}
-	return alertFrom(e)
+	return s.alerts.get(ctx, alertKey(id))
 }
 
 // PutAlert implements domain.AlertStore: insert when Version is empty,
@@ -123,28 +123,7 @@ func (s *Store) PutAlert(ctx context.Context, a *domain.Alert) error {
 	if a.ID == "" {
 		return domain.Invalid("id", "is required")
 	}
-	pp := alertProps(a)
-	if pp.err != nil {
-		return pp.err
-	}
-	pp.m["WriteId"] = writeID()
-	e := entity{PK: alertPK, RK: EscapeKey(a.ID), Props: pp.m}
-	if err := checkEntity(e); err != nil {
-		return err
-	}
-	etag, _, err := s.writeMain(ctx, s.alerts, e, a.Version, time.Time{})
-	switch statusOf(err) {
-	case 0:
-	case http.StatusConflict:
-		return domain.Wrap(domain.CodeConflict, err, "alert %s already exists", a.ID)
-	case http.StatusPreconditionFailed, http.StatusNotFound:
-		return domain.Wrap(domain.CodeConflict, err, "alert %s was changed by someone else; read it again", a.ID)
-	}
-	if err != nil {
-		return s.fail(err, "writing alert %s", a.ID)
-	}
-	a.Version = etag
-	return nil
+	return s.alerts.put(ctx, alertKey(a.ID), a)
 }
 
 // ListAlerts implements domain.AlertStore: the one partition, by id.
@@ -152,17 +131,9 @@ func (s *Store) ListAlerts(ctx context.Context) ([]domain.Alert, error) {
 	if err := s.alertsTable(); err != nil {
 		return nil, err
 	}
-	ents, _, err := s.query(ctx, s.alerts, "PartitionKey eq "+odataString(alertPK), 0)
+	out, err := s.alerts.list(ctx, partition(alertPK))
 	if err != nil {
-		return nil, s.fail(err, "listing alerts")
-	}
-	out := make([]domain.Alert, 0, len(ents))
-	for _, e := range ents {
-		a, err := alertFrom(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

@@ -63,7 +63,10 @@
 //
 // Version is the entity's ETag. Updates are Replace with If-Match (412 →
 // CodeConflict), creates are Insert (409 → CodeConflict), a missing entity
-// is CodeNotFound (a conflict for grants and policies, as in memstore).
+// is CodeNotFound (a conflict for grants, policies, alerts and queued mail,
+// as in memstore). These reads and writes, and that mapping of the
+// service's answers, are written once (table.go); each kind of record
+// supplies only its key and its encoding.
 //
 // Index entries are never rewritten: each has a fresh {gen}, and the main
 // entity lists the exact entries it relies on in its "Idx" property. A

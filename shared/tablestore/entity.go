@@ -55,10 +55,10 @@ func utf16Len(s string) int {
 	return n
 }
 
-// checkKey refuses keys over the service's limit.
-func checkKey(field, k string) error {
+// checkKey refuses keys over the service's limit; keys are made of ids.
+func checkKey(k string) error {
 	if 2*utf16Len(k) > maxKeyBytes {
-		return domain.Invalid(field, "is too long to be stored (a key may hold at most %d bytes once escaped)", maxKeyBytes)
+		return domain.Invalid("id", "is too long to be stored (a key may hold at most %d bytes once escaped)", maxKeyBytes)
 	}
 	return nil
 }
@@ -68,10 +68,10 @@ func checkKey(field, k string) error {
 // half-way through a multi-entity write. The size formula is the service's:
 // 4 + keys + Σ(8 + name + value), strings and names counted in UTF-16.
 func checkEntity(e entity) error {
-	if err := checkKey("id", e.PK); err != nil {
+	if err := checkKey(e.PK); err != nil {
 		return err
 	}
-	if err := checkKey("id", e.RK); err != nil {
+	if err := checkKey(e.RK); err != nil {
 		return err
 	}
 	if len(e.Props) > maxOwnProperties {

@@ -3,8 +3,22 @@ package tablestore
 import (
 	"context"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
+
+// Grants are keyed by domain.Grant.Key; writing one that is missing with
+// a version is a conflict, as in memstore.
+func grantRecords(s *Store, main, index *aztables.Client) *indexed[domain.Grant] {
+	return &indexed[domain.Grant]{
+		family: &family{kind: kind{what: "grant", missingIsConflict: true}, main: main, index: index},
+		codec:  codec[domain.Grant]{grantProps, grantFrom, func(g *domain.Grant) *string { return &g.Version }},
+		s:      s,
+		id:     func(g *domain.Grant) string { return g.Key() },
+		wants:  grantWants,
+	}
+}
 
 // unsettledPK is the index partition of unsettled grants. It stays small:
 // a grant is in it only while the directory is not known to match.
@@ -19,23 +33,14 @@ func grantWants(g *domain.Grant) []ixWant {
 
 // GetGrant implements domain.Store.
 func (s *Store) GetGrant(ctx context.Context, key string) (domain.Grant, error) {
-	m, err := s.getMain(ctx, s.grantFam, key)
-	if err != nil {
-		return domain.Grant{}, err
-	}
-	return grantFrom(m)
+	return s.grants.get(ctx, key)
 }
 
 // PutGrant implements domain.Store. The unsettled marker is written before
 // a grant that becomes unsettled and deleted after one that settles, so a
 // grant the directory may not match is never missing from the index.
 func (s *Store) PutGrant(ctx context.Context, g *domain.Grant) error {
-	etag, err := s.put(ctx, s.grantFam, g.Key(), grantProps(g), grantWants(g), g.Version)
-	if err != nil {
-		return err
-	}
-	g.Version = etag
-	return nil
+	return s.grants.put(ctx, g)
 }
 
 // UnsettledGrants implements domain.Store: one query of the unsettled
@@ -61,7 +66,7 @@ func (s *Store) UnsettledGrants(ctx context.Context, limit int) ([]domain.Grant,
 	}
 	after := ""
 	for {
-		_, next, err := s.listIndexed(ctx, s.grantFam, []string{unsettledPK}, "", after, page, match)
+		_, next, err := s.listIndexed(ctx, s.grants.family, []string{unsettledPK}, "", after, page, match)
 		if err != nil {
 			return nil, err
 		}

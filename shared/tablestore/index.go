@@ -25,22 +25,8 @@ const mainRK = "@"
 // family is a kind of record kept as main entities (PartitionKey = escaped
 // id) plus index entities in a second table.
 type family struct {
-	name        string
+	kind
 	main, index *aztables.Client
-	// missingIsConflict makes a conditional write of a missing record a
-	// conflict rather than not-found (grants, as in memstore).
-	missingIsConflict bool
-}
-
-func (f *family) notFound(id string) error {
-	if f.missingIsConflict {
-		return domain.Errorf(domain.CodeConflict, "%s %s was changed by someone else; read it again", f.name, id)
-	}
-	return domain.Errorf(domain.CodeNotFound, "%s %s does not exist", f.name, id)
-}
-
-func (f *family) changed(id string, cause error) error {
-	return domain.Wrap(domain.CodeConflict, cause, "%s %s was changed by someone else; read it again", f.name, id)
 }
 
 // ixRef names one index entity a main entity references. Its RowKey ends
@@ -111,13 +97,13 @@ func (s *Store) remember(f *family, id, etag string, refs []ixRef) {
 	if len(s.cache) >= cacheMax {
 		clear(s.cache)
 	}
-	s.cache[f.name+"\x00"+id] = cached{etag, refs}
+	s.cache[f.what+"\x00"+id] = cached{etag, refs}
 }
 
 func (s *Store) recall(f *family, id, etag string) ([]ixRef, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.cache[f.name+"\x00"+id]
+	c, ok := s.cache[f.what+"\x00"+id]
 	if !ok || c.etag != etag {
 		return nil, false
 	}
@@ -127,7 +113,7 @@ func (s *Store) recall(f *family, id, etag string) ([]ixRef, bool) {
 func (s *Store) forget(f *family, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.cache, f.name+"\x00"+id)
+	delete(s.cache, f.what+"\x00"+id)
 }
 
 // put creates (version "") or conditionally replaces the record id with
@@ -147,11 +133,8 @@ func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants [
 	if p.err != nil {
 		return "", p.err
 	}
-	if id == "" {
-		return "", domain.Invalid("id", "is required")
-	}
 	pk := EscapeKey(id)
-	if err := checkKey("id", pk); err != nil {
+	if err := (key{pk, mainRK, id}).check(); err != nil {
 		return "", err
 	}
 
@@ -164,14 +147,14 @@ func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants [
 			cur, err := s.get(ctx, f.main, pk, mainRK)
 			switch {
 			case statusOf(err) == http.StatusNotFound:
-				return "", f.notFound(id)
+				return "", f.missing(id, nil)
 			case err != nil:
-				return "", s.fail(err, "reading %s %s", f.name, id)
+				return "", s.fail(err, "reading %s %s", f.what, id)
 			case cur.ETag != version:
 				return "", f.changed(id, nil)
 			}
 			if old, err = refsOf(cur); err != nil {
-				return "", domain.Wrap(domain.CodeInternal, err, "reading %s %s", f.name, id)
+				return "", domain.Wrap(domain.CodeInternal, err, "reading %s %s", f.what, id)
 			}
 		}
 	}
@@ -225,7 +208,7 @@ func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants [
 	errs := parallel(len(fresh), func(i int) error { return s.insertIndex(ctx, f.index, fresh[i]) })
 	if err := errors.Join(errs...); err != nil {
 		s.dropIndex(ctx, f.index, fresh)
-		return "", s.fail(err, "indexing %s %s", f.name, id)
+		return "", s.fail(err, "indexing %s %s", f.what, id)
 	}
 
 	// 2. The record itself.
@@ -237,15 +220,7 @@ func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants [
 			// Definitely not written: nobody references the fresh entries.
 			s.dropIndex(ctx, f.index, fresh)
 		}
-		switch st {
-		case http.StatusConflict:
-			return "", domain.Wrap(domain.CodeConflict, err, "%s %s already exists", f.name, id)
-		case http.StatusPreconditionFailed:
-			return "", f.changed(id, err)
-		case http.StatusNotFound:
-			return "", f.notFound(id)
-		}
-		return "", s.fail(err, "writing %s %s", f.name, id)
+		return "", f.writeFailed(s, id, err)
 	}
 
 	// 3. Entries the new version no longer names. Best effort: a leftover
@@ -404,7 +379,7 @@ func (s *Store) listIndexed(ctx context.Context, f *family, pks []string, filter
 			return err
 		})
 		if err := errors.Join(errs...); err != nil {
-			return nil, "", s.fail(err, "listing %ss", f.name)
+			return nil, "", s.fail(err, "listing %s", f.plural())
 		}
 		var cands []entity
 		bound, anyFull := "", false
@@ -428,7 +403,7 @@ func (s *Store) listIndexed(ctx context.Context, f *family, pks []string, filter
 			chunk := cands[used:min(len(cands), used+limit-len(out))]
 			mains, err := s.resolve(ctx, f, chunk)
 			if err != nil {
-				return nil, "", s.fail(err, "listing %ss", f.name)
+				return nil, "", s.fail(err, "listing %s", f.plural())
 			}
 			for j, m := range mains {
 				used++
@@ -469,7 +444,7 @@ func (s *Store) scan(ctx context.Context, f *family, filter, after string, limit
 	}
 	ents, _, err := s.query(ctx, f.main, q, limit+1)
 	if err != nil {
-		return nil, "", s.fail(err, "listing %ss", f.name)
+		return nil, "", s.fail(err, "listing %s", f.plural())
 	}
 	for _, m := range ents {
 		if refs, err := refsOf(m); err == nil {
@@ -485,28 +460,14 @@ func (s *Store) scan(ctx context.Context, f *family, filter, after string, limit
 
 // getMain reads one record.
 func (s *Store) getMain(ctx context.Context, f *family, id string) (entity, error) {
-	if id == "" {
-		return entity{}, f.notFoundRead(id)
-	}
-	pk := EscapeKey(id)
-	if checkKey("id", pk) != nil {
-		return entity{}, f.notFoundRead(id)
-	}
-	m, err := s.get(ctx, f.main, pk, mainRK)
-	if statusOf(err) == http.StatusNotFound {
-		return entity{}, f.notFoundRead(id)
-	}
+	m, err := s.read(ctx, f.main, f.kind, key{EscapeKey(id), mainRK, id})
 	if err != nil {
-		return entity{}, s.fail(err, "reading %s %s", f.name, id)
+		return entity{}, err
 	}
 	if refs, err := refsOf(m); err == nil {
 		s.remember(f, id, m.ETag, refs)
 	}
 	return m, nil
-}
-
-func (f *family) notFoundRead(id string) error {
-	return domain.Errorf(domain.CodeNotFound, "%s %s does not exist", f.name, id)
 }
 
 // eqFilter builds "A eq 'x' and B eq 'y'" for the non-empty values.

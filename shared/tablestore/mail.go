@@ -2,9 +2,10 @@ package tablestore
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -17,6 +18,19 @@ const (
 	mailQueuePK = "queue"
 	mailSentPK  = "sent"
 )
+
+// Writing a mail that is missing with a version is a conflict, as in
+// memstore: the version names a queued mail that is not there.
+func mailRecords(s *Store, c *aztables.Client) *table[domain.Mail] {
+	return &table[domain.Mail]{
+		kind:  kind{what: "mail", missingIsConflict: true},
+		codec: codec[domain.Mail]{mailProps, mailFrom, func(m *domain.Mail) *string { return &m.Version }},
+		s:     s,
+		c:     c,
+	}
+}
+
+func mailKey(pk, id string) key { return key{pk, EscapeKey(id), id} }
 
 func mailProps(m *domain.Mail) *props {
 	p := newProps()
@@ -43,49 +57,25 @@ func mailFrom(e entity) (domain.Mail, error) {
 	return m, rd.err
 }
 
-// EnqueueMail implements domain.Store.
+// EnqueueMail implements domain.Store: refused when the id was sent
+// already, else inserted into the queue.
 func (s *Store) EnqueueMail(ctx context.Context, m *domain.Mail) error {
-	rk := EscapeKey(m.ID)
-	if err := checkKey("id", rk); err != nil || m.ID == "" {
-		return domain.Invalid("id", "is not a usable mail id")
-	}
-	if _, err := s.get(ctx, s.mail, mailSentPK, rk); err == nil {
+	if _, err := s.mail.current(ctx, mailKey(mailSentPK, m.ID)); err == nil {
 		return domain.Errorf(domain.CodeConflict, "mail %s was already sent", m.ID)
-	} else if statusOf(err) != http.StatusNotFound {
-		return s.fail(err, "reading mail %s", m.ID)
-	}
-	p := mailProps(m)
-	if p.err != nil {
-		return p.err
-	}
-	p.m["WriteId"] = writeID()
-	e := entity{PK: mailQueuePK, RK: rk, Props: p.m}
-	if err := checkEntity(e); err != nil {
+	} else if !domain.IsCode(err, domain.CodeNotFound) {
 		return err
 	}
-	etag, _, err := s.writeMain(ctx, s.mail, e, "", time.Time{})
-	if statusOf(err) == http.StatusConflict {
-		return domain.Wrap(domain.CodeConflict, err, "mail %s is already queued", m.ID)
-	}
-	if err != nil {
-		return s.fail(err, "queueing mail %s", m.ID)
-	}
-	m.Version = etag
-	return nil
+	return s.mail.insert(ctx, mailKey(mailQueuePK, m.ID), m)
 }
 
 // MailDue implements domain.Store: it reads the queue partition only.
 func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.Mail, error) {
-	ents, _, err := s.query(ctx, s.mail, "PartitionKey eq "+odataString(mailQueuePK), 0)
+	queued, err := s.mail.list(ctx, partition(mailQueuePK))
 	if err != nil {
-		return nil, s.fail(err, "reading the mail queue")
+		return nil, err
 	}
 	var out []domain.Mail
-	for _, e := range ents {
-		m, err := mailFrom(e)
-		if err != nil {
-			return nil, err
-		}
+	for _, m := range queued {
 		if m.SentAt.IsZero() && !m.NextAttempt.After(t) {
 			out = append(out, m)
 		}
@@ -106,49 +96,28 @@ func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.M
 // the sent partition: the sent copy is written first and the queued one
 // then deleted on its ETag, so a crash in between leaves both, never neither.
 func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
-	rk := EscapeKey(m.ID)
-	p := mailProps(m)
-	if p.err != nil {
-		return p.err
+	queued := mailKey(mailQueuePK, m.ID)
+	if m.SentAt.IsZero() {
+		return s.mail.put(ctx, queued, m)
 	}
-	p.m["WriteId"] = writeID()
-	if !m.SentAt.IsZero() {
-		cur, err := s.get(ctx, s.mail, mailQueuePK, rk)
-		if statusOf(err) == http.StatusNotFound || (err == nil && cur.ETag != m.Version) {
-			return domain.Errorf(domain.CodeConflict, "mail %s was changed by someone else", m.ID)
-		} else if err != nil {
-			return s.fail(err, "reading mail %s", m.ID)
-		}
-		sent := entity{PK: mailSentPK, RK: rk, Props: p.m}
-		if err := checkEntity(sent); err != nil {
-			return err
-		}
-		etag, _, err := s.writeMain(ctx, s.mail, sent, "", time.Time{})
-		if err != nil && statusOf(err) != http.StatusConflict {
-			return s.fail(err, "recording mail %s as sent", m.ID)
-		}
-		if err := s.del(ctx, s.mail, mailQueuePK, rk, m.Version); err != nil {
-			if statusOf(err) == http.StatusPreconditionFailed {
-				return domain.Wrap(domain.CodeConflict, err, "mail %s was changed by someone else", m.ID)
-			}
-			return s.fail(err, "removing mail %s from the queue", m.ID)
-		}
-		m.Version = etag
-		return nil
+	if p := mailProps(m); p.err != nil {
+		return p.err // before anything is read
 	}
-	e := entity{PK: mailQueuePK, RK: rk, Props: p.m}
-	if err := checkEntity(e); err != nil {
+	etag, err := s.mail.current(ctx, queued)
+	if domain.IsCode(err, domain.CodeNotFound) || (err == nil && etag != m.Version) {
+		return s.mail.changed(m.ID, err)
+	} else if err != nil {
 		return err
 	}
-	etag, _, err := s.writeMain(ctx, s.mail, e, m.Version, time.Time{})
-	switch statusOf(err) {
-	case 0:
-	case http.StatusPreconditionFailed, http.StatusNotFound, http.StatusConflict:
-		return domain.Wrap(domain.CodeConflict, err, "mail %s was changed by someone else", m.ID)
+	sent := *m
+	sent.Version = ""
+	// A sent copy that exists already is an earlier try of this move.
+	if err := s.mail.insert(ctx, mailKey(mailSentPK, m.ID), &sent); err != nil && !domain.IsCode(err, domain.CodeConflict) {
+		return err
 	}
-	if err != nil {
-		return s.fail(err, "writing mail %s", m.ID)
+	if err := s.mail.remove(ctx, queued, m.Version); err != nil {
+		return err
 	}
-	m.Version = etag
+	m.Version = sent.Version
 	return nil
 }

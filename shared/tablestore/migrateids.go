@@ -27,7 +27,7 @@ type IDMigration struct {
 // conditional write that re-derives their index entries.
 func (s *Store) CanonicalizeIDs(ctx context.Context) (IDMigration, error) {
 	var rep IDMigration
-	if err := s.scanAll(ctx, s.grantFam, func(e entity) error {
+	if err := s.scanAll(ctx, s.grants.family, func(e entity) error {
 		old, _ := e.Props["Id"].(string)
 		g, err := grantFrom(e)
 		if err != nil {
@@ -44,11 +44,11 @@ func (s *Store) CanonicalizeIDs(ctx context.Context) (IDMigration, error) {
 		if merged {
 			rep.GrantsMerged++
 		}
-		return s.del(ctx, s.grantFam.main, EscapeKey(old), mainRK, e.ETag)
+		return s.del(ctx, s.grants.family.main, EscapeKey(old), mainRK, e.ETag)
 	}); err != nil {
 		return rep, err
 	}
-	if err := s.scanAll(ctx, s.schedFam, func(e entity) error {
+	if err := s.scanAll(ctx, s.schedules.family, func(e entity) error {
 		if !holdsFoldableID(e, "PrincipalId") {
 			return nil
 		}
@@ -61,7 +61,7 @@ func (s *Store) CanonicalizeIDs(ctx context.Context) (IDMigration, error) {
 	}); err != nil {
 		return rep, err
 	}
-	err := s.scanAll(ctx, s.reqFam, func(e entity) error {
+	err := s.scanAll(ctx, s.requests.family, func(e entity) error {
 		if !holdsFoldableID(e, "PrincipalId", "CreatedBy") {
 			return nil
 		}

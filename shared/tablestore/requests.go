@@ -5,16 +5,29 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
-// polled are the request statuses the engine's timers list; each has an
-// index partition.
-var polled = map[domain.Status]bool{
-	domain.StatusPendingApproval:      true,
-	domain.StatusPendingAdminDecision: true,
-	domain.StatusGranted:              true,
-	domain.StatusPendingProvisioning:  true,
+func requestRecords(s *Store, main, index *aztables.Client) *indexed[domain.Request] {
+	return &indexed[domain.Request]{
+		family: &family{kind: kind{what: "request"}, main: main, index: index},
+		codec:  codec[domain.Request]{requestProps, requestFrom, func(r *domain.Request) *string { return &r.Version }},
+		s:      s,
+		id:     func(r *domain.Request) string { return r.ID },
+		wants:  requestWants,
+	}
+}
+
+// polled reports the request statuses the engine's timers list; each has
+// an index partition.
+func polled(st domain.Status) bool {
+	switch st {
+	case domain.StatusPendingApproval, domain.StatusPendingAdminDecision, domain.StatusGranted, domain.StatusPendingProvisioning:
+		return true
+	}
+	return false
 }
 
 func targetKey(t domain.Target) string {
@@ -30,7 +43,7 @@ func requestWants(r *domain.Request) []ixWant {
 		PK: "p|" + EscapeKey(string(r.PrincipalID)), Prefix: prefix,
 		Props: map[string]string{"Kind": string(r.Kind), "TargetKey": targetKey(r.Target)},
 	}}
-	if polled[r.Status] {
+	if polled(r.Status) {
 		w = append(w, ixWant{
 			PK: "s|" + EscapeKey(string(r.Status)), Prefix: prefix,
 			Props: map[string]string{"Kind": string(r.Kind), "TargetKey": targetKey(r.Target), "PrincipalId": string(r.PrincipalID)},
@@ -41,34 +54,17 @@ func requestWants(r *domain.Request) []ixWant {
 
 // CreateRequest implements domain.Store.
 func (s *Store) CreateRequest(ctx context.Context, r *domain.Request) error {
-	etag, err := s.put(ctx, s.reqFam, r.ID, requestProps(r), requestWants(r), "")
-	if err != nil {
-		return err
-	}
-	r.Version = etag
-	return nil
+	return s.requests.create(ctx, r)
 }
 
 // GetRequest implements domain.Store.
 func (s *Store) GetRequest(ctx context.Context, id string) (domain.Request, error) {
-	m, err := s.getMain(ctx, s.reqFam, id)
-	if err != nil {
-		return domain.Request{}, err
-	}
-	return requestFrom(m)
+	return s.requests.get(ctx, id)
 }
 
 // UpdateRequest implements domain.Store.
 func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request) error {
-	if r.Version == "" {
-		return s.reqFam.changed(r.ID, nil)
-	}
-	etag, err := s.put(ctx, s.reqFam, r.ID, requestProps(r), requestWants(r), r.Version)
-	if err != nil {
-		return err
-	}
-	r.Version = etag
-	return nil
+	return s.requests.update(ctx, r)
 }
 
 // ListRequests implements domain.Store. Statuses that all have a status
@@ -82,7 +78,7 @@ func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) (domain
 	statuses = slices.Compact(statuses)
 	allPolled := len(statuses) > 0
 	for _, st := range statuses {
-		allPolled = allPolled && polled[st]
+		allPolled = allPolled && polled(st)
 	}
 	tk := q.TargetKey
 	var decodeErr error
@@ -115,14 +111,14 @@ func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) (domain
 		if cerr != nil {
 			return domain.Page[domain.Request]{}, cerr
 		}
-		ents, next, err = s.listIndexed(ctx, s.reqFam, pks, eqFilter("PrincipalId", string(q.PrincipalID), "Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.requests.family, pks, eqFilter("PrincipalId", string(q.PrincipalID), "Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
 	case q.PrincipalID != "":
 		route = "rp"
 		after, cerr := decodeCursor(q.Cursor, route)
 		if cerr != nil {
 			return domain.Page[domain.Request]{}, cerr
 		}
-		ents, next, err = s.listIndexed(ctx, s.reqFam, []string{"p|" + EscapeKey(string(q.PrincipalID))}, eqFilter("Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.requests.family, []string{"p|" + EscapeKey(string(q.PrincipalID))}, eqFilter("Kind", string(q.Kind), "TargetKey", tk), after, q.Limit, match)
 	default:
 		route = "rm"
 		after, cerr := decodeCursor(q.Cursor, route)
@@ -133,7 +129,7 @@ func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) (domain
 		for _, st := range statuses {
 			or = append(or, eqFilter("Status", string(st)))
 		}
-		ents, next, err = s.scan(ctx, s.reqFam, andFilter(eqFilter("Kind", string(q.Kind), "TargetKey", tk), strings.Join(or, " or ")), after, q.Limit)
+		ents, next, err = s.scan(ctx, s.requests.family, andFilter(eqFilter("Kind", string(q.Kind), "TargetKey", tk), strings.Join(or, " or ")), after, q.Limit)
 		if err == nil {
 			kept := ents[:0]
 			for _, e := range ents {

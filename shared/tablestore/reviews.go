@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -147,116 +146,62 @@ func reviewItemFrom(e entity) (domain.ReviewDecision, error) {
 	return d, wrapDecode(rd.err, "access review decision", d.ID)
 }
 
-// key checks an id for use in a key.
-func reviewKey(what, id string) (string, error) {
-	k := EscapeKey(id)
-	if id == "" || checkKey("id", k) != nil {
-		return "", domain.Errorf(domain.CodeNotFound, "%s %s does not exist", what, id)
+func definitionRecords(s *Store, c *aztables.Client) *table[domain.ReviewDefinition] {
+	return &table[domain.ReviewDefinition]{
+		kind:  kind{what: "access review definition"},
+		codec: codec[domain.ReviewDefinition]{reviewDefProps, reviewDefFrom, func(d *domain.ReviewDefinition) *string { return &d.Version }},
+		s:     s,
+		c:     c,
 	}
-	return k, nil
 }
 
-// putReview inserts (version "") or replaces conditionally one entity of
-// the Reviews or ReviewDecisions table.
-func (s *Store) putReview(ctx context.Context, c *aztables.Client, what, id, pk, rk string, p *props, version string) (string, error) {
-	if p.err != nil {
-		return "", p.err
+func instanceRecords(s *Store, c *aztables.Client) *table[domain.ReviewInstance] {
+	return &table[domain.ReviewInstance]{
+		kind:  kind{what: "access review instance"},
+		codec: codec[domain.ReviewInstance]{reviewInstProps, reviewInstFrom, func(in *domain.ReviewInstance) *string { return &in.Version }},
+		s:     s,
+		c:     c,
 	}
-	p.m["WriteId"] = writeID()
-	e := entity{PK: pk, RK: rk, Props: p.m}
-	if err := checkEntity(e); err != nil {
-		return "", err
-	}
-	etag, _, err := s.writeMain(ctx, c, e, version, time.Time{})
-	switch statusOf(err) {
-	case 0:
-	case http.StatusConflict:
-		return "", domain.Wrap(domain.CodeConflict, err, "%s %s already exists", what, id)
-	case http.StatusPreconditionFailed:
-		return "", domain.Wrap(domain.CodeConflict, err, "%s %s was changed by someone else; read it again", what, id)
-	case http.StatusNotFound:
-		return "", domain.Wrap(domain.CodeNotFound, err, "%s %s does not exist", what, id)
-	case http.StatusBadRequest:
-		if version != "" {
-			// A version this store never issued (not an ETag): say what a fresh read says.
-			if _, gerr := s.get(ctx, c, pk, rk); statusOf(gerr) == http.StatusNotFound {
-				return "", domain.Wrap(domain.CodeNotFound, err, "%s %s does not exist", what, id)
-			} else if gerr == nil {
-				return "", domain.Wrap(domain.CodeConflict, err, "%s %s was changed by someone else; read it again", what, id)
-			}
-		}
-	}
-	if err != nil {
-		return "", s.fail(err, "writing %s %s", what, id)
-	}
-	return etag, nil
 }
 
-func (s *Store) getReview(ctx context.Context, c *aztables.Client, what, id, pk, rk string) (entity, error) {
-	e, err := s.get(ctx, c, pk, rk)
-	if statusOf(err) == http.StatusNotFound {
-		return e, domain.Errorf(domain.CodeNotFound, "%s %s does not exist", what, id)
+func decisionRecords(s *Store, c *aztables.Client) *table[domain.ReviewDecision] {
+	return &table[domain.ReviewDecision]{
+		kind:  kind{what: "access review decision"},
+		codec: codec[domain.ReviewDecision]{reviewItemProps, reviewItemFrom, func(d *domain.ReviewDecision) *string { return &d.Version }},
+		s:     s,
+		c:     c,
 	}
-	if err != nil {
-		return e, s.fail(err, "reading %s %s", what, id)
-	}
-	return e, nil
+}
+
+func definitionKey(id string) key { return key{reviewDefPK, EscapeKey(id), id} }
+func instanceKey(id string) key   { return key{reviewInstPK, EscapeKey(id), id} }
+
+// decisionKey is an item's key. An item of no instance cannot exist:
+// its key has no PartitionKey, so reads find nothing without asking.
+func decisionKey(instanceID, id string) key {
+	return key{EscapeKey(instanceID), itemPrefix + EscapeKey(id), id}
 }
 
 // CreateReviewDefinition implements domain.ReviewStore.
 func (s *Store) CreateReviewDefinition(ctx context.Context, d *domain.ReviewDefinition) error {
-	rk, err := reviewKey("access review definition", d.ID)
-	if err != nil {
-		return domain.Invalid("id", "is not a usable id")
-	}
-	etag, err := s.putReview(ctx, s.reviewTbl, "access review definition", d.ID, reviewDefPK, rk, reviewDefProps(d), "")
-	if err != nil {
-		return err
-	}
-	d.Version = etag
-	return nil
+	return s.definitions.insert(ctx, definitionKey(d.ID), d)
 }
 
 // GetReviewDefinition implements domain.ReviewStore.
 func (s *Store) GetReviewDefinition(ctx context.Context, id string) (domain.ReviewDefinition, error) {
-	rk, err := reviewKey("access review definition", id)
-	if err != nil {
-		return domain.ReviewDefinition{}, err
-	}
-	e, err := s.getReview(ctx, s.reviewTbl, "access review definition", id, reviewDefPK, rk)
-	if err != nil {
-		return domain.ReviewDefinition{}, err
-	}
-	return reviewDefFrom(e)
+	return s.definitions.get(ctx, definitionKey(id))
 }
 
 // UpdateReviewDefinition implements domain.ReviewStore.
 func (s *Store) UpdateReviewDefinition(ctx context.Context, d *domain.ReviewDefinition) error {
-	rk, err := reviewKey("access review definition", d.ID)
-	if err != nil {
-		return err
-	}
-	etag, err := s.putReview(ctx, s.reviewTbl, "access review definition", d.ID, reviewDefPK, rk, reviewDefProps(d), d.Version)
-	if err != nil {
-		return err
-	}
-	d.Version = etag
-	return nil
+	return s.definitions.put(ctx, definitionKey(d.ID), d)
 }
 
 // ListReviewDefinitions implements domain.ReviewStore: one partition.
 func (s *Store) ListReviewDefinitions(ctx context.Context) ([]domain.ReviewDefinition, error) {
-	ents, _, err := s.query(ctx, s.reviewTbl, "PartitionKey eq "+odataString(reviewDefPK), 0)
+	out, err := s.definitions.list(ctx, partition(reviewDefPK))
 	if err != nil {
-		return nil, s.fail(err, "listing access review definitions")
-	}
-	out := make([]domain.ReviewDefinition, 0, len(ents))
-	for _, e := range ents {
-		d, err := reviewDefFrom(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -264,58 +209,28 @@ func (s *Store) ListReviewDefinitions(ctx context.Context) ([]domain.ReviewDefin
 
 // CreateReviewInstance implements domain.ReviewStore.
 func (s *Store) CreateReviewInstance(ctx context.Context, in *domain.ReviewInstance) error {
-	rk, err := reviewKey("access review instance", in.ID)
-	if err != nil {
-		return domain.Invalid("id", "is not a usable id")
-	}
-	etag, err := s.putReview(ctx, s.reviewTbl, "access review instance", in.ID, reviewInstPK, rk, reviewInstProps(in), "")
-	if err != nil {
-		return err
-	}
-	in.Version = etag
-	return nil
+	return s.instances.insert(ctx, instanceKey(in.ID), in)
 }
 
 // GetReviewInstance implements domain.ReviewStore.
 func (s *Store) GetReviewInstance(ctx context.Context, id string) (domain.ReviewInstance, error) {
-	rk, err := reviewKey("access review instance", id)
-	if err != nil {
-		return domain.ReviewInstance{}, err
-	}
-	e, err := s.getReview(ctx, s.reviewTbl, "access review instance", id, reviewInstPK, rk)
-	if err != nil {
-		return domain.ReviewInstance{}, err
-	}
-	return reviewInstFrom(e)
+	return s.instances.get(ctx, instanceKey(id))
 }
 
 // UpdateReviewInstance implements domain.ReviewStore.
 func (s *Store) UpdateReviewInstance(ctx context.Context, in *domain.ReviewInstance) error {
-	rk, err := reviewKey("access review instance", in.ID)
-	if err != nil {
-		return err
-	}
-	etag, err := s.putReview(ctx, s.reviewTbl, "access review instance", in.ID, reviewInstPK, rk, reviewInstProps(in), in.Version)
-	if err != nil {
-		return err
-	}
-	in.Version = etag
-	return nil
+	return s.instances.put(ctx, instanceKey(in.ID), in)
 }
 
 // ListReviewInstances implements domain.ReviewStore: the instance
 // partition, filtered by the service to one definition.
 func (s *Store) ListReviewInstances(ctx context.Context, definitionID string) ([]domain.ReviewInstance, error) {
-	ents, _, err := s.query(ctx, s.reviewTbl, eqFilter("PartitionKey", reviewInstPK, "DefinitionId", definitionID), 0)
+	all, err := s.instances.list(ctx, eqFilter("PartitionKey", reviewInstPK, "DefinitionId", definitionID))
 	if err != nil {
-		return nil, s.fail(err, "listing access review instances")
+		return nil, err
 	}
 	var out []domain.ReviewInstance
-	for _, e := range ents {
-		in, err := reviewInstFrom(e)
-		if err != nil {
-			return nil, err
-		}
+	for _, in := range all {
 		if in.DefinitionID == definitionID {
 			out = append(out, in)
 		}
@@ -342,8 +257,8 @@ func revRK(ref domain.Reviewer, itemKey string) string {
 // AddReviewDecisions implements domain.ReviewStore with entity group
 // transactions of at most 100 operations, eight at a time.
 func (s *Store) AddReviewDecisions(ctx context.Context, instanceID string, items []domain.ReviewDecision) (int, error) {
-	pk, err := reviewKey("access review instance", instanceID)
-	if err != nil {
+	pk := EscapeKey(instanceID)
+	if !instanceKey(instanceID).usable() {
 		return 0, domain.Invalid("instanceId", "is not a usable id")
 	}
 	var all []itemOps
@@ -423,7 +338,7 @@ func (s *Store) addBatch(ctx context.Context, pk string, batch []itemOps) (int, 
 			}
 		}
 		err := s.try(ctx, func(ctx context.Context, _ bool) error {
-			_, err := s.decisionTbl.SubmitTransaction(ctx, actions, nil)
+			_, err := s.decisions.c.SubmitTransaction(ctx, actions, nil)
 			return err
 		})
 		if err == nil {
@@ -434,12 +349,11 @@ func (s *Store) addBatch(ctx context.Context, pk string, batch []itemOps) (int, 
 		}
 		exists := make([]bool, len(batch))
 		errs := parallel(len(batch), func(i int) error {
-			_, err := s.get(ctx, s.decisionTbl, pk, batch[i].rk)
-			switch statusOf(err) {
-			case 0:
+			_, err := s.decisions.current(ctx, key{pk, batch[i].rk, batch[i].rk})
+			switch {
+			case err == nil:
 				exists[i] = true
-			case http.StatusNotFound:
-			default:
+			case !domain.IsCode(err, domain.CodeNotFound):
 				return err
 			}
 			return nil
@@ -468,38 +382,13 @@ func (s *Store) addBatch(ctx context.Context, pk string, batch []itemOps) (int, 
 
 // GetReviewDecision implements domain.ReviewStore.
 func (s *Store) GetReviewDecision(ctx context.Context, instanceID, id string) (domain.ReviewDecision, error) {
-	pk, err := reviewKey("access review decision", instanceID)
-	if err != nil {
-		return domain.ReviewDecision{}, err
-	}
-	k, err := reviewKey("access review decision", id)
-	if err != nil {
-		return domain.ReviewDecision{}, err
-	}
-	e, err := s.getReview(ctx, s.decisionTbl, "access review decision", id, pk, itemPrefix+k)
-	if err != nil {
-		return domain.ReviewDecision{}, err
-	}
-	return reviewItemFrom(e)
+	return s.decisions.get(ctx, decisionKey(instanceID, id))
 }
 
 // UpdateReviewDecision implements domain.ReviewStore: the item entity only;
 // its index rows are fixed.
 func (s *Store) UpdateReviewDecision(ctx context.Context, d *domain.ReviewDecision) error {
-	pk, err := reviewKey("access review decision", d.InstanceID)
-	if err != nil {
-		return err
-	}
-	k, err := reviewKey("access review decision", d.ID)
-	if err != nil {
-		return err
-	}
-	etag, err := s.putReview(ctx, s.decisionTbl, "access review decision", d.ID, pk, itemPrefix+k, reviewItemProps(d), d.Version)
-	if err != nil {
-		return err
-	}
-	d.Version = etag
-	return nil
+	return s.decisions.put(ctx, decisionKey(d.InstanceID, d.ID), d)
 }
 
 // ListReviewDecisions implements domain.ReviewStore. Without reviewers it
@@ -508,10 +397,10 @@ func (s *Store) UpdateReviewDecision(ctx context.Context, d *domain.ReviewDecisi
 // items (eight at a time).
 func (s *Store) ListReviewDecisions(ctx context.Context, q domain.ReviewDecisionQuery) (domain.Page[domain.ReviewDecision], error) {
 	var out domain.Page[domain.ReviewDecision]
-	pk, err := reviewKey("access review instance", q.InstanceID)
-	if err != nil {
+	if !instanceKey(q.InstanceID).usable() {
 		return out, nil
 	}
+	pk := EscapeKey(q.InstanceID)
 	after, err := decodeCursor(q.Cursor, "rd")
 	if err != nil {
 		return out, err
@@ -526,7 +415,7 @@ func (s *Store) ListReviewDecisions(ctx context.Context, q domain.ReviewDecision
 		if after != "" {
 			lo = "RowKey gt " + odataString(itemPrefix+after)
 		}
-		ents, _, err := s.query(ctx, s.decisionTbl, pkf+" and "+lo+" and RowKey lt "+odataString("i}"), limit+1)
+		ents, _, err := s.query(ctx, s.decisions.c, pkf+" and "+lo+" and RowKey lt "+odataString("i}"), limit+1)
 		if err != nil {
 			return out, s.fail(err, "listing access review decisions")
 		}
@@ -535,7 +424,7 @@ func (s *Store) ListReviewDecisions(ctx context.Context, q domain.ReviewDecision
 			out.Next = encodeCursor("rd", strings.TrimPrefix(ents[limit-1].RK, itemPrefix))
 		}
 		for _, e := range ents {
-			d, err := reviewItemFrom(e)
+			d, err := s.decisions.decode(e)
 			if err != nil {
 				return out, err
 			}
@@ -550,7 +439,7 @@ func (s *Store) ListReviewDecisions(ctx context.Context, q domain.ReviewDecision
 		if after == "" {
 			lo = "RowKey ge " + odataString(base)
 		}
-		ents, _, err := s.query(ctx, s.decisionTbl, pkf+" and "+lo+" and RowKey lt "+odataString(base[:len(base)-1]+"}"), limit+1)
+		ents, _, err := s.query(ctx, s.decisions.c, pkf+" and "+lo+" and RowKey lt "+odataString(base[:len(base)-1]+"}"), limit+1)
 		if err != nil {
 			return out, s.fail(err, "listing access review decisions by reviewer")
 		}
@@ -570,15 +459,11 @@ func (s *Store) ListReviewDecisions(ctx context.Context, q domain.ReviewDecision
 	items := make([]domain.ReviewDecision, len(sorted))
 	found := make([]bool, len(sorted))
 	errs := parallel(len(sorted), func(i int) error {
-		e, err := s.get(ctx, s.decisionTbl, pk, itemPrefix+sorted[i])
-		if statusOf(err) == http.StatusNotFound {
+		it, err := s.decisions.get(ctx, key{pk, itemPrefix + sorted[i], sorted[i]})
+		if domain.IsCode(err, domain.CodeNotFound) {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		items[i], err = reviewItemFrom(e)
-		found[i] = err == nil
+		items[i], found[i] = it, err == nil
 		return err
 	})
 	for _, err := range errs {

@@ -4,8 +4,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
+
+func scheduleRecords(s *Store, main, index *aztables.Client) *indexed[domain.Schedule] {
+	return &indexed[domain.Schedule]{
+		family: &family{kind: kind{what: "schedule"}, main: main, index: index},
+		codec:  codec[domain.Schedule]{scheduleProps, scheduleFrom, func(sc *domain.Schedule) *string { return &sc.Version }},
+		s:      s,
+		id:     func(sc *domain.Schedule) string { return sc.ID },
+		wants:  scheduleWants,
+	}
+}
 
 func scheduleWants(s *domain.Schedule) []ixWant {
 	live := s.Status == domain.ScheduleProvisioned
@@ -27,36 +39,19 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 
 // CreateSchedule implements domain.Store.
 func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	etag, err := s.put(ctx, s.schedFam, sc.ID, scheduleProps(sc), scheduleWants(sc), "")
-	if err != nil {
-		return err
-	}
-	sc.Version = etag
-	return nil
+	return s.schedules.create(ctx, sc)
 }
 
 // GetSchedule implements domain.Store.
 func (s *Store) GetSchedule(ctx context.Context, id string) (domain.Schedule, error) {
-	m, err := s.getMain(ctx, s.schedFam, id)
-	if err != nil {
-		return domain.Schedule{}, err
-	}
-	return scheduleFrom(m)
+	return s.schedules.get(ctx, id)
 }
 
 // UpdateSchedule implements domain.Store. A changed End, Start or Status
 // moves the schedule's index entries (new ones first, old ones deleted
 // after the schedule is written).
 func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	if sc.Version == "" {
-		return s.schedFam.changed(sc.ID, nil)
-	}
-	etag, err := s.put(ctx, s.schedFam, sc.ID, scheduleProps(sc), scheduleWants(sc), sc.Version)
-	if err != nil {
-		return err
-	}
-	sc.Version = etag
-	return nil
+	return s.schedules.update(ctx, sc)
 }
 
 // ListSchedules implements domain.Store: by principal or by target from
@@ -97,7 +92,7 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 		for _, f := range flavours {
 			pks = append(pks, "p"+f+"|"+EscapeKey(string(q.PrincipalID)))
 		}
-		ents, next, err = s.listIndexed(ctx, s.schedFam, pks, eqFilter("Kind", string(q.Kind), "TargetKey", q.TargetKey), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.schedules.family, pks, eqFilter("Kind", string(q.Kind), "TargetKey", q.TargetKey), after, q.Limit, match)
 	case q.TargetKey != "":
 		route = "st"
 		after, cerr := decodeCursor(q.Cursor, route)
@@ -108,7 +103,7 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 		for _, f := range flavours {
 			pks = append(pks, "t"+f+"|"+EscapeKey(q.TargetKey))
 		}
-		ents, next, err = s.listIndexed(ctx, s.schedFam, pks, eqFilter("Kind", string(q.Kind)), after, q.Limit, match)
+		ents, next, err = s.listIndexed(ctx, s.schedules.family, pks, eqFilter("Kind", string(q.Kind)), after, q.Limit, match)
 	default:
 		route = "sm"
 		after, cerr := decodeCursor(q.Cursor, route)
@@ -119,7 +114,7 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 		if q.IncludeEnded {
 			status = ""
 		}
-		ents, next, err = s.scan(ctx, s.schedFam, eqFilter("Kind", string(q.Kind), "Status", status), after, q.Limit)
+		ents, next, err = s.scan(ctx, s.schedules.family, eqFilter("Kind", string(q.Kind), "Status", status), after, q.Limit)
 		if err == nil {
 			kept := ents[:0]
 			for _, e := range ents {
@@ -163,11 +158,11 @@ func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) (
 		if limit > 0 {
 			top = limit - len(out)
 		}
-		ents, pk, rk, err := s.queryPage(ctx, s.scheduleIndex, filter, top, npk, nrk)
+		ents, pk, rk, err := s.queryPage(ctx, s.schedules.index, filter, top, npk, nrk)
 		if err != nil {
 			return nil, s.fail(err, "reading the due index")
 		}
-		mains, err := s.resolve(ctx, s.schedFam, ents)
+		mains, err := s.resolve(ctx, s.schedules.family, ents)
 		if err != nil {
 			return nil, s.fail(err, "reading due schedules")
 		}

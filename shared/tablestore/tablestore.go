@@ -78,7 +78,12 @@ const (
 	tblReviewDecisions = "ReviewDecisions"
 )
 
-var allTables = []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit, tblMail, tblAlerts, tblReviews, tblReviewDecisions}
+// tableNames lists every table a store uses, fresh on each call so that
+// no caller can change the list for another.
+func tableNames() []string {
+	return []string{tblRequests, tblRequestIndex, tblSchedules, tblScheduleIndex, tblGrants, tblGrantIndex, tblPolicies, tblAudit,
+		tblMail, tblAlerts, tblReviews, tblReviewDecisions}
+}
 
 const (
 	// staleGrace is how old an index entry must be before a reader that
@@ -97,17 +102,20 @@ const (
 // Store is domain.Store on Azure Table Storage. It is safe for concurrent
 // use, also by many processes against one account.
 type Store struct {
-	svc *aztables.ServiceClient
+	svc   *aztables.ServiceClient
+	audit *aztables.Client
 
-	requests, requestIndex   *aztables.Client
-	schedules, scheduleIndex *aztables.Client
-	grants, grantIndex       *aztables.Client
-	policies, audit          *aztables.Client
-	mail                     *aztables.Client
-	alerts                   *aztables.Client
-	reviewTbl, decisionTbl   *aztables.Client
-
-	reqFam, schedFam, grantFam *family
+	// One value per kind of record: its table(s), key and encoding.
+	requests    *indexed[domain.Request]
+	schedules   *indexed[domain.Schedule]
+	grants      *indexed[domain.Grant]
+	policies    *table[domain.Policy]
+	mail        *table[domain.Mail]
+	claims      *table[claim]
+	alerts      *table[domain.Alert]
+	definitions *table[domain.ReviewDefinition]
+	instances   *table[domain.ReviewInstance]
+	decisions   *table[domain.ReviewDecision]
 
 	now         func() time.Time
 	maxAttempts int
@@ -201,16 +209,17 @@ func connect(connectionString string, opts Options) (*Store, error) {
 	}
 	s.svc = svc
 	name := func(t string) *aztables.Client { return svc.NewClient(opts.TablePrefix + t) }
-	s.requests, s.requestIndex = name(tblRequests), name(tblRequestIndex)
-	s.schedules, s.scheduleIndex = name(tblSchedules), name(tblScheduleIndex)
-	s.grants, s.grantIndex = name(tblGrants), name(tblGrantIndex)
-	s.policies, s.audit = name(tblPolicies), name(tblAudit)
-	s.mail = name(tblMail)
-	s.alerts = name(tblAlerts)
-	s.reviewTbl, s.decisionTbl = name(tblReviews), name(tblReviewDecisions)
-	s.reqFam = &family{name: "request", main: s.requests, index: s.requestIndex}
-	s.schedFam = &family{name: "schedule", main: s.schedules, index: s.scheduleIndex}
-	s.grantFam = &family{name: "grant", main: s.grants, index: s.grantIndex, missingIsConflict: true}
+	s.audit = name(tblAudit)
+	s.requests = requestRecords(s, name(tblRequests), name(tblRequestIndex))
+	s.schedules = scheduleRecords(s, name(tblSchedules), name(tblScheduleIndex))
+	s.grants = grantRecords(s, name(tblGrants), name(tblGrantIndex))
+	s.policies = policyRecords(s, name(tblPolicies))
+	mail := name(tblMail)
+	s.mail, s.claims = mailRecords(s, mail), claimRecords(s, mail)
+	s.alerts = alertRecords(s, name(tblAlerts))
+	reviews := name(tblReviews)
+	s.definitions, s.instances = definitionRecords(s, reviews), instanceRecords(s, reviews)
+	s.decisions = decisionRecords(s, name(tblReviewDecisions))
 	return s, nil
 }
 
@@ -254,7 +263,7 @@ func (s *Store) ensureTables(ctx context.Context, prefix string) error {
 		next = page.NextTableName
 	}
 	var missing []string
-	for _, t := range allTables {
+	for _, t := range tableNames() {
 		if !have[strings.ToLower(prefix+t)] {
 			missing = append(missing, prefix+t)
 		}
