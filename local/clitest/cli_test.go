@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/auth"

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/local/snsim"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/devissuer"
 )
 
 func main() {

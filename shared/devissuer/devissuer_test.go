@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/local/devissuer"
+	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 )

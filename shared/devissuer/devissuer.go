@@ -5,8 +5,10 @@
 // without internet, so local runs and tests point shared/auth and
 // shared/weblogin at this instead.
 //
-// It signs whatever it is asked to, for anyone who can reach it: never
-// expose it beyond localhost and never configure it as a production issuer.
+// It lives in shared/, beside the fake directory, because shared/'s own
+// tests mint their tokens with it; the handler never imports it. It signs
+// whatever it is asked to, for anyone who can reach it: never expose it
+// beyond localhost and never configure it as a production issuer.
 package devissuer
 
 import (
