@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // auditExport writes the audit log as JSON lines, oldest first. With
@@ -28,7 +29,7 @@ func (e *Env) auditExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	recs, err := listAll[map[string]any](ctx, c, "auditLogs/directoryAudits?$top=999")
+	recs, err := wire.ListAll[map[string]any](ctx, c, "auditLogs/directoryAudits?$top=999")
 	if err != nil {
 		return err
 	}

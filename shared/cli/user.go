@@ -229,29 +229,6 @@ func (e *Env) extend(ctx context.Context, args []string) error {
 	})
 }
 
-// listAll reads the pages of a collection, following its next links
-// through their $skiptoken only.
-func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
-	var out []T
-	next := path
-	for i := 0; next != "" && i < 1000; i++ {
-		var pg wire.Collection[[]T]
-		if err := c.Call(ctx, "GET", next, nil, nil, &pg); err != nil {
-			return nil, err
-		}
-		out = append(out, pg.Value...)
-		next = ""
-		if i := strings.Index(pg.NextLink, "$skiptoken="); i >= 0 {
-			sep := "?"
-			if strings.Contains(path, "?") {
-				sep = "&"
-			}
-			next = path + sep + pg.NextLink[i:]
-		}
-	}
-	return out, nil
-}
-
 func (e *Env) roles(ctx context.Context, args []string) error {
 	fs, o := e.flags("roles")
 	group := fs.Bool("group", false, "group memberships and ownerships instead of directory roles")
@@ -271,11 +248,11 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 		base, elig, act = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances"
 	}
 	const mine = "/filterByCurrentUser(on='principal')"
-	eligible, err := listAll[wire.Schedule](ctx, c, base+elig+mine)
+	eligible, err := wire.ListAll[wire.Schedule](ctx, c, base+elig+mine)
 	if err != nil {
 		return err
 	}
-	active, err := listAll[wire.Schedule](ctx, c, base+act+mine)
+	active, err := wire.ListAll[wire.Schedule](ctx, c, base+act+mine)
 	if err != nil {
 		return err
 	}
@@ -337,11 +314,11 @@ func (e *Env) approvals(ctx context.Context, args []string) error {
 		return err
 	}
 	const mine = "/filterByCurrentUser(on='approver')"
-	roles, err := listAll[wire.Request](ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine)
+	roles, err := wire.ListAll[wire.Request](ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine)
 	if err != nil {
 		return err
 	}
-	groups, err := listAll[wire.Request](ctx, c, pgBase+"assignmentScheduleRequests"+mine)
+	groups, err := wire.ListAll[wire.Request](ctx, c, pgBase+"assignmentScheduleRequests"+mine)
 	if err != nil {
 		return err
 	}

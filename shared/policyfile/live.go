@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -197,38 +196,6 @@ func decodePolicy(j wire.Policy) (domain.Policy, error) {
 	return p, nil
 }
 
-// listAll reads every page of a collection. Only the $skiptoken of a next
-// link is used, so links naming another host are never followed.
-func listAll[T any](ctx context.Context, api API, path string) ([]T, error) {
-	var out []T
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	next := path + sep + "$top=999"
-	for pages := 0; next != ""; pages++ {
-		if pages > 10000 {
-			return nil, fmt.Errorf("GET %s: too many pages", path)
-		}
-		var pg wire.Collection[[]T]
-		if err := api.Call(ctx, "GET", next, nil, nil, &pg); err != nil {
-			return nil, err
-		}
-		out = append(out, pg.Value...)
-		next = ""
-		if pg.NextLink != "" {
-			u, err := url.Parse(pg.NextLink)
-			if err != nil {
-				return nil, fmt.Errorf("GET %s: bad next link", path)
-			}
-			if tok := u.Query().Get("$skiptoken"); tok != "" {
-				next = path + sep + "$top=999&$skiptoken=" + url.QueryEscape(tok)
-			}
-		}
-	}
-	return out, nil
-}
-
 const (
 	pathPolicies = "policies/roleManagementPolicies"
 	rmBase       = "roleManagement/directory/"
@@ -239,7 +206,7 @@ const (
 // token: listing everyone's schedules is for administrators.
 func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 	l := &Live{Policies: map[string]domain.Policy{}, BreakGlass: map[domain.ObjectID]BreakGlassCheck{}}
-	ps, err := listAll[wire.Policy](ctx, api, pathPolicies+"?$expand=rules")
+	ps, err := wire.ListAll[wire.Policy](ctx, api, pathPolicies+"?$expand=rules")
 	if err != nil {
 		return nil, fmt.Errorf("reading policies: %w", err)
 	}
@@ -267,7 +234,7 @@ func LoadLive(ctx context.Context, api API, f *File) (*Live, error) {
 		{pgBase + "eligibilitySchedules", domain.KindEligibility, true},
 		{pgBase + "assignmentSchedules", domain.KindAssignment, true},
 	} {
-		ss, err := listAll[wire.Schedule](ctx, api, src.path)
+		ss, err := wire.ListAll[wire.Schedule](ctx, api, src.path)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", src.path, err)
 		}

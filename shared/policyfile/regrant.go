@@ -176,7 +176,7 @@ func loadRemovals(ctx context.Context, api API, f *File, live []Schedule) (map[s
 				filter += " and roleDefinitionId eq " + filterValue(string(t.T.RoleDefinitionID)) + " and directoryScopeId eq " + filterValue(t.T.DirectoryScopeID)
 			}
 			path := requestPath(t.T, a.Active)
-			reqs, err := listAll[wire.Request](ctx, api, path+"?$filter="+url.QueryEscape(filter))
+			reqs, err := wire.ListAll[wire.Request](ctx, api, path+"?$filter="+url.QueryEscape(filter))
 			if err != nil {
 				return nil, fmt.Errorf("reading the removals of %s's %s: %w", a.Principal.Name, kindWord(a.Active), err)
 			}

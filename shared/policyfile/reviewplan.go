@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 const pathReviews = "identityGovernance/accessReviews/definitions"
@@ -194,7 +195,7 @@ func (j reviewDefJSON) live() LiveReview {
 }
 
 func loadReviews(ctx context.Context, api API) ([]LiveReview, error) {
-	defs, err := listAll[reviewDefJSON](ctx, api, pathReviews)
+	defs, err := wire.ListAll[reviewDefJSON](ctx, api, pathReviews)
 	if err != nil {
 		return nil, fmt.Errorf("reading access review definitions: %w", err)
 	}

@@ -1,7 +1,10 @@
 package wire_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -116,5 +119,42 @@ func TestServerIDsReadCanonical(t *testing.T) {
 	}
 	if s.PrincipalID != alice || s.GroupID != pag {
 		t.Fatalf("ids %q %q", s.PrincipalID, s.GroupID)
+	}
+}
+
+// pager answers three pages; its next links spell $skiptoken escaped, as
+// the server writes them, and point at another host, which must not be
+// followed.
+type pager struct{ paths []string }
+
+func (p *pager) Call(_ context.Context, _, path string, _ any, _ map[string]string, out any) error {
+	p.paths = append(p.paths, path)
+	pg := out.(*wire.Collection[[]int])
+	switch {
+	case !strings.Contains(path, "skiptoken"):
+		pg.Value, pg.NextLink = []int{1, 2}, "https://elsewhere.example/api/things?%24skiptoken=b%2Bc"
+	case strings.HasSuffix(path, "$skiptoken=b%2Bc"):
+		pg.Value, pg.NextLink = []int{3}, "https://elsewhere.example/api/things?$skiptoken=d"
+	case strings.HasSuffix(path, "$skiptoken=d"):
+		pg.Value = []int{4}
+	default:
+		return fmt.Errorf("unexpected path %s", path)
+	}
+	return nil
+}
+
+func TestListAllFollowsEveryPageThroughItsSkipToken(t *testing.T) {
+	p := &pager{}
+	got, err := wire.ListAll[int](context.Background(), p, "things?$filter=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Fatalf("got %v over %v", got, p.paths)
+	}
+	for _, path := range p.paths {
+		if !strings.HasPrefix(path, "things?$filter=x&$top=999") {
+			t.Fatalf("followed %s", path)
+		}
 	}
 }
