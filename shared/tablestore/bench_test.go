@@ -20,6 +20,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/engine/enginetest"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 )
@@ -84,13 +85,13 @@ func (c *readCounter) Do(req *http.Request) (*http.Response, error) {
 // seedEligibilities stores n eligibilities of fresh users, eight writers at
 // once, ending between 30 and 395 days from now (so they sit in the due
 // index, in buckets no sweep reaches), and returns the users.
-func (f *engFix) seedEligibilities(n int) []domain.ObjectID {
-	f.t.Helper()
+func seedEligibilities(f *enginetest.Fixture, n int) []domain.ObjectID {
+	f.T.Helper()
 	users := make([]domain.ObjectID, n)
 	for i := range users {
-		users[i] = f.newUser()
+		users[i] = f.NewUser()
 	}
-	now := f.clock()
+	now := f.Now
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -98,7 +99,7 @@ func (f *engFix) seedEligibilities(n int) []domain.ObjectID {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				f.seedEligible(users[i], roleApp, now.Add(30*24*time.Hour+time.Duration(i%8760)*time.Hour))
+				f.SeedEligible(users[i], roleApp, now.Add(30*24*time.Hour+time.Duration(i%8760)*time.Hour))
 			}
 		}()
 	}
@@ -130,11 +131,11 @@ func percentile(sorted []time.Duration, q float64) float64 {
 func TestRoundTrips(t *testing.T) {
 	conn := azuritetest.Start(t)
 	// warm makes a store's first audit append and reads happen before counting.
-	warm := func(f *engFix) { f.mustActivate(f.eligibleUser(), roleApp, time.Hour) }
-	measure := func(f *engFix, op func()) int64 {
-		f.store.ResetRoundTrips()
+	warm := func(f *enginetest.Fixture) { f.MustActivate(eligibleUser(f), roleApp, time.Hour) }
+	measure := func(s *tablestore.Store, op func()) int64 {
+		s.ResetRoundTrips()
 		op()
-		return f.store.RoundTrips()
+		return s.RoundTrips()
 	}
 	type figure struct {
 		name  string
@@ -144,38 +145,38 @@ func TestRoundTrips(t *testing.T) {
 	var figs []figure
 
 	// One selfActivate without approval.
-	f := newEngFix(t, conn, tablestore.Options{})
+	f, s := engineFixture(t, conn, tablestore.Options{})
 	warm(f)
-	alice := f.eligibleUser()
-	n := measure(f, func() { f.mustActivate(alice, roleApp, time.Hour) })
+	alice := eligibleUser(f)
+	n := measure(s, func() { f.MustActivate(alice, roleApp, time.Hour) })
 	figs = append(figs, figure{"selfActivate (no approval)", n, 30})
 
 	// One selfDeactivate of that activation.
-	n = measure(f, func() {
-		r, err := f.submit(alice, deactivation(alice, roleApp))
+	n = measure(s, func() {
+		r, err := f.Submit(alice, enginetest.DeactivationSub(alice, roleApp))
 		if err != nil || r.Status != domain.StatusRevoked {
 			t.Fatalf("selfDeactivate: %s %v", r.Status, err)
 		}
 	})
 	figs = append(figs, figure{"selfDeactivate", n, 26})
-	if f.hasRole(alice, roleApp) {
+	if f.HasRole(alice, roleApp) {
 		t.Fatal("the role survived the deactivation")
 	}
 
 	// One approval decision that grants.
-	f = newEngFix(t, conn, tablestore.Options{})
-	approver := f.newUser()
-	f.requireApproval(roleApp, domain.Approver{Kind: domain.ApproverUser, ID: approver})
-	if _, err := f.activate(f.eligibleUser(), roleApp, time.Hour); err != nil { // warm, as above
+	f, s = engineFixture(t, conn, tablestore.Options{})
+	approver := f.NewUser()
+	f.RequireApproval(roleApp, domain.Approver{Kind: domain.ApproverUser, ID: approver})
+	if _, err := f.Activate(eligibleUser(f), roleApp, time.Hour); err != nil { // warm, as above
 		t.Fatal(err)
 	}
-	bob := f.eligibleUser()
-	pending, err := f.activate(bob, roleApp, time.Hour)
+	bob := eligibleUser(f)
+	pending, err := f.Activate(bob, roleApp, time.Hour)
 	if err != nil || pending.Status != domain.StatusPendingApproval {
 		t.Fatalf("activation: %s %v, want PendingApproval", pending.Status, err)
 	}
-	n = measure(f, func() {
-		r, err := f.eng.Decide(f.ctx, f.call(approver), pending.ID, engine.Decision{StageID: pending.Approval.Stages[0].ID, Result: "Approve"})
+	n = measure(s, func() {
+		r, err := f.Eng.Decide(f.Ctx, f.Call(approver), pending.ID, engine.Decision{StageID: pending.Approval.Stages[0].ID, Result: "Approve"})
 		if err != nil || r.Status != domain.StatusProvisioned {
 			t.Fatalf("Decide: %s %v", r.Status, err)
 		}
@@ -183,20 +184,20 @@ func TestRoundTrips(t *testing.T) {
 	figs = append(figs, figure{"Decide (approve, grants)", n, 30})
 
 	// One expiry by the sweep.
-	f = newEngFix(t, conn, tablestore.Options{})
+	f, s = engineFixture(t, conn, tablestore.Options{})
 	warm(f)
-	f.advance(2 * time.Hour)
-	f.sweep() // expires the warm-up activation
-	carol := f.eligibleUser()
-	f.mustActivate(carol, roleApp, time.Hour)
-	f.advance(time.Hour + time.Minute)
-	n = measure(f, func() {
-		if res := f.sweep(); res.Expired != 1 || res.Errors != 0 {
+	f.Advance(2 * time.Hour)
+	f.Sweep() // expires the warm-up activation
+	carol := eligibleUser(f)
+	f.MustActivate(carol, roleApp, time.Hour)
+	f.Advance(time.Hour + time.Minute)
+	n = measure(s, func() {
+		if res := f.Sweep(); res.Expired != 1 || res.Errors != 0 {
 			t.Fatalf("sweep: %+v, want one expired", res)
 		}
 	})
 	figs = append(figs, figure{"Sweep expiring 1", n, 24})
-	idle := measure(f, func() { f.sweep() })
+	idle := measure(s, func() { f.Sweep() })
 	figs = append(figs, figure{"Sweep with nothing due", idle, 6})
 
 	for _, g := range figs {
@@ -214,24 +215,24 @@ func TestRoundTrips(t *testing.T) {
 func BenchmarkActivateAzurite(b *testing.B) {
 	const n = 1000
 	conn := azuritetest.Start(b)
-	f := newEngFix(b, conn, tablestore.Options{})
+	f, s := engineFixture(b, conn, tablestore.Options{})
 	var lat []time.Duration
 	var trips int64
 	for b.Loop() {
 		b.StopTimer()
-		users := f.seedEligibilities(n)
-		f.mustActivate(f.eligibleUser(), roleApp, time.Hour) // warm: audit head, policy
-		f.store.ResetRoundTrips()
+		users := seedEligibilities(f, n)
+		f.MustActivate(eligibleUser(f), roleApp, time.Hour) // warm: audit head, policy
+		s.ResetRoundTrips()
 		b.StartTimer()
 		for _, u := range users {
 			start := time.Now()
-			r, err := f.activate(u, roleApp, time.Hour)
+			r, err := f.Activate(u, roleApp, time.Hour)
 			lat = append(lat, time.Since(start))
 			if err != nil || r.Status != domain.StatusProvisioned {
 				b.Fatalf("activation: %s %v", r.Status, err)
 			}
 		}
-		trips += f.store.RoundTrips()
+		trips += s.RoundTrips()
 	}
 	slices.Sort(lat)
 	b.ReportMetric(percentile(lat, 0.50), "p50-ms")
@@ -242,9 +243,9 @@ func BenchmarkActivateAzurite(b *testing.B) {
 }
 
 // eligibleUser is a fresh user with a stored permanent eligibility for roleApp.
-func (f *engFix) eligibleUser() domain.ObjectID {
-	u := f.newUser()
-	f.seedEligible(u, roleApp, time.Time{})
+func eligibleUser(f *enginetest.Fixture) domain.ObjectID {
+	u := f.NewUser()
+	f.SeedEligible(u, roleApp, time.Time{})
 	return u
 }
 
@@ -253,15 +254,15 @@ func (f *engFix) eligibleUser() domain.ObjectID {
 func BenchmarkActivateParallel8(b *testing.B) {
 	const clients, each = 8, 50
 	conn := azuritetest.Start(b)
-	f := newEngFix(b, conn, tablestore.Options{})
+	f, _ := engineFixture(b, conn, tablestore.Options{})
 	var total int
 	var elapsed time.Duration
 	var lat []time.Duration
 	var mu sync.Mutex
 	for b.Loop() {
 		b.StopTimer()
-		users := f.seedEligibilities(clients * each)
-		f.mustActivate(f.eligibleUser(), roleApp, time.Hour)
+		users := seedEligibilities(f, clients*each)
+		f.MustActivate(eligibleUser(f), roleApp, time.Hour)
 		b.StartTimer()
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -271,7 +272,7 @@ func BenchmarkActivateParallel8(b *testing.B) {
 				defer wg.Done()
 				for _, u := range users[c*each : (c+1)*each] {
 					began := time.Now()
-					r, err := f.activate(u, roleApp, time.Hour)
+					r, err := f.Activate(u, roleApp, time.Hour)
 					d := time.Since(began)
 					if err != nil || r.Status != domain.StatusProvisioned {
 						b.Errorf("activation: %s %v", r.Status, err)
@@ -313,36 +314,36 @@ func BenchmarkSweepDue(b *testing.B) {
 			conn := azuritetest.Start(b) // an emulator of its own: the two do not share tables in memory
 			rc := &readCounter{}
 			pfx := prefix()
-			f := newEngFix(b, conn, tablestore.Options{TablePrefix: pfx, Client: &policy.ClientOptions{Transport: rc}})
+			f, s := engineFixture(b, conn, tablestore.Options{TablePrefix: pfx, Client: &policy.ClientOptions{Transport: rc}})
 			// probe reads the same tables with a cache of its own, to time the due query alone.
 			probe := newStore(b, conn, tablestore.Options{TablePrefix: pfx})
 			seedStart := time.Now()
-			users := f.seedEligibilities(stored)[:due]
+			users := seedEligibilities(f, stored)[:due]
 			b.Logf("stored %d eligibilities in %v", stored, time.Since(seedStart).Round(time.Millisecond))
 			var trips, ents, sweeps, dueTrips int64
 			var sweepTime, dueTime time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				activateAll(b, f, users)
-				f.advance(time.Hour + time.Minute)
+				f.Advance(time.Hour + time.Minute)
 				probe.ResetRoundTrips()
 				start := time.Now()
-				if s, err := probe.SchedulesEndingBy(f.ctx, f.clock(), 0); err != nil || len(s) != due {
-					b.Fatalf("SchedulesEndingBy: %d due, %v; want %d", len(s), err, due)
+				if d, err := probe.SchedulesEndingBy(f.Ctx, f.Now, 0); err != nil || len(d) != due {
+					b.Fatalf("SchedulesEndingBy: %d due, %v; want %d", len(d), err, due)
 				}
 				dueTime += time.Since(start)
 				dueTrips += probe.RoundTrips()
-				f.store.ResetRoundTrips()
+				s.ResetRoundTrips()
 				rc.entities.Store(0)
 				b.StartTimer()
 				start = time.Now()
-				res, err := f.eng.Sweep(f.ctx, f.call(engine.SystemActor))
+				res, err := f.Eng.Sweep(f.Ctx, f.System())
 				sweepTime += time.Since(start)
 				b.StopTimer()
 				if err != nil || res.Expired != due || res.Errors != 0 {
 					b.Fatalf("sweep: %+v %v, want %d expired", res, err, due)
 				}
-				trips += f.store.RoundTrips()
+				trips += s.RoundTrips()
 				ents += rc.entities.Load()
 				sweeps++
 				b.StartTimer()
@@ -357,7 +358,7 @@ func BenchmarkSweepDue(b *testing.B) {
 }
 
 // activateAll activates users for an hour, eight at a time.
-func activateAll(b *testing.B, f *engFix, users []domain.ObjectID) {
+func activateAll(b *testing.B, f *enginetest.Fixture, users []domain.ObjectID) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -365,7 +366,7 @@ func activateAll(b *testing.B, f *engFix, users []domain.ObjectID) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(users); i = int(next.Add(1)) - 1 {
-				if r, err := f.activate(users[i], roleApp, time.Hour); err != nil || r.Status != domain.StatusProvisioned {
+				if r, err := f.Activate(users[i], roleApp, time.Hour); err != nil || r.Status != domain.StatusProvisioned {
 					b.Errorf("activation: %s %v", r.Status, err)
 					return
 				}

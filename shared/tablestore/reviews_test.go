@@ -6,6 +6,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/engine/enginetest"
 	"github.com/jitpim/jitpim/shared/storetest"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
@@ -25,23 +26,23 @@ func reviewDef(reviewer domain.ObjectID, def string) domain.ReviewDefinition {
 
 // startReview seeds n eligibilities, defines a review and runs the timer
 // once, returning the run's duration and round trips.
-func startReview(t testing.TB, f *engFix, n int, def string) (domain.ReviewDefinition, engine.ReviewRunResult, time.Duration, int64) {
+func startReview(t testing.TB, f *enginetest.Fixture, s *tablestore.Store, n int, def string) (domain.ReviewDefinition, engine.ReviewRunResult, time.Duration, int64) {
 	t.Helper()
-	f.eng.WithReviews(f.store, nil)
-	reviewer := f.newUser()
-	f.seedEligibilities(n)
-	d, err := f.eng.CreateReviewDefinition(f.ctx, f.call(f.admin), reviewDef(reviewer, def))
+	f.Eng.WithReviews(s, nil)
+	reviewer := f.NewUser()
+	seedEligibilities(f, n)
+	d, err := f.Eng.CreateReviewDefinition(f.Ctx, f.Call(f.Admin), reviewDef(reviewer, def))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store.ResetRoundTrips()
+	s.ResetRoundTrips()
 	start := time.Now()
-	res, err := f.eng.RunReviews(f.ctx, f.call(engine.SystemActor))
+	res, err := f.Eng.RunReviews(f.Ctx, f.System())
 	took := time.Since(start)
 	if err != nil || res.ItemsWritten != n || res.Started != 1 {
 		t.Fatalf("start: %+v %v", res, err)
 	}
-	return d, res, took, f.store.RoundTrips()
+	return d, res, took, s.RoundTrips()
 }
 
 // TestReviewOnAzurite runs a review of 350 eligibilities (four
@@ -50,26 +51,26 @@ func startReview(t testing.TB, f *engFix, n int, def string) (domain.ReviewDefin
 // default, each removal once.
 func TestReviewOnAzurite(t *testing.T) {
 	conn := azuritetest.Start(t)
-	f := newEngFix(t, conn, tablestore.Options{})
+	f, s := engineFixture(t, conn, tablestore.Options{})
 	const n = 350
-	d, _, took, trips := startReview(t, f, n, domain.DefaultDeny)
+	d, _, took, trips := startReview(t, f, s, n, domain.DefaultDeny)
 	t.Logf("started a review of %d assignments in %v, %d round trips", n, took.Round(time.Millisecond), trips)
-	res, err := f.eng.RunReviews(f.ctx, f.call(engine.SystemActor))
+	res, err := f.Eng.RunReviews(f.Ctx, f.System())
 	if err != nil || res.ItemsWritten != 0 || res.Started != 0 {
 		t.Fatalf("second run: %+v %v", res, err)
 	}
-	insts, err := f.store.ListReviewInstances(f.ctx, d.ID)
+	insts, err := s.ListReviewInstances(f.Ctx, d.ID)
 	if err != nil || len(insts) != 1 || insts[0].Status != domain.ReviewInProgress || insts[0].ItemCount != n {
 		t.Fatalf("instance: %v %+v", err, insts)
 	}
-	f.advance(8 * 24 * time.Hour)
+	f.Advance(8 * 24 * time.Hour)
 	start := time.Now()
-	res, err = f.eng.RunReviews(f.ctx, f.call(engine.SystemActor))
+	res, err = f.Eng.RunReviews(f.Ctx, f.System())
 	if err != nil || res.Removed != n || res.Applied != 1 {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
 	t.Logf("applied %d removals in %v", n, time.Since(start).Round(time.Millisecond))
-	live, err := f.store.ListSchedules(f.ctx, domain.ScheduleQuery{Kind: domain.KindEligibility, TargetKey: roleApp.Key(), Limit: 10})
+	live, err := s.ListSchedules(f.Ctx, domain.ScheduleQuery{Kind: domain.KindEligibility, TargetKey: roleApp.Key(), Limit: 10})
 	if err != nil || len(live.Items) != 0 {
 		t.Fatalf("eligibilities left: %v %d", err, len(live.Items))
 	}
@@ -84,9 +85,9 @@ func BenchmarkReviewStart10000Azurite(b *testing.B) {
 	conn := azuritetest.Start(b)
 	for b.Loop() {
 		b.StopTimer()
-		f := newEngFix(b, conn, tablestore.Options{})
+		f, s := engineFixture(b, conn, tablestore.Options{})
 		b.StartTimer()
-		_, _, took, trips := startReview(b, f, 10000, domain.DefaultApprove)
+		_, _, took, trips := startReview(b, f, s, 10000, domain.DefaultApprove)
 		b.ReportMetric(took.Seconds(), "s/start")
 		b.ReportMetric(float64(trips), "round-trips")
 		b.ReportMetric(0, "ns/op") // seeding is inside; s/start is the figure

@@ -1,4 +1,4 @@
-package engine_test
+package enginetest
 
 import (
 	"context"
@@ -48,9 +48,9 @@ func (m *fakeMailer) to(addr string) []sentMail {
 	return out
 }
 
-func mailFixture(t *testing.T) (*fixture, *fakeMailer) {
+func mailFixture(t *testing.T, su suite) (*Fixture, *fakeMailer) {
 	m := &fakeMailer{}
-	f := newFixture(t, func(c *engine.Config) {
+	f := su.fixture(t, func(c *engine.Config) {
 		c.Mailer = m
 		c.AdminRecipients = []string{"soc@contoso.example"}
 		c.ApprovalLink = func(req, stage string, approver domain.ObjectID, exp time.Time) (string, error) {
@@ -59,8 +59,6 @@ func mailFixture(t *testing.T) (*fixture, *fakeMailer) {
 	})
 	return f, m
 }
-
-func addr(id domain.ObjectID) string { return string(id) + "@contoso.example" }
 
 func (m *fakeMailer) about(addr, subject string) int {
 	n := 0
@@ -73,114 +71,114 @@ func (m *fakeMailer) about(addr, subject string) int {
 }
 
 // flush does what the API does after each call: send what the call queued.
-func (f *fixture) submitAndFlush(caller domain.ObjectID, in engine.Submission) domain.Request {
-	f.t.Helper()
-	c := f.call(caller)
-	r, err := f.eng.Submit(f.ctx, c, in)
+func (f *Fixture) submitAndFlush(caller domain.ObjectID, in engine.Submission) domain.Request {
+	f.T.Helper()
+	c := f.Call(caller)
+	r, err := f.Eng.Submit(f.Ctx, c, in)
 	if err != nil {
-		f.t.Fatal(err)
+		f.T.Fatal(err)
 	}
-	f.eng.FlushMail(f.ctx, c)
+	f.Eng.FlushMail(f.Ctx, c)
 	return r
 }
 
-func TestActivationNotifiesRequesterAndAdmins(t *testing.T) {
-	f, m := mailFixture(t)
-	alice := f.newUser()
-	f.makeEligible(alice, roleGA)
-	f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
-	if got := m.to(addr(alice)); len(got) != 1 || !strings.Contains(got[0].subject, "activated Global Administrator") {
+func testActivationNotifiesRequesterAndAdmins(t *testing.T, su suite) {
+	f, m := mailFixture(t, su)
+	alice := f.NewUser()
+	f.MakeEligible(alice, RoleGA)
+	f.submitAndFlush(alice, ActivationSub(alice, RoleGA, time.Hour))
+	if got := m.to(UPN(alice)); len(got) != 1 || !strings.Contains(got[0].subject, "activated Global Administrator") {
 		t.Fatalf("requester mail: %+v", got)
 	}
 	if got := m.to("soc@contoso.example"); len(got) != 1 {
 		t.Fatalf("admin mail: %+v", got)
 	}
 	// A second flush or a sweep sends nothing twice.
-	f.sweep()
-	if n := m.about(addr(alice), "activated"); n != 1 {
+	f.Sweep()
+	if n := m.about(UPN(alice), "activated"); n != 1 {
 		t.Fatalf("activation mail sent %d times", n)
 	}
-	if n := m.about(addr(alice), "You are eligible"); n != 1 {
+	if n := m.about(UPN(alice), "You are eligible"); n != 1 {
 		t.Fatalf("eligibility mail sent %d times, want once (by the sweep)", n)
 	}
 }
 
-func TestApproversGetPersonalLinksNotTheRequester(t *testing.T) {
-	f, m := mailFixture(t)
-	alice, bob, carol := f.newUser(), f.newUser(), f.newUser()
-	group := f.newID()
-	f.dir.AddMember(group, carol)
-	f.dir.AddMember(group, alice) // the requester is in the approver group
-	f.requireApproval(roleGA, userApprover(bob), groupApprover(group))
-	f.makeEligible(alice, roleGA)
-	r := f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
+func testApproversGetPersonalLinksNotTheRequester(t *testing.T, su suite) {
+	f, m := mailFixture(t, su)
+	alice, bob, carol := f.NewUser(), f.NewUser(), f.NewUser()
+	group := f.NewID()
+	f.Dir.AddMember(group, carol)
+	f.Dir.AddMember(group, alice) // the requester is in the approver group
+	f.RequireApproval(RoleGA, UserApprover(bob), GroupApprover(group))
+	f.MakeEligible(alice, RoleGA)
+	r := f.submitAndFlush(alice, ActivationSub(alice, RoleGA, time.Hour))
 	for _, who := range []domain.ObjectID{bob, carol} {
-		got := m.to(addr(who))
+		got := m.to(UPN(who))
 		if len(got) != 1 || !strings.Contains(got[0].html, "/api/approvals/"+r.ID+"-stage-1-"+string(who)) {
 			t.Fatalf("approver %s mail: %+v", who, got)
 		}
 	}
-	if got := m.to(addr(alice)); len(got) != 0 {
+	if got := m.to(UPN(alice)); len(got) != 0 {
 		t.Fatalf("the requester was asked to approve: %+v", got)
 	}
-	c := f.call(bob)
-	if _, err := f.eng.Decide(f.ctx, c, r.ID, engine.Decision{StageID: "stage-1", Result: "Deny", Justification: "no change window"}); err != nil {
+	c := f.Call(bob)
+	if _, err := f.Eng.Decide(f.Ctx, c, r.ID, engine.Decision{StageID: "stage-1", Result: "Deny", Justification: "no change window"}); err != nil {
 		t.Fatal(err)
 	}
-	f.eng.FlushMail(f.ctx, c)
-	got := m.to(addr(alice))
+	f.Eng.FlushMail(f.Ctx, c)
+	got := m.to(UPN(alice))
 	if len(got) != 1 || !strings.Contains(got[0].subject, "Denied") || !strings.Contains(got[0].html, "no change window") {
 		t.Fatalf("denial mail: %+v", got)
 	}
 }
 
-func TestFailedSendNeverBlocksAndIsRetried(t *testing.T) {
-	f, m := mailFixture(t)
-	alice := f.newUser()
-	f.makeEligible(alice, roleGA)
+func testFailedSendNeverBlocksAndIsRetried(t *testing.T, su suite) {
+	f, m := mailFixture(t, su)
+	alice := f.NewUser()
+	f.MakeEligible(alice, RoleGA)
 	m.fail = errors.New("503 mailbox busy")
-	r := f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
-	if r.Status != domain.StatusProvisioned || !f.hasRole(alice, roleGA) {
+	r := f.submitAndFlush(alice, ActivationSub(alice, RoleGA, time.Hour))
+	if r.Status != domain.StatusProvisioned || !f.HasRole(alice, RoleGA) {
 		t.Fatalf("a mail failure changed the outcome: %s", r.Status)
 	}
 	m.fail = nil
-	f.sweep() // still in backoff: nothing sent yet
-	if n := m.about(addr(alice), "activated"); n != 0 {
+	f.Sweep() // still in backoff: nothing sent yet
+	if n := m.about(UPN(alice), "activated"); n != 0 {
 		t.Fatalf("sent during backoff: %d", n)
 	}
-	f.advance(2 * time.Minute)
-	res := f.sweep()
-	if n := m.about(addr(alice), "activated"); n != 1 || res.MailSent < 1 {
+	f.Advance(2 * time.Minute)
+	res := f.Sweep()
+	if n := m.about(UPN(alice), "activated"); n != 1 || res.MailSent < 1 {
 		t.Fatalf("retry did not send: %d (%+v)", n, res)
 	}
 }
 
-func TestCriticalLevelSendsOnlyActionMail(t *testing.T) {
-	f, m := mailFixture(t)
-	alice := f.newUser()
-	f.setPolicy(domain.PolicyID(roleGA), func(p *domain.Policy) {
+func testCriticalLevelSendsOnlyActionMail(t *testing.T, su suite) {
+	f, m := mailFixture(t, su)
+	alice := f.NewUser()
+	f.SetPolicy(domain.PolicyID(RoleGA), func(p *domain.Policy) {
 		for i := range p.Notifications {
 			p.Notifications[i].Level = domain.LevelCritical
 		}
 	})
-	f.makeEligible(alice, roleGA)
-	f.submitAndFlush(alice, activationSub(alice, roleGA, time.Hour))
-	if m.about(addr(alice), "activated") != 0 || m.about("soc@contoso.example", "activated") != 0 {
+	f.MakeEligible(alice, RoleGA)
+	f.submitAndFlush(alice, ActivationSub(alice, RoleGA, time.Hour))
+	if m.about(UPN(alice), "activated") != 0 || m.about("soc@contoso.example", "activated") != 0 {
 		t.Fatal("critical-only rules sent an informational mail")
 	}
 }
 
-func TestExpiringReminderOnce(t *testing.T) {
-	f, m := mailFixture(t)
-	alice := f.newUser()
-	f.mustSubmit(f.admin, eligibilitySub(alice, roleOther, lasting(10*24*time.Hour)))
+func testExpiringReminderOnce(t *testing.T, su suite) {
+	f, m := mailFixture(t, su)
+	alice := f.NewUser()
+	f.MustSubmit(f.Admin, EligibilitySub(alice, RoleOther, Lasting(10*24*time.Hour)))
 	for i := 0; i < 3; i++ { // a daily timer that runs three times, or twice at once
-		if _, err := f.eng.SendReminders(f.ctx, f.system()); err != nil {
+		if _, err := f.Eng.SendReminders(f.Ctx, f.System()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := 0
-	for _, s := range m.to(addr(alice)) {
+	for _, s := range m.to(UPN(alice)) {
 		if strings.Contains(s.subject, "expires on") {
 			got++
 		}
@@ -188,10 +186,10 @@ func TestExpiringReminderOnce(t *testing.T) {
 	if got != 1 {
 		t.Fatalf("%d reminders, want 1", got)
 	}
-	f.advance(11 * 24 * time.Hour)
-	f.sweep()
+	f.Advance(11 * 24 * time.Hour)
+	f.Sweep()
 	expired := 0
-	for _, s := range m.to(addr(alice)) {
+	for _, s := range m.to(UPN(alice)) {
 		if strings.Contains(s.subject, "has expired") {
 			expired++
 		}
