@@ -53,8 +53,9 @@ test: deps
 # 100 due among 10,000 stored versus 100 stored; one activation through the
 # whole local stack sent by the Graph SDK versus plain JSON, in the same run.
 bench: deps
-	$(GO) test -run '^$$' -bench 'SelfActivate|Decide|AlertScan|BreakGlass' -benchmem -benchtime 500x ./shared/engine/
-	$(GO) test -run '^$$' -bench 'Review' -benchmem -benchtime 1x ./shared/engine/
+	$(GO) test -run '^$$' -bench 'SelfActivate|Decide' -benchmem -benchtime 500x ./shared/engine/
+	$(GO) test -run '^$$' -bench 'AlertScan|BreakGlass' -benchmem -benchtime 500x ./shared/alert/
+	$(GO) test -run '^$$' -bench 'Review' -benchmem -benchtime 1x ./shared/review/
 	$(GO) test -run 'TestRoundTrips' -v ./shared/tablestore/ | grep -E 'round trips|^(ok|FAIL|---)'
 	$(GO) test -run '^$$' -bench 'ActivateAzurite|ActivateParallel8|SweepDue' -benchtime 1x -timeout 20m ./shared/tablestore/
 	$(GO) test -run '^$$' -bench 'ActivationRoundTrip' -benchtime 100x ./local/e2e/

@@ -16,7 +16,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/engine/enginetest"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
@@ -28,7 +27,7 @@ var roleApp = enginetest.RoleOther
 // engineFixture is the engine suite's fixture on a fresh set of tables
 // (opts.TablePrefix is fresh unless given). The store comes back too, for
 // what only Table Storage has: round trips, reviews.
-func engineFixture(t testing.TB, conn string, opts tablestore.Options, mods ...func(*engine.Config)) (*enginetest.Fixture, *tablestore.Store) {
+func engineFixture(t testing.TB, conn string, opts tablestore.Options, mods ...func(*enginetest.Setup)) (*enginetest.Fixture, *tablestore.Store) {
 	t.Helper()
 	s := newStore(t, conn, opts)
 	return enginetest.NewFixture(t, s, mods...), s
@@ -121,7 +120,7 @@ func TestEngineActivationStorageFault(t *testing.T) {
 			wf := &writeFault{}
 			f, _ := engineFixture(t, conn, tablestore.Options{Client: &policy.ClientOptions{Transport: wf},
 				MaxAttempts: m.maxAttempts, RetryDelay: time.Millisecond},
-				func(c *engine.Config) { c.StuckAfter = time.Second })
+				func(s *enginetest.Setup) { s.Config.StuckAfter = time.Second })
 			f.Sweep() // warm the audit head, so every run writes the same sequence
 
 			// A clean activation tells how many writes one makes.

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/storetest"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
@@ -26,23 +26,23 @@ func reviewDef(reviewer domain.ObjectID, def string) domain.ReviewDefinition {
 
 // startReview seeds n eligibilities, defines a review and runs the timer
 // once, returning the run's duration and round trips.
-func startReview(t testing.TB, f *enginetest.Fixture, s *tablestore.Store, n int, def string) (domain.ReviewDefinition, engine.ReviewRunResult, time.Duration, int64) {
+func startReview(t testing.TB, f *enginetest.Fixture, s *tablestore.Store, n int, def string) (*review.Service, domain.ReviewDefinition, review.RunResult, time.Duration, int64) {
 	t.Helper()
-	f.Eng.WithReviews(s, nil)
+	rv := review.New(review.Deps{Engine: f.Eng, Reviews: s, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Alarm: f.Alarms})
 	reviewer := f.NewUser()
 	seedEligibilities(f, n)
-	d, err := f.Eng.CreateReviewDefinition(f.Ctx, f.Call(f.Admin), reviewDef(reviewer, def))
+	d, err := rv.CreateReviewDefinition(f.Ctx, f.Call(f.Admin), reviewDef(reviewer, def))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.ResetRoundTrips()
 	start := time.Now()
-	res, err := f.Eng.RunReviews(f.Ctx, f.System())
+	res, err := rv.RunReviews(f.Ctx, f.System())
 	took := time.Since(start)
 	if err != nil || res.ItemsWritten != n || res.Started != 1 {
 		t.Fatalf("start: %+v %v", res, err)
 	}
-	return d, res, took, s.RoundTrips()
+	return rv, d, res, took, s.RoundTrips()
 }
 
 // TestReviewOnAzurite runs a review of 350 eligibilities (four
@@ -53,9 +53,9 @@ func TestReviewOnAzurite(t *testing.T) {
 	conn := azuritetest.Start(t)
 	f, s := engineFixture(t, conn, tablestore.Options{})
 	const n = 350
-	d, _, took, trips := startReview(t, f, s, n, domain.DefaultDeny)
+	rv, d, _, took, trips := startReview(t, f, s, n, domain.DefaultDeny)
 	t.Logf("started a review of %d assignments in %v, %d round trips", n, took.Round(time.Millisecond), trips)
-	res, err := f.Eng.RunReviews(f.Ctx, f.System())
+	res, err := rv.RunReviews(f.Ctx, f.System())
 	if err != nil || res.ItemsWritten != 0 || res.Started != 0 {
 		t.Fatalf("second run: %+v %v", res, err)
 	}
@@ -65,7 +65,7 @@ func TestReviewOnAzurite(t *testing.T) {
 	}
 	f.Advance(8 * 24 * time.Hour)
 	start := time.Now()
-	res, err = f.Eng.RunReviews(f.Ctx, f.System())
+	res, err = rv.RunReviews(f.Ctx, f.System())
 	if err != nil || res.Removed != n || res.Applied != 1 {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
@@ -87,7 +87,7 @@ func BenchmarkReviewStart10000Azurite(b *testing.B) {
 		b.StopTimer()
 		f, s := engineFixture(b, conn, tablestore.Options{})
 		b.StartTimer()
-		_, _, took, trips := startReview(b, f, s, 10000, domain.DefaultApprove)
+		_, _, _, took, trips := startReview(b, f, s, 10000, domain.DefaultApprove)
 		b.ReportMetric(took.Seconds(), "s/start")
 		b.ReportMetric(float64(trips), "round-trips")
 		b.ReportMetric(0, "ns/op") // seeding is inside; s/start is the figure

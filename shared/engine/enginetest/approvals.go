@@ -193,7 +193,7 @@ func testApprovalByGroupMember(t *testing.T, su suite) {
 func testApprovalWithoutApproversRefused(t *testing.T, su suite) {
 	f := su.fixture(t)
 	before := f.Snapshot()
-	_, err := f.Eng.UpdatePolicy(f.Ctx, f.Call(f.Admin), domain.PolicyID(RoleOther), func(p *domain.Policy) error {
+	_, err := f.Policies.UpdatePolicy(f.Ctx, f.Call(f.Admin), domain.PolicyID(RoleOther), func(p *domain.Policy) error {
 		p.Activation.ApprovalRequired, p.Activation.ApprovalMode = true, domain.ApprovalSingleStage
 		p.Activation.Stages = []domain.StageRule{{TimeoutDays: 1}}
 		return nil

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine"
 )
 
 // suite hands the tests their store factory: a test may build several
@@ -21,7 +20,7 @@ type suite struct {
 	newStore func(t testing.TB) domain.Store
 }
 
-func (s suite) fixture(t testing.TB, mods ...func(*engine.Config)) *Fixture {
+func (s suite) fixture(t testing.TB, mods ...func(*Setup)) *Fixture {
 	t.Helper()
 	return NewFixture(t, s.newStore(t), mods...)
 }

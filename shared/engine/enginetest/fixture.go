@@ -8,15 +8,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakedir"
+	"github.com/jitpim/jitpim/shared/policy"
 )
 
-// newEngine is the one place the suite builds an engine, so that a change
-// of the engine's constructor is made here and nowhere else.
-func newEngine(store domain.Store, dir *fakedir.Dir, cfg engine.Config) *engine.Engine {
-	return engine.New(store, dir, cfg)
+// Setup is what a test may change before the fixture builds the engine:
+// its settings and the collaborators the memory store and fake directory
+// do not stand in for.
+type Setup struct {
+	Config  engine.Config
+	Mailer  domain.Mailer
+	Tickets domain.TicketSystem
+	Links   engine.Links
+}
+
+// newEngine is the one place the suite builds the services, as
+// functions/main.go does: the kernel, the alert write path the engine
+// raises through (when the store keeps alerts), the engine and policies.
+func (f *Fixture) newEngine(store domain.Store, s Setup) {
+	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
+	deps := engine.Deps{Tickets: s.Tickets, Links: s.Links}
+	if as, ok := store.(domain.AlertStore); ok {
+		f.Alarms = alert.NewAlarms(f.Kernel, as, nil)
+		deps.Alarm = f.Alarms
+	}
+	f.Eng = engine.New(f.Kernel, deps)
+	f.Policies = policy.New(f.Eng, f.Store)
 }
 
 // T0 is the start of every fixture's clock.
@@ -45,8 +65,13 @@ type Fixture struct {
 	// (see Snapshot); the engine uses it too.
 	Store domain.Store
 	Dir   *fakedir.Dir
-	Eng   *engine.Engine
-	Cfg   engine.Config
+	// Kernel, Eng and Policies are the services under test; Alarms is the
+	// alert write path they raise through (nil on a store without alerts).
+	Kernel   *engine.Kernel
+	Eng      *engine.Engine
+	Policies *policy.Service
+	Alarms   *alert.Alarms
+	Cfg      engine.Config
 	// Now is the clock: every call is made at Now. Advance moves it, never
 	// while calls are running.
 	Now        time.Time
@@ -55,14 +80,16 @@ type Fixture struct {
 	BreakGlass domain.ObjectID
 
 	counted *countingStore
+	raw     domain.Store // the store under the counter
+	setup   Setup
 	mu      sync.Mutex
 	seq     int
 	inv     int
 }
 
 // NewFixture builds a fixture on store, which should be empty; mods change
-// the engine's configuration before the engine is built.
-func NewFixture(t testing.TB, store domain.Store, mods ...func(*engine.Config)) *Fixture {
+// the setup before the engine is built.
+func NewFixture(t testing.TB, store domain.Store, mods ...func(*Setup)) *Fixture {
 	t.Helper()
 	counted := newCountingStore(store)
 	f := &Fixture{T: t, Ctx: context.Background(), Store: counted, counted: counted, Dir: fakedir.New(), Now: T0}
@@ -70,15 +97,22 @@ func NewFixture(t testing.TB, store domain.Store, mods ...func(*engine.Config)) 
 	f.BreakGlass = f.NewUser()
 	f.Admin = f.NewUser()
 	f.Dir.AddMember(f.AdminGroup, f.Admin)
-	cfg := engine.DefaultConfig()
-	cfg.AdminGroupID = f.AdminGroup
-	cfg.BreakGlass = []domain.ObjectID{f.BreakGlass}
+	s := Setup{Config: engine.DefaultConfig()}
+	s.Config.AdminGroupID = f.AdminGroup
+	s.Config.BreakGlass = []domain.ObjectID{f.BreakGlass}
 	for _, m := range mods {
-		m(&cfg)
+		m(&s)
 	}
-	f.Cfg = cfg
-	f.Eng = newEngine(f.Store, f.Dir, cfg)
+	f.Cfg, f.raw, f.setup = s.Config, store, s
+	f.newEngine(store, s)
 	return f
+}
+
+// Restart builds the services again on the same store and directory, with
+// Cfg as the test left it: nothing survives but what is stored.
+func (f *Fixture) Restart() {
+	f.setup.Config = f.Cfg
+	f.newEngine(f.raw, f.setup)
 }
 
 // NewID returns a fresh object id (a GUID).
@@ -222,7 +256,7 @@ func (f *Fixture) Sweep() engine.SweepResult {
 // SetPolicy changes the policy id as the admin.
 func (f *Fixture) SetPolicy(id string, change func(*domain.Policy)) domain.Policy {
 	f.T.Helper()
-	p, err := f.Eng.UpdatePolicy(f.Ctx, f.Call(f.Admin), id, func(p *domain.Policy) error { change(p); return nil })
+	p, err := f.Policies.UpdatePolicy(f.Ctx, f.Call(f.Admin), id, func(p *domain.Policy) error { change(p); return nil })
 	if err != nil {
 		f.T.Fatalf("UpdatePolicy %s: %v", id, err)
 	}

@@ -50,12 +50,10 @@ func (m *fakeMailer) to(addr string) []sentMail {
 
 func mailFixture(t *testing.T, su suite) (*Fixture, *fakeMailer) {
 	m := &fakeMailer{}
-	f := su.fixture(t, func(c *engine.Config) {
-		c.Mailer = m
-		c.AdminRecipients = []string{"soc@contoso.example"}
-		c.ApprovalLink = func(req, stage string, approver domain.ObjectID, exp time.Time) (string, error) {
-			return "https://jitpim.example/api/approvals/" + req + "-" + stage + "-" + string(approver), nil
-		}
+	f := su.fixture(t, func(s *Setup) {
+		s.Mailer = m
+		s.Config.AdminRecipients = []string{"soc@contoso.example"}
+		s.Links = fakeLinks{sep: "-"}
 	})
 	return f, m
 }
@@ -197,4 +195,15 @@ func testExpiringReminderOnce(t *testing.T, su suite) {
 	if expired != 1 {
 		t.Fatalf("%d expiry mails, want 1", expired)
 	}
+}
+
+// fakeLinks makes readable links: the request, the stage and the person.
+type fakeLinks struct{ sep string }
+
+func (l fakeLinks) ApprovalLink(req, stage string, approver domain.ObjectID, _ time.Time) (string, error) {
+	return "https://jitpim.example/api/approvals/" + req + l.sep + stage + l.sep + string(approver), nil
+}
+
+func (l fakeLinks) ConfirmLink(req, stage string, requester domain.ObjectID, exp time.Time) (string, error) {
+	return l.ApprovalLink(req, stage, requester, exp)
 }

@@ -37,7 +37,7 @@ func testPolicyTierInheritance(t *testing.T, su suite) {
 		!p.Activation.RequireTicket || len(p.TierTargets) != 0 {
 		t.Fatalf("effective policy of a tier member: %+v", p)
 	}
-	if via, err := f.Eng.GetPolicy(f.Ctx, domain.PolicyID(RoleOther)); err != nil || via.InheritedFrom != tier {
+	if via, err := f.Policies.GetPolicy(f.Ctx, domain.PolicyID(RoleOther)); err != nil || via.InheritedFrom != tier {
 		t.Fatalf("GetPolicy of the role: %+v %v", via, err)
 	}
 	if ga, _ := f.Eng.EffectivePolicy(f.Ctx, RoleGA); ga.InheritedFrom != domain.DefaultPolicyID {
@@ -72,7 +72,7 @@ func testPolicyTierInheritance(t *testing.T, su suite) {
 		t.Fatalf("activation under the role's own policy: %+v %v", r, err)
 	}
 
-	all, err := f.Eng.ListPolicies(f.Ctx, f.Call(f.Admin))
+	all, err := f.Policies.ListPolicies(f.Ctx, f.Call(f.Admin))
 	if err != nil || len(all) != 2 {
 		t.Fatalf("stored policies %+v %v: want the tier and the role", all, err)
 	}
@@ -110,7 +110,7 @@ func testPolicyUpdateRefusals(t *testing.T, su suite) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.Snapshot()
-			_, err := f.Eng.UpdatePolicy(f.Ctx, f.Call(tc.caller), tc.id, tc.change)
+			_, err := f.Policies.UpdatePolicy(f.Ctx, f.Call(tc.caller), tc.id, tc.change)
 			WantCode(t, err, tc.code)
 			f.AssertNoWrites(t, before)
 			if all, _ := f.Store.ListPolicies(f.Ctx); len(all) != 0 {
@@ -141,7 +141,7 @@ func testPolicyConcurrentUpdates(t *testing.T, su suite) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.Eng.UpdatePolicy(f.Ctx, f.Call(f.Admin), tier, func(p *domain.Policy) error {
+			_, errs[i] = f.Policies.UpdatePolicy(f.Ctx, f.Call(f.Admin), tier, func(p *domain.Policy) error {
 				p.TierTargets = append(p.TierTargets, targets[i])
 				return nil
 			})
@@ -154,7 +154,7 @@ func testPolicyConcurrentUpdates(t *testing.T, su suite) {
 			t.Fatal(err)
 		}
 	}
-	p, err := f.Eng.GetPolicy(f.Ctx, tier)
+	p, err := f.Policies.GetPolicy(f.Ctx, tier)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,11 +47,8 @@ func (f *fakeTickets) notesOf(n string) string {
 func ticketFixture(t *testing.T, su suite) (*Fixture, *fakeTickets, *fakeMailer, domain.ObjectID) {
 	tk := &fakeTickets{tickets: map[string]domain.TicketCheck{}, notes: map[string][]string{}}
 	m := &fakeMailer{}
-	f := su.fixture(t, func(c *engine.Config) {
-		c.Tickets, c.Mailer = tk, m
-		c.ApprovalLink = func(req, stage string, who domain.ObjectID, exp time.Time) (string, error) {
-			return "https://jitpim.example/api/approvals/" + req + "/" + stage + "/" + string(who), nil
-		}
+	f := su.fixture(t, func(s *Setup) {
+		s.Tickets, s.Mailer, s.Links = tk, m, fakeLinks{sep: "/"}
 	})
 	adam := f.NewUser()
 	tk.tickets["INC0012345"] = domain.TicketCheck{System: "ServiceNow", Table: "incident", Number: "INC0012345", SysID: "a1", State: "2",
