@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/cli"
+	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakedir"

@@ -20,9 +20,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/local/snsim"
+	"github.com/jitpim/jitpim/shared/devissuer"
 )
 
 // Audience is the API audience the local stack's tokens carry.

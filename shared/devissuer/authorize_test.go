@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/jitpim/jitpim/shared/devissuer"
 )
 
 const (
