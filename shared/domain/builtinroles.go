@@ -74,6 +74,13 @@ func TargetName(t Target) string {
 	if t.Kind == TargetGroup {
 		return t.AccessID + " of group " + string(t.GroupID)
 	}
+	if t.Kind == TargetAzureRole {
+		name := string(t.RoleDefinitionID)
+		if r, ok := AzureBuiltInRoleByID(t.RoleDefinitionID); ok {
+			name = r.DisplayName
+		}
+		return name + " at " + AzureScopeName(t.ResourceScope)
+	}
 	name := string(t.RoleDefinitionID)
 	if r, ok := BuiltInRoleByID(t.RoleDefinitionID); ok {
 		name = r.DisplayName

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 	"time"
@@ -121,10 +122,15 @@ type Policy struct {
 }
 
 // PolicyID names the policy of a target: one per role (as Graph, for the
-// tenant scope) and one per group and access kind.
+// tenant scope), one per group and access kind, and one per Azure role and
+// scope (as Azure's roleManagementPolicies). An Azure scope is encoded
+// (base64url) so the id holds no '/' and reads back exactly.
 func PolicyID(t Target) string {
-	if t.Kind == TargetGroup {
+	switch t.Kind {
+	case TargetGroup:
 		return "Group_" + string(t.GroupID) + "_" + t.AccessID
+	case TargetAzureRole:
+		return "AzureRole_" + string(t.RoleDefinitionID) + "_" + base64.RawURLEncoding.EncodeToString([]byte(t.ResourceScope))
 	}
 	return "DirectoryRole_" + string(t.RoleDefinitionID)
 }
@@ -153,6 +159,15 @@ func ParsePolicyID(id string) (PolicyScope, Target, string, bool) {
 		gid, err := ParseObjectID("policyId", g)
 		t := GroupTarget(gid, acc)
 		if !ok || err != nil || t.Validate() != nil {
+			return "", Target{}, "", false
+		}
+		return ScopeTarget, t, "", true
+	case strings.HasPrefix(id, "AzureRole_"):
+		r, enc, ok := strings.Cut(strings.TrimPrefix(id, "AzureRole_"), "_")
+		rid, err := ParseObjectID("policyId", r)
+		scope, derr := base64.RawURLEncoding.DecodeString(enc)
+		t := AzureRoleTarget(rid, string(scope))
+		if !ok || err != nil || derr != nil || t.Validate() != nil {
 			return "", Target{}, "", false
 		}
 		return ScopeTarget, t, "", true

@@ -135,3 +135,35 @@ type Directory interface {
 	// account, so that outside systems' names become object ids.
 	FindUser(ctx context.Context, name string) (User, error)
 }
+
+// AzureRoleAssignment is one Azure RBAC role assignment, as Azure Resource
+// Manager reports it.
+type AzureRoleAssignment struct {
+	// Name is the assignment's GUID name; with Scope it identifies it.
+	Name string
+	// Scope is where the assignment was made, canonical (ParseAzureScope).
+	Scope            string
+	PrincipalID      ObjectID
+	RoleDefinitionID ObjectID
+}
+
+// AzureRBAC is what jitpim asks of Azure Resource Manager for Azure
+// resource roles. Assignments are addressed by scope and name, and jitpim
+// names its own deterministically (AzureAssignmentName), so a grant retried
+// finds its assignment and a revoke deletes exactly the one jitpim made.
+// shared/azurerbactest holds the whole contract, and every implementation
+// passes it.
+type AzureRBAC interface {
+	// AddRoleAssignment creates assignment name at scope. created=false
+	// when it exists already: the same name, or Azure's "already exists"
+	// (the principal holds the role at that scope under another name,
+	// which jitpim then never removes: its own name is what it deletes).
+	AddRoleAssignment(ctx context.Context, scope, name string, principalID, roleDefinitionID ObjectID) (created bool, err error)
+	// RemoveRoleAssignment deletes assignment name at scope; one that is
+	// gone already counts as removed.
+	RemoveRoleAssignment(ctx context.Context, scope, name string) error
+	// ListRoleAssignments lists the assignments that apply at scope (made
+	// there or inherited from a scope above it) and those made below it;
+	// principalID narrows the list to one principal when given.
+	ListRoleAssignments(ctx context.Context, scope string, principalID ObjectID) ([]AzureRoleAssignment, error)
+}

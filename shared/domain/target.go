@@ -16,17 +16,21 @@ const (
 	TargetGroup                     TargetKind = "group"
 )
 
-// TargetKind tells a directory role from a privileged access group.
+// TargetKind tells a directory role from a privileged access group and
+// from an Azure resource role.
 type TargetKind string
 
 // Target is what privileged access is granted to: a directory role at a scope,
-// or membership/ownership of a group ("PIM for groups").
+// membership/ownership of a group ("PIM for groups"), or an Azure role
+// definition at an Azure Resource Manager scope ("PIM for Azure resources").
 type Target struct {
 	Kind             TargetKind
-	RoleDefinitionID ObjectID
+	RoleDefinitionID ObjectID // directory or Azure role definition
 	DirectoryScopeID string
 	GroupID          ObjectID
 	AccessID         string
+	// ResourceScope is an Azure role's scope, canonical (ParseAzureScope).
+	ResourceScope string
 }
 
 // RoleTarget builds a directory role target; an empty scope means the tenant.
@@ -44,8 +48,11 @@ func GroupTarget(groupID ObjectID, accessID string) Target {
 
 // Key identifies the target in indexes. It never contains '|'.
 func (t Target) Key() string {
-	if t.Kind == TargetGroup {
+	switch t.Kind {
+	case TargetGroup:
 		return "group:" + string(t.GroupID) + ":" + t.AccessID
+	case TargetAzureRole:
+		return "azureRole:" + string(t.RoleDefinitionID) + ":" + t.ResourceScope
 	}
 	return "role:" + string(t.RoleDefinitionID) + ":" + t.DirectoryScopeID
 }
@@ -65,13 +72,18 @@ func ParseTargetKey(k string) (Target, error) {
 		return RoleTarget(CanonicalID(a), b), nil
 	case TargetGroup:
 		return GroupTarget(CanonicalID(a), b), nil
+	case TargetAzureRole:
+		return AzureRoleTarget(CanonicalID(a), b), nil
 	}
 	return Target{}, fmt.Errorf("bad target key %q", k)
 }
 
 func (t Target) String() string {
-	if t.Kind == TargetGroup {
+	switch t.Kind {
+	case TargetGroup:
 		return fmt.Sprintf("group %s (%s)", t.GroupID, t.AccessID)
+	case TargetAzureRole:
+		return fmt.Sprintf("Azure role %s at %s", t.RoleDefinitionID, t.ResourceScope)
 	}
 	return fmt.Sprintf("role %s at %s", t.RoleDefinitionID, t.DirectoryScopeID)
 }
@@ -92,6 +104,15 @@ func (t Target) Validate() error {
 		}
 		if t.AccessID != AccessMember && t.AccessID != AccessOwner {
 			return Invalid("accessId", "must be \"member\" or \"owner\", got %q", t.AccessID)
+		}
+	case TargetAzureRole:
+		if !t.RoleDefinitionID.Valid() {
+			return Invalid("roleDefinitionId", "must be an Azure role definition id (a GUID), got %q", t.RoleDefinitionID)
+		}
+		if c, err := ParseAzureScope("scope", t.ResourceScope); err != nil {
+			return err
+		} else if c != t.ResourceScope {
+			return Invalid("scope", "must be canonical (lower case, no trailing slash), got %q", t.ResourceScope)
 		}
 	default:
 		return Invalid("target", "unknown target kind %q", t.Kind)

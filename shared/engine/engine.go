@@ -86,11 +86,13 @@ type Links interface {
 
 // Deps are the engine's outside collaborators besides the kernel's; each
 // may be nil: no ticket system (tickets are free text), no alarm (failing
-// revokes are only logged), no links (mails go without them).
+// revokes are only logged), no links (mails go without them), no Azure
+// (requests for Azure resource roles are refused).
 type Deps struct {
 	Tickets domain.TicketSystem
 	Alarm   domain.Alarm
 	Links   Links
+	Azure   domain.AzureRBAC
 }
 
 // Engine runs the request use cases: submitting, approving, cancelling and
@@ -100,11 +102,12 @@ type Engine struct {
 	tickets domain.TicketSystem
 	alarm   domain.Alarm
 	links   Links
+	azure   domain.AzureRBAC
 }
 
 // New builds an engine on a kernel.
 func New(k *Kernel, deps Deps) *Engine {
-	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, links: deps.Links}
+	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, links: deps.Links, azure: deps.Azure}
 }
 
 // Config returns the settings the kernel runs with, defaults filled in.

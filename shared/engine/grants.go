@@ -160,10 +160,13 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", t, principal)
 }
 
-// applyDirectory performs the directory call; both directions are idempotent.
+// applyDirectory performs the directory (or Azure Resource Manager) call;
+// both directions are idempotent.
 func (e *Engine) applyDirectory(ctx context.Context, c *Call, g *domain.Grant, want bool) error {
 	t := g.Target
 	switch {
+	case t.Kind == domain.TargetAzureRole:
+		return e.applyAzure(ctx, c, g, want)
 	case t.Kind == domain.TargetRole && want:
 		id, created, err := e.dir.AddRoleAssignment(ctx, g.PrincipalID, t.RoleDefinitionID, t.DirectoryScopeID)
 		if err != nil {
@@ -228,6 +231,8 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 					principal, domain.TargetName(t), ra.ID)
 			}
 		}
+	case domain.TargetAzureRole:
+		return e.refuseOutsideAzure(ctx, principal, t)
 	case domain.TargetGroup:
 		has, err := e.dir.HasGroupAccess(ctx, t.GroupID, t.AccessID, principal)
 		if err != nil {

@@ -42,6 +42,9 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 	if err := domain.CheckStart(in.Schedule.Start, c.Now); err != nil {
 		return domain.Request{}, err
 	}
+	if in.Target.Kind == domain.TargetAzureRole && e.azure == nil {
+		return domain.Request{}, domain.Invalid("scope", "Azure resource roles are not set up in this jitpim (no Azure Resource Manager access configured)")
+	}
 	id := uuid.NewString()
 	if in.IdempotencyKey != "" {
 		if len(in.IdempotencyKey) > 200 {

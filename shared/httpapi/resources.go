@@ -288,8 +288,10 @@ func (s *Server) listRequests(ctx context.Context, c *engine.Call, r *http.Reque
 	return http.StatusOK, collection{Value: out, NextLink: nextLink(r, p.Next)}, nil
 }
 
+// isKind keeps each API to its own targets: Azure resource roles are
+// neither directory roles nor groups on the Graph-shaped API.
 func isKind(t domain.Target, set resourceSet) bool {
-	return (t.Kind == domain.TargetGroup) == set.group
+	return t.Kind == targetKindOf(set)
 }
 
 // targetMatcher builds a target predicate from the filter's target

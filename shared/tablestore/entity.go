@@ -199,6 +199,7 @@ func (p *props) target(t domain.Target) {
 	p.str("TargetDirectoryScopeId", t.DirectoryScopeID)
 	p.id("TargetGroupId", t.GroupID)
 	p.str("TargetAccessId", t.AccessID)
+	p.str("TargetResourceScope", t.ResourceScope)
 	if t != (domain.Target{}) {
 		p.str("TargetKey", t.Key())
 	}
@@ -300,5 +301,6 @@ func (r *reader) target() domain.Target {
 		DirectoryScopeID: r.str("TargetDirectoryScopeId"),
 		GroupID:          r.id("TargetGroupId"),
 		AccessID:         r.str("TargetAccessId"),
+		ResourceScope:    r.str("TargetResourceScope"),
 	}
 }

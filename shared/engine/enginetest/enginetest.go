@@ -1,6 +1,7 @@
 // Package enginetest is the engine's behaviour suite: the request
 // lifecycle, approvals, refusals, policies, overlapping grants, the sweep,
-// tickets, notifications, directory failures and the races, written once
+// tickets, notifications, directory failures, the races and Azure
+// resource roles, written once
 // and run over every domain.Store (the memory store in package engine, the
 // Table Storage store on Azurite in package tablestore), so the guarantees
 // the engine makes (one winner, one grant, one audit record, nothing
@@ -97,6 +98,14 @@ var tests = []struct {
 	{"ConcurrentSweep", testConcurrentSweep},
 
 	{"IDSpellings", testIDSpellings},
+
+	{"AzureActivateWithOwnerApproval", testAzureActivateWithOwnerApproval},
+	{"AzureExpiryLeavesInherited", testAzureExpiryLeavesInherited},
+	{"AzureOutsideAssignmentRefused", testAzureOutsideAssignmentRefused},
+	{"AzureBreakGlassUntouched", testAzureBreakGlassUntouched},
+	{"AzureInvalidScopeRefused", testAzureInvalidScopeRefused},
+	{"AzureFailuresRetriedByName", testAzureFailuresRetriedByName},
+	{"AzureOverlap", testAzureOverlap},
 }
 
 // Run runs the suite as subtests; newStore must return an empty store

@@ -11,6 +11,7 @@ import (
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/fakearm"
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/policy"
 )
@@ -30,7 +31,7 @@ type Setup struct {
 // raises through (when the store keeps alerts), the engine and policies.
 func (f *Fixture) newEngine(store domain.Store, s Setup) {
 	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
-	deps := engine.Deps{Tickets: s.Tickets, Links: s.Links}
+	deps := engine.Deps{Tickets: s.Tickets, Links: s.Links, Azure: f.ARM}
 	if as, ok := store.(domain.AlertStore); ok {
 		f.Alarms = alert.NewAlarms(f.Kernel, as, nil)
 		deps.Alarm = f.Alarms
@@ -65,6 +66,9 @@ type Fixture struct {
 	// (see Snapshot); the engine uses it too.
 	Store domain.Store
 	Dir   *fakedir.Dir
+	// ARM is Azure RBAC: the subscriptions, resource groups and resources
+	// Azure resource roles are granted at.
+	ARM *fakearm.RBAC
 	// Kernel, Eng and Policies are the services under test; Alarms is the
 	// alert write path they raise through (nil on a store without alerts).
 	Kernel   *engine.Kernel
@@ -92,7 +96,7 @@ type Fixture struct {
 func NewFixture(t testing.TB, store domain.Store, mods ...func(*Setup)) *Fixture {
 	t.Helper()
 	counted := newCountingStore(store)
-	f := &Fixture{T: t, Ctx: context.Background(), Store: counted, counted: counted, Dir: fakedir.New(), Now: T0}
+	f := &Fixture{T: t, Ctx: context.Background(), Store: counted, counted: counted, Dir: fakedir.New(), ARM: fakearm.New(), Now: T0}
 	f.AdminGroup = f.NewID()
 	f.BreakGlass = f.NewUser()
 	f.Admin = f.NewUser()
@@ -442,6 +446,9 @@ func (f *Fixture) AssertNoAccess(t testing.TB, user domain.ObjectID, tg domain.T
 	if tg.Kind == domain.TargetGroup && f.Dir.InGroup(tg.GroupID, tg.AccessID, user) {
 		t.Fatal("the directory holds the membership")
 	}
+	if tg.Kind == domain.TargetAzureRole && f.ARM.Has(user, tg.RoleDefinitionID, tg.ResourceScope) {
+		t.Fatal("Azure holds the role assignment")
+	}
 	if g, ok := f.Grant(user, tg); ok && (g.Wanted() || g.Applied) {
 		t.Fatalf("grant %+v: want no holder and not applied", g)
 	}
@@ -451,18 +458,23 @@ func (f *Fixture) AssertNoAccess(t testing.TB, user domain.ObjectID, tg domain.T
 type Writes struct {
 	Store map[string]int
 	Dir   map[string]int
+	ARM   map[string]int
 	Audit int
 }
 
 var (
 	storeWriteOps = []string{"CreateRequest", "UpdateRequest", "CreateSchedule", "UpdateSchedule", "PutGrant", "PutPolicy", "AppendAudit"}
 	dirWriteOps   = []string{"AddRoleAssignment", "RemoveRoleAssignment", "AddGroupMember", "RemoveGroupMember"}
+	armWriteOps   = []string{"AddRoleAssignment", "RemoveRoleAssignment"}
 )
 
 // Snapshot takes the write counters, for AssertNoWrites.
 func (f *Fixture) Snapshot() Writes {
-	w := Writes{Store: map[string]int{}, Dir: map[string]int{}, Audit: len(f.Audits(""))}
-	sc, dc := f.counted.calls(), f.Dir.Calls()
+	w := Writes{Store: map[string]int{}, Dir: map[string]int{}, ARM: map[string]int{}, Audit: len(f.Audits(""))}
+	sc, dc, ac := f.counted.calls(), f.Dir.Calls(), f.ARM.Calls()
+	for _, op := range armWriteOps {
+		w.ARM[op] = ac[op]
+	}
 	for _, op := range storeWriteOps {
 		w.Store[op] = sc[op]
 	}
@@ -485,6 +497,11 @@ func (f *Fixture) AssertNoWrites(t testing.TB, before Writes) {
 	for _, op := range dirWriteOps {
 		if after.Dir[op] != before.Dir[op] {
 			t.Errorf("directory %s called %d times by a refused request", op, after.Dir[op]-before.Dir[op])
+		}
+	}
+	for _, op := range armWriteOps {
+		if after.ARM[op] != before.ARM[op] {
+			t.Errorf("Azure %s called %d times by a refused request", op, after.ARM[op]-before.ARM[op])
 		}
 	}
 	if after.Audit != before.Audit {
