@@ -151,8 +151,10 @@ type AzureRoleAssignment struct {
 // resource roles. Assignments are addressed by scope and name, and jitpim
 // names its own deterministically (AzureAssignmentName), so a grant retried
 // finds its assignment and a revoke deletes exactly the one jitpim made.
-// shared/azurerbactest holds the whole contract, and every implementation
-// passes it.
+// Scopes may come in any spelling ParseAzureScope accepts and come back
+// canonical; a malformed one is refused with CodeInvalid before Azure is
+// called. shared/azurerbactest holds the whole contract, and every
+// implementation passes it.
 type AzureRBAC interface {
 	// AddRoleAssignment creates assignment name at scope. created=false
 	// when it exists already: the same name, or Azure's "already exists"
