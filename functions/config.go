@@ -8,6 +8,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/jitpim/jitpim/shared/azurerbac"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/graph"
@@ -23,8 +24,11 @@ type config struct {
 	TablePrefix string
 	MemoryStore bool
 	Graph       graph.Config
-	Auth        auth.Config
-	Engine      engine.Config
+	// ARM is nil unless JITPIM_ARM_ENDPOINT is set: Azure resource roles
+	// are then off and requests for them refused.
+	ARM    *azurerbac.Config
+	Auth   auth.Config
+	Engine engine.Config
 	// PublicURL is where people reach the app (links in mails).
 	PublicURL string
 	LinkKeys  []approvallink.Key
@@ -80,6 +84,21 @@ func loadConfig(get func(string) string) (config, error) {
 	}
 	if c.Graph.Anonymous && !isLoopback(c.Graph.BaseURL) {
 		return c, fmt.Errorf("JITPIM_GRAPH_ANONYMOUS: only allowed with a loopback JITPIM_GRAPH_BASE_URL (the local Graph simulator)")
+	}
+
+	if ep := get("JITPIM_ARM_ENDPOINT"); ep != "" {
+		// The same identity as Graph: a managed identity (user-assigned by
+		// AZURE_CLIENT_ID) or what DefaultAzureCredential finds.
+		c.ARM = &azurerbac.Config{Endpoint: ep, UseManagedIdentity: c.Graph.UseManagedIdentity,
+			Anonymous: get("JITPIM_ARM_ANONYMOUS") == "true"}
+		if c.ARM.UseManagedIdentity {
+			c.ARM.ManagedIdentityClientID = c.Graph.ClientID
+		}
+		if c.ARM.Anonymous && !isLoopback(ep) {
+			return c, fmt.Errorf("JITPIM_ARM_ANONYMOUS: only allowed with a loopback JITPIM_ARM_ENDPOINT (the local ARM simulator)")
+		}
+	} else if get("JITPIM_ARM_ANONYMOUS") != "" {
+		return c, fmt.Errorf("JITPIM_ARM_ANONYMOUS: set JITPIM_ARM_ENDPOINT too (Azure resource roles are off without it)")
 	}
 
 	e := &c.Engine

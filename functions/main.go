@@ -21,6 +21,7 @@ import (
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/jitpim/jitpim/shared/azurerbac"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/funcproto"
@@ -83,6 +84,14 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("microsoft graph: %w", err)
 	}
+	var azure domain.AzureRBAC
+	if cfg.ARM != nil {
+		arm, err := azurerbac.New(*cfg.ARM)
+		if err != nil {
+			return fmt.Errorf("azure resource manager: %w", err)
+		}
+		azure = arm
+	}
 	verifier, err := auth.NewVerifier(ctx, cfg.Auth, time.Now)
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
@@ -116,7 +125,7 @@ func run(log *slog.Logger) error {
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
-	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links})
+	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links, Azure: azure})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
@@ -127,7 +136,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	// httpapi.Bodies decodes gzip and bounds every body before any handler reads it.
-	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs"} {
+	// subscriptions and providers: the ARM-shaped API for Azure resource roles.
+	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs", "subscriptions", "providers"} {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
 	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))

@@ -1,6 +1,7 @@
 // Package stack brings up jitpim's whole local stack: Azurite (Table
-// Storage), the Graph simulator, the development token issuer, and the
-// local Functions host running the real handler binary. `make run` and the
+// Storage), the Graph and Azure Resource Manager simulators, the
+// development token issuer, and the local Functions host running the real
+// handler binary. `make run` and the
 // end-to-end tests both use it, so what a newcomer runs is what CI tests.
 package stack
 
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jitpim/jitpim/local/armsim"
 	"github.com/jitpim/jitpim/local/graphsim"
 	"github.com/jitpim/jitpim/local/snsim"
 	"github.com/jitpim/jitpim/shared/devissuer"
@@ -35,10 +37,13 @@ type Options struct {
 	HostBinary    string
 	HostAddr      string // e.g. 127.0.0.1:7071
 	GraphAddr     string
-	IssuerAddr    string
-	AzuriteAddr   string
-	SNAddr        string // ServiceNow simulator
-	SNData        string // its seed file; default local/demo/servicenow.json
+	ARMAddr       string // Azure Resource Manager simulator
+	// AzureFile seeds the ARM simulator; default local/demo/azure.json.
+	AzureFile   string
+	IssuerAddr  string
+	AzuriteAddr string
+	SNAddr      string // ServiceNow simulator
+	SNData      string // its seed file; default local/demo/servicenow.json
 	// WebhookSecret signs ServiceNow webhooks; default: random per stack.
 	WebhookSecret string
 	// AzuriteConnection, when set, uses a running Azurite instead of starting one.
@@ -67,6 +72,8 @@ type Stack struct {
 	Issuer    *devissuer.Issuer
 	Graph     *graphsim.Server
 	Tenant    graphsim.Tenant
+	ARMURL    string
+	ARM       *armsim.Server
 	SNURL     string
 	SN        *snsim.Server
 	// WebhookSecret is the HMAC secret jitpim accepts ServiceNow webhooks with.
@@ -103,6 +110,21 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	s.GraphURL = "http://" + gl.Addr().String()
 	s.Graph = graphsim.New(tenant, graphsim.Options{})
 	s.serve(gl, s.Graph)
+
+	if o.AzureFile == "" {
+		o.AzureFile = filepath.Join(o.Root, "local", "demo", "azure.json")
+	}
+	azure, err := armsim.LoadSeed(o.AzureFile)
+	if err != nil {
+		return nil, fmt.Errorf("demo Azure estate: %w", err)
+	}
+	al, err := listen(o.ARMAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.ARMURL = "http://" + al.Addr().String()
+	s.ARM = armsim.New(azure, armsim.Options{})
+	s.serve(al, s.ARM)
 
 	il, err := listen(o.IssuerAddr)
 	if err != nil {
@@ -171,6 +193,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"JITPIM_OIDC_AUDIENCE="+Audience,
 		"JITPIM_GRAPH_BASE_URL="+s.GraphURL+"/v1.0",
 		"JITPIM_GRAPH_ANONYMOUS=true",
+		"JITPIM_ARM_ENDPOINT="+s.ARMURL,
+		"JITPIM_ARM_ANONYMOUS=true",
 		"JITPIM_ADMIN_GROUP_ID="+GroupID(tenant, "jitpim-admins"),
 		"JITPIM_BREAK_GLASS_IDS="+strings.Join(BreakGlassIDs(tenant), ","),
 		"JITPIM_MAIL_SENDER="+MailSender(tenant),

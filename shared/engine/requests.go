@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +23,11 @@ type Submission struct {
 	ValidationOnly   bool
 	// IdempotencyKey makes a repeated submission return the first result.
 	IdempotencyKey string
+	// RequestName is the request id the caller chose, as Azure Resource
+	// Manager's API has clients name their requests (a GUID). A repeated
+	// submission under the name returns the first result; a name another
+	// caller or another request holds is a conflict.
+	RequestName string
 }
 
 // idempotencyNamespace scopes request ids derived from idempotency keys.
@@ -46,6 +52,24 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 		return domain.Request{}, domain.Invalid("scope", "Azure resource roles are not set up in this jitpim (no Azure Resource Manager access configured)")
 	}
 	id := uuid.NewString()
+	if in.RequestName != "" {
+		if in.IdempotencyKey != "" {
+			return domain.Request{}, domain.Invalid("Idempotency-Key", "a named request is its own idempotency key: send one or the other")
+		}
+		if !domain.IsGUID(in.RequestName) {
+			return domain.Request{}, domain.Invalid("name", "a request name must be a GUID, got %q", in.RequestName)
+		}
+		id = strings.ToLower(in.RequestName)
+		prev, err := e.store.GetRequest(ctx, id)
+		if err == nil {
+			if prev.CreatedBy != c.Caller.ID || prev.Action != in.Action || prev.PrincipalID != in.PrincipalID || prev.Target != in.Target || prev.Kind != in.Kind {
+				return domain.Request{}, domain.Errorf(domain.CodeConflict, "a different request is already named %s", id)
+			}
+			return prev, nil
+		} else if !domain.IsCode(err, domain.CodeNotFound) {
+			return domain.Request{}, err
+		}
+	}
 	if in.IdempotencyKey != "" {
 		if len(in.IdempotencyKey) > 200 {
 			return domain.Request{}, domain.Invalid("Idempotency-Key", "at most 200 characters")

@@ -27,11 +27,18 @@ type queryRule struct {
 	// pages: the handler answers the whole collection and $top/$skiptoken
 	// page it here (the skip token is an offset).
 	pages bool
+	// own: the handler serves its options itself and answers in its own
+	// shape (the ARM-shaped API); nothing is shaped here.
+	own bool
 }
 
 // queryRuleFor is the one table of query options, by route pattern.
 func queryRuleFor(pattern string) queryRule {
 	method, path, _ := strings.Cut(pattern, " ")
+	if path == "" && (strings.HasPrefix(method, "/api/subscriptions/") || strings.HasPrefix(method, "/api/providers/")) {
+		// The ARM-shaped API (arm.go): every method, ARM's query options.
+		return queryRule{options: []string{"api-version", "$filter"}, own: true}
+	}
 	if method != http.MethodGet {
 		return queryRule{}
 	}
@@ -171,6 +178,9 @@ func checkQuery(r *http.Request, rule queryRule) (queryOptions, error) {
 // handler's answer. h and r let $count list the remaining pages. It returns
 // body unchanged when nothing was asked.
 func (s *Server) shape(ctx context.Context, c *engine.Call, r *http.Request, h handlerFunc, rule queryRule, q queryOptions, body any) (any, error) {
+	if rule.own {
+		return body, nil
+	}
 	col, isCollection := asCollection(body)
 	total := -1
 	if rule.pages && isCollection {

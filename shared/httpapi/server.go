@@ -145,6 +145,10 @@ func (s *Server) routes() {
 	s.handle("GET /api/auditLogs/directoryAudits", s.listAudit)
 	s.alertRoutes()
 	s.reviewRoutes()
+	// Azure resource roles: the ARM-shaped API below each scope (arm.go).
+	for _, prefix := range []string{"/api/subscriptions/", "/api/providers/"} {
+		s.handle(prefix, s.serveARM)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, domain.Errorf(domain.CodeNotFound, "no resource at %s %s", r.Method, r.URL.Path))
 	})
