@@ -1,7 +1,8 @@
 // Command devstack runs jitpim's whole local stack for `make run`: Azurite,
-// the Graph simulator with the demo tenant, the development token issuer,
-// and the local Functions host with the real handler, then seeds the demo
-// policies and prints where everything listens. Ctrl-C stops it all.
+// the Graph and ARM simulators with the demo tenant and Azure estate, the
+// development token issuer, and the local Functions host with the real
+// handler, then seeds the demo policies and prints where everything
+// listens. Ctrl-C stops it all.
 package main
 
 import (
@@ -28,7 +29,7 @@ func main() {
 	defer stop()
 	o := stack.Options{
 		Root: abs, HandlerBinary: filepath.Join(abs, "bin", "jitpim"), HostBinary: filepath.Join(abs, "bin", "jitpim-host"),
-		HostAddr: "127.0.0.1:7071", GraphAddr: "127.0.0.1:7090", IssuerAddr: "127.0.0.1:7080", AzuriteAddr: "127.0.0.1:10002",
+		HostAddr: "127.0.0.1:7071", GraphAddr: "127.0.0.1:7090", ARMAddr: "127.0.0.1:7091", IssuerAddr: "127.0.0.1:7080", AzuriteAddr: "127.0.0.1:10002",
 		SNAddr: "127.0.0.1:7095", WebhookSecret: "local-dev-webhook-secret-not-for-production",
 		DataDir: filepath.Join(abs, "local", ".data"), TenantFile: filepath.Join(abs, "local", "demo", "tenant.json"), TablePrefix: "demo",
 	}
@@ -51,6 +52,7 @@ jitpim local stack is up (demo tenant seeded)
   API (Functions host) %s/api/...
   token issuer         %s   (POST /token {"oid": "...", "mfa": true})
   Graph simulator      %s   (GET /_sim/state, GET /_sim/outbox)
+  ARM simulator        %s   (GET /_sim/state: Azure role assignments)
   Azurite tables       %s   (table prefix %s: tables %sAudit, %sRequests, ...)
   ServiceNow simulator %s   (GET /_sim/worknotes?number=INC0012345)
   webhook secret       %s
@@ -67,7 +69,7 @@ demo users (object ids):
   rita  (eligible GA)         %s
   bg1   (break-glass)         %s
 Follow README.md's walkthrough. Ctrl-C stops everything.
-`, s.HostURL, s.IssuerURL, s.GraphURL, o.AzuriteAddr, s.TablePrefix, s.TablePrefix, s.TablePrefix, s.SNURL, s.WebhookSecret,
+`, s.HostURL, s.IssuerURL, s.GraphURL, s.ARMURL, o.AzuriteAddr, s.TablePrefix, s.TablePrefix, s.TablePrefix, s.SNURL, s.WebhookSecret,
 		verify, export,
 		stack.UserID(s.Tenant, "gina"), stack.UserID(s.Tenant, "alice"), stack.UserID(s.Tenant, "adam"),
 		stack.UserID(s.Tenant, "rita"), stack.UserID(s.Tenant, "bg1"))

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,4 +266,37 @@ func sameAssignments(got, want []domain.AzureRoleAssignment) bool {
 	slices.Sort(g)
 	slices.Sort(w)
 	return slices.Equal(g, w)
+}
+
+// A request named by its caller (as ARM's API names requests) is created
+// once: the same submission under the name returns the first request, and
+// a different one, or another caller's, is a conflict that changes nothing.
+func testAzureNamedRequests(t *testing.T, su suite) {
+	f := su.fixture(t)
+	dev, other := f.NewUser(), f.NewUser()
+	name := "5D0C3E4A-9B1F-4C2D-8E7F-6A5B4C3D2E1F"
+	in := EligibilitySub(dev, AzContributorRG, Permanent())
+	in.RequestName = name
+	first := f.MustSubmit(f.Admin, in)
+	if first.ID != strings.ToLower(name) {
+		t.Fatalf("request id %q, want the name %q in lower case", first.ID, strings.ToLower(name))
+	}
+	again := f.MustSubmit(f.Admin, in)
+	if again.ID != first.ID || len(f.RequestsOf(dev)) != 1 {
+		t.Fatalf("a repeated named submission made %d requests", len(f.RequestsOf(dev)))
+	}
+	before := f.Snapshot()
+	different := in
+	different.PrincipalID = other
+	_, err := f.Submit(f.Admin, different)
+	WantCode(t, err, domain.CodeConflict)
+	theirs := ActivationSub(dev, AzContributorRG, time.Hour)
+	theirs.RequestName = name
+	_, err = f.Submit(dev, theirs)
+	WantCode(t, err, domain.CodeConflict)
+	bad := in
+	bad.RequestName = "not-a-guid"
+	_, err = f.Submit(f.Admin, bad)
+	WantCode(t, err, domain.CodeInvalid)
+	f.AssertNoWrites(t, before)
 }

@@ -106,6 +106,7 @@ var tests = []struct {
 	{"AzureInvalidScopeRefused", testAzureInvalidScopeRefused},
 	{"AzureFailuresRetriedByName", testAzureFailuresRetriedByName},
 	{"AzureOverlap", testAzureOverlap},
+	{"AzureNamedRequests", testAzureNamedRequests},
 }
 
 // Run runs the suite as subtests; newStore must return an empty store
