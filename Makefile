@@ -56,7 +56,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'SelfActivate|Decide' -benchmem -benchtime 500x ./shared/engine/
 	$(GO) test -run '^$$' -bench 'AlertScan|BreakGlass' -benchmem -benchtime 500x ./shared/alert/
 	$(GO) test -run '^$$' -bench 'Review' -benchmem -benchtime 1x ./shared/review/
-	$(GO) test -run 'TestRoundTrips' -v ./shared/tablestore/ | grep -E 'round trips|^(ok|FAIL|---)'
+	$(GO) test -run 'TestRoundTrips|TestAzureRoundTrips' -v ./shared/tablestore/ | grep -E 'round trips|^(ok|FAIL|---)'
 	$(GO) test -run '^$$' -bench 'ActivateAzurite|ActivateParallel8|SweepDue' -benchtime 1x -timeout 20m ./shared/tablestore/
 	$(GO) test -run '^$$' -bench 'ActivationRoundTrip' -benchtime 100x ./local/e2e/
 

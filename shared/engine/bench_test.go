@@ -86,3 +86,46 @@ func dirTotal(f *enginetest.Fixture) int {
 	}
 	return total
 }
+
+// BenchmarkSelfActivateAzure is BenchmarkSelfActivate for an Azure resource
+// role (Contributor on a resource group): the same engine path, with Azure
+// RBAC calls (the outside-assignment check and the PUT) instead of Graph
+// role assignment calls.
+func BenchmarkSelfActivateAzure(b *testing.B) {
+	f := benchFixture(b)
+	u := f.NewUser()
+	tg := enginetest.AzContributorRG
+	f.MakeEligible(u, tg)
+	act := enginetest.ActivationSub(u, tg, time.Hour)
+	deact := enginetest.DeactivationSub(u, tg)
+	dirBefore, armBefore, deactDir, deactARM := dirTotal(f), armTotal(f), 0, 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := f.Eng.Submit(f.Ctx, f.Call(u), act)
+		if err != nil || r.Status != domain.StatusProvisioned {
+			b.Fatalf("activation %d: %+v %v", i, r, err)
+		}
+		b.StopTimer()
+		d, a := dirTotal(f), armTotal(f)
+		if _, err := f.Eng.Submit(f.Ctx, f.Call(u), deact); err != nil {
+			b.Fatal(err)
+		}
+		deactDir, deactARM = deactDir+dirTotal(f)-d, deactARM+armTotal(f)-a
+		b.StartTimer()
+	}
+	b.StopTimer()
+	if n := f.ARM.Calls()["AddRoleAssignment"]; n != b.N {
+		b.Fatalf("%d Azure AddRoleAssignment calls for %d activations", n, b.N)
+	}
+	reportDirCalls(b, f, dirBefore, deactDir)
+	b.ReportMetric(float64(armTotal(f)-armBefore-deactARM)/float64(b.N), "arm-calls/op")
+}
+
+func armTotal(f *enginetest.Fixture) int {
+	total := 0
+	for _, n := range f.ARM.Calls() {
+		total += n
+	}
+	return total
+}
