@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -167,7 +168,8 @@ func testAzureInvalidScopeRefused(t *testing.T, su suite) {
 		_, err := f.Submit(f.Admin, EligibilitySub(dev, domain.Target{Kind: domain.TargetAzureRole, RoleDefinitionID: domain.AzureRoleContributor,
 			ResourceScope: scope}, Permanent()))
 		WantCode(t, err, domain.CodeInvalid)
-		if de, ok := err.(*domain.Error); !ok || de.Field != "scope" {
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Field != "scope" {
 			t.Fatalf("scope %q: %v, want the field named", scope, err)
 		}
 	}
