@@ -126,7 +126,7 @@ func run(log *slog.Logger) error {
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
 	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links, Azure: azure})
-	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alertCfg)
+	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir, Azure: azure}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
 

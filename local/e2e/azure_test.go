@@ -217,6 +217,30 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 			t.Fatalf("after expiry Azure holds %+v, want exactly what was there before: %+v", after, seeded)
 		}
 	}
+
+	// The alert scan reports Alice's Owner assignment at the subscription,
+	// made outside jitpim and inherited by the managed resource group, and
+	// leaves it (and the break-glass account's) in place.
+	if res, err := st.RunTimer(ctx, "alertScan"); err != nil {
+		t.Fatalf("alert scan: %v %s", err, res)
+	}
+	incs := must(t, ginaHTTP, 200, "GET", alertsAPI+"alerts/"+domain.AlertRolesOutsidePIM+"/alertIncidents", nil)
+	var reported, breakGlass bool
+	for _, v := range incs["value"].([]any) {
+		inc := v.(map[string]any)
+		d, _ := inc["details"].(map[string]any)
+		if d == nil || d["scope"] != strings.ToLower(demoSub) {
+			continue
+		}
+		reported = reported || (inc["assigneeId"] == user("alice") && inc["roleDefinitionId"] == string(domain.AzureRoleOwner))
+		breakGlass = breakGlass || inc["assigneeId"] == user("bg1")
+	}
+	if !reported || breakGlass {
+		t.Fatalf("incidents %v: want Alice's Owner at the subscription reported, the break-glass account's not", incs)
+	}
+	if !st.ARM.Has(user("alice"), string(domain.AzureRoleOwner), demoSub) || len(st.ARM.Assignments()) != len(seeded) {
+		t.Fatal("the alert scan removed an outside Azure assignment")
+	}
 }
 
 // TestARMShapedAPIRefusals: bad input gets ARM's error shape, a 4xx naming

@@ -44,7 +44,7 @@ func newAlertFixture(t testing.TB, settings alert.Settings) *fixture {
 // stored.
 func (f *fixture) restart() {
 	f.Restart()
-	f.svc = alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir}, f.settings)
+	f.svc = alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Azure: f.ARM}, f.settings)
 }
 
 // setSettings changes the alert settings, as a restart with new app settings does.

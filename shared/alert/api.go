@@ -24,6 +24,7 @@ type Service struct {
 	dir        domain.Directory
 	reader     domain.DirectoryReader
 	signIns    domain.SignInLog
+	azure      domain.AzureRBAC
 	breakGlass domain.BreakGlass
 	settings   Settings
 }
@@ -37,13 +38,16 @@ type Deps struct {
 	Directory domain.Directory
 	Reader    domain.DirectoryReader
 	SignIns   domain.SignInLog
+	// Azure, when set, has the scan report Azure role assignments made
+	// outside jitpim at the scopes jitpim manages.
+	Azure domain.AzureRBAC
 }
 
 // New builds the service. Settings must be valid (Settings.Validate); zero
 // fields take the defaults.
 func New(d Deps, s Settings) *Service {
 	return &Service{eng: d.Engine, alarms: d.Alarms, alerts: d.Alarms.alerts, store: d.Store, dir: d.Directory,
-		reader: d.Reader, signIns: d.SignIns, breakGlass: d.Engine.Config().BreakGlass, settings: s.withDefaults()}
+		reader: d.Reader, signIns: d.SignIns, azure: d.Azure, breakGlass: d.Engine.Config().BreakGlass, settings: s.withDefaults()}
 }
 
 func (svc *Service) alertsOn() error {

@@ -42,6 +42,7 @@ type scan struct {
 	users         map[domain.ObjectID]userLookup
 	live          []domain.Schedule
 	managedGroups map[domain.ObjectID]bool // groups whose membership jitpim manages
+	azureManaged  map[string]bool          // Azure targets (by key) jitpim manages: eligible, active or with a policy
 	assignments   []domain.RoleAssignment
 	rolesPartial  bool
 	gaRead        bool
@@ -106,12 +107,13 @@ func (svc *Service) ScanAlerts(ctx context.Context, c *engine.Call) (ScanResult,
 		return res, domain.Errorf(domain.CodeInvalid, "the alert scan is off: it needs an alert store and a directory reader")
 	}
 	s := &scan{svc: svc, c: c, st: svc.settings, res: &res, users: map[domain.ObjectID]userLookup{},
-		managedGroups: map[domain.ObjectID]bool{}, found: map[string][]domain.AlertIncident{}, partial: map[string]bool{}}
+		managedGroups: map[domain.ObjectID]bool{}, azureManaged: map[string]bool{}, found: map[string][]domain.AlertIncident{}, partial: map[string]bool{}}
 	if err := s.load(ctx); err != nil {
 		return res, err
 	}
 	s.globalAdmins(ctx)
 	s.outsideJitpim(ctx)
+	s.outsideAzure(ctx)
 	eligible := s.eligibilities(ctx)
 	s.staleAccounts(ctx)
 	s.noMFA(ctx, eligible)
@@ -177,6 +179,8 @@ func (s *scan) load(ctx context.Context) error {
 	for _, sc := range s.live {
 		if sc.Target.Kind == domain.TargetGroup {
 			s.managedGroups[sc.Target.GroupID] = true
+		} else if sc.Target.Kind == domain.TargetAzureRole {
+			s.azureManaged[sc.Target.Key()] = true
 		} else {
 			roles[sc.Target.RoleDefinitionID] = true
 		}
@@ -189,6 +193,8 @@ func (s *scan) load(ctx context.Context) error {
 		for _, t := range append([]domain.Target{p.Target}, p.TierTargets...) {
 			if t.Kind == domain.TargetGroup {
 				s.managedGroups[t.GroupID] = true
+			} else if t.Kind == domain.TargetAzureRole {
+				s.azureManaged[t.Key()] = true
 			} else if t.Kind == domain.TargetRole {
 				roles[t.RoleDefinitionID] = true
 			}

@@ -110,6 +110,12 @@ func incidentJSON(inc domain.AlertIncident) alertIncidentOut {
 		}
 	case domain.TargetGroup:
 		out.GroupID, out.AccessID = string(inc.Target.GroupID), inc.Target.AccessID
+	case domain.TargetAzureRole:
+		// An Azure role: its scope is in details (scope), as Graph has no property for it.
+		out.RoleDefinitionID = string(inc.Target.RoleDefinitionID)
+		if r, ok := domain.AzureBuiltInRoleByID(inc.Target.RoleDefinitionID); ok {
+			out.RoleDisplayName = r.DisplayName
+		}
 	}
 	return out
 }
