@@ -64,6 +64,9 @@ func (n namer) target(t domain.Target) string {
 	if t.Kind == domain.TargetGroup {
 		return "group " + n.group(t.GroupID) + " " + t.AccessID
 	}
+	if t.Kind == domain.TargetAzureRole {
+		return "Azure role " + domain.TargetName(t)
+	}
 	s := "role " + n.role(t.RoleDefinitionID)
 	if t.DirectoryScopeID != domain.TenantScope {
 		s += " at " + t.DirectoryScopeID

@@ -14,12 +14,15 @@ type File struct {
 	Users       []*Name // directory.users
 	Groups      []*Name // directory.groups
 	CustomRoles []*Name // directory.customRoles
-	Defaults    *Settings
-	Tiers       []*Tier
-	Targets     []*Target // roles, then each group's member and owner access, in file order
-	PAGs        []*Group
-	BreakGlass  []*Ref
-	Reviews     []*Review
+	// Subscriptions names Azure subscriptions (directory.subscriptions), so
+	// azureRoles can give scopes as readable paths.
+	Subscriptions []*Name
+	Defaults      *Settings
+	Tiers         []*Tier
+	Targets       []*Target // roles, each group's member and owner access, then Azure roles, in file order
+	PAGs          []*Group
+	BreakGlass    []*Ref
+	Reviews       []*Review
 	// ReviewsDeclared: the file has an accessReviews key, so its list is
 	// the whole set of definitions (plan compares it with the live ones).
 	ReviewsDeclared bool

@@ -30,7 +30,7 @@ func Load(path string, now time.Time) (*File, error) {
 // diagnostic with its line. now dates the checks of fixed end dates.
 func Parse(name string, data []byte, now time.Time) *File {
 	p := &parser{d: &diags{file: name}, f: &File{Path: name}, now: now,
-		users: map[string]*Name{}, groups: map[string]*Name{}, roles: map[string]*Name{}}
+		users: map[string]*Name{}, groups: map[string]*Name{}, roles: map[string]*Name{}, subs: map[string]*Name{}}
 	if p.parse(data) {
 		p.validate()
 	}
@@ -45,6 +45,7 @@ type parser struct {
 	users  map[string]*Name // by name
 	groups map[string]*Name
 	roles  map[string]*Name // custom roles by name (lower case)
+	subs   map[string]*Name // Azure subscriptions by name
 	tiers  map[string]*Tier
 	// targets by policy id, to find a target declared twice
 	seen map[string]*Target
@@ -54,7 +55,7 @@ type parser struct {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-var topKeys = []string{"version", "directory", "defaults", "tiers", "roles", "privilegedAccessGroups", "breakGlass", "accessReviews", "alerts"}
+var topKeys = []string{"version", "directory", "defaults", "tiers", "roles", "privilegedAccessGroups", "azureRoles", "breakGlass", "accessReviews", "alerts"}
 
 // parse reads the file; false when it is not YAML at all.
 func (p *parser) parse(data []byte) bool {
@@ -92,6 +93,7 @@ func (p *parser) parse(data []byte) bool {
 	}
 	p.rolesSection(root.get("roles"))
 	p.groupsSection(root.get("privilegedAccessGroups"))
+	p.azureRolesSection(root.get("azureRoles"))
 	p.breakGlass(root)
 	p.reviews(root)
 	if n := root.get("alerts"); !isNull(n) {
@@ -137,6 +139,7 @@ func (p *parser) directory(n *yaml.Node) {
 	read("users", p.users, &p.f.Users, false)
 	read("groups", p.groups, &p.f.Groups, false)
 	read("customRoles", p.roles, &p.f.CustomRoles, true)
+	read("subscriptions", p.subs, &p.f.Subscriptions, false)
 	for _, u := range p.f.Users {
 		if g, ok := p.groups[u.Name]; ok {
 			p.d.errorf(g.Line, "directory: %q names both a user (line %d) and a group: use different names", u.Name, u.Line)
@@ -150,7 +153,7 @@ func (p *parser) directory(n *yaml.Node) {
 			p.d.errorf(r.Line, "directory.customRoles.%s: %s is the built-in role %q, not a custom role", r.Name, r.ID, b.DisplayName)
 		}
 	}
-	m.done("users", "groups", "customRoles")
+	m.done("users", "groups", "customRoles", "subscriptions")
 }
 
 // resolveRole finds a role by display name or template id.

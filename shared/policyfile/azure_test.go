@@ -1,0 +1,71 @@
+package policyfile_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/policyfile"
+)
+
+// Azure roles are named by role name and readable scope path; the policy
+// is the Azure target's, and what the file cannot do for Azure roles it
+// refuses, naming the line.
+func TestAzureRolesSection(t *testing.T) {
+	const sub = "8f1c2a63-5d4e-4b7a-9c3e-2a6b1d0f4e57"
+	src := `version: 1
+directory:
+  users:
+    alice: c4049c7c-e12b-4472-b42d-c24808aa1054
+  subscriptions:
+    Contoso Production: ` + sub + `
+azureRoles:
+  Owner on Contoso Production:
+    settings:
+      mfa: true
+      approval: true
+      approvers: [alice]
+      activationDuration: PT1H
+      eligibleExpiration: P90D
+  Contributor on Contoso Production/rg-web:
+    settings:
+      activationDuration: PT4H
+  Reader on /subscriptions/` + sub + `/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/st1:
+    settings:
+      mfa: false
+`
+	f := policyfile.Parse("azure.yaml", []byte(src), now)
+	if errs := f.Errors(); len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	want := []domain.Target{
+		domain.AzureRoleTarget(domain.AzureRoleOwner, "/subscriptions/"+sub),
+		domain.AzureRoleTarget(domain.AzureRoleContributor, "/subscriptions/"+sub+"/resourcegroups/rg-web"),
+		domain.AzureRoleTarget(domain.AzureRoleReader, "/subscriptions/"+sub+"/resourcegroups/rg-data/providers/microsoft.storage/storageaccounts/st1"),
+	}
+	if len(f.Targets) != len(want) {
+		t.Fatalf("%d targets, want %d", len(f.Targets), len(want))
+	}
+	for i, tg := range f.Targets {
+		if tg.T != want[i] {
+			t.Errorf("target %d: %+v, want %+v", i, tg.T, want[i])
+		}
+	}
+	if s := f.Targets[0].Settings; s == nil || !s.Approval.V || len(s.Approvers.V) != 1 || s.Approvers.V[0].Name != "alice" {
+		t.Fatalf("Owner settings: %+v", s)
+	}
+
+	for _, tc := range []struct{ src, want string }{
+		{"azureRoles:\n  Owner of Contoso:\n    settings: {mfa: true}\n", `must read "{role} on {scope}"`},
+		{"azureRoles:\n  Owners on Contoso Production:\n    settings: {mfa: true}\n", `did you mean "Owner"`},
+		{"azureRoles:\n  Owner on Fabrikam:\n    settings: {mfa: true}\n", `names no subscription`},
+		{"azureRoles:\n  Owner on Contoso Production/rg|x:\n    settings: {mfa: true}\n", `forbidden character`},
+		{"azureRoles:\n  Owner on Contoso Production:\n    eligible: [alice]\n", `make Azure assignments through the ARM-shaped API`},
+	} {
+		f := policyfile.Parse("bad.yaml", []byte("version: 1\ndirectory:\n  users:\n    alice: c4049c7c-e12b-4472-b42d-c24808aa1054\n  subscriptions:\n    Contoso Production: "+sub+"\n"+tc.src), now)
+		errs := f.Errors()
+		if len(errs) == 0 || !strings.Contains(errs[0].String(), tc.want) {
+			t.Errorf("%q: errors %v, want one saying %q", tc.src, errs, tc.want)
+		}
+	}
+}
