@@ -196,6 +196,10 @@ func (s *Server) serveARM(ctx context.Context, c *engine.Call, r *http.Request) 
 			}
 			return http.StatusOK, armRequest(req, p.collection), nil
 		case p.action == "cancel" && r.Method == http.MethodPost:
+			// Only Azure requests at this scope: a directory role's request is cancelled on its own API.
+			if req, err := s.eng.GetRequest(ctx, c, kind, p.name); err != nil || !armVisible(req.Target, p.scope) {
+				return 0, nil, domain.Errorf(domain.CodeNotFound, "%s %s does not exist at %s", p.collection, p.name, p.scope)
+			}
 			if _, err := s.eng.Cancel(ctx, c, kind, p.name); err != nil {
 				return 0, nil, err
 			}
@@ -568,6 +572,10 @@ type armApprovalStage struct {
 func (s *Server) armApproval(ctx context.Context, c *engine.Call, r *http.Request, p armPath) (int, any, error) {
 	if p.name == "" {
 		return 0, nil, domain.Errorf(domain.CodeNotFound, "name the approval: /providers/Microsoft.Authorization/roleAssignmentApprovals/{id}")
+	}
+	// Only Azure requests' approvals are served here, before anything is decided.
+	if req, err := s.eng.GetApproval(ctx, c, p.name); err != nil || req.Target.Kind != domain.TargetAzureRole {
+		return 0, nil, domain.Errorf(domain.CodeNotFound, "approval %s does not exist", p.name)
 	}
 	switch {
 	case p.action == "" && r.Method == http.MethodGet:
