@@ -3,8 +3,9 @@ package policyfile
 import (
 	"strings"
 
-	"github.com/jitpim/jitpim/shared/domain"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // azureRolesSection reads azureRoles: Azure roles at scopes, keyed by
