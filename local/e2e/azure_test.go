@@ -162,7 +162,8 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 	if code, out, _ := as(t, "stan", true).Do(ctx, "PUT", stagePath, decision); code != 403 {
 		t.Fatalf("self-approval: %d %v", code, out)
 	}
-	if code, out, _ := as(t, "adam", true).Do(ctx, "PUT", stagePath, decision); code != 403 {
+	// Someone who is neither requester, approver nor admin is told the approval does not exist.
+	if code, out, _ := as(t, "adam", true).Do(ctx, "PUT", stagePath, decision); code != 404 {
 		t.Fatalf("approval by someone who is not the Owner: %d %v", code, out)
 	}
 	decision["properties"].(map[string]any)["justification"] = "web outage confirmed"

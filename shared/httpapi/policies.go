@@ -314,6 +314,9 @@ func scopeOf(p domain.Policy) (string, string) {
 		if p.Target.Kind == domain.TargetGroup {
 			return string(p.Target.GroupID), "Group"
 		}
+		if p.Target.Kind == domain.TargetAzureRole {
+			return p.Target.ResourceScope, "AzureRole" // not a Graph value: Graph has no Azure resource policies
+		}
 		return domain.TenantScope, "DirectoryRole"
 	case domain.ScopeTier:
 		return p.Tier, "Tier"
