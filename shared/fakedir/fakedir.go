@@ -44,7 +44,7 @@ type Dir struct {
 	// names (names.go)
 	groupNames map[domain.ObjectID]string
 	roleDefs   map[domain.ObjectID]domain.RoleDefinition
-	signIns  []domain.SignIn
+	signIns    []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
 }
