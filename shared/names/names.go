@@ -122,6 +122,12 @@ func (r *Resolver) Group(ctx context.Context, id domain.ObjectID) string {
 	return domain.UnnamedGroup(id)
 }
 
+// GroupName is a group's display name; ok is false when it cannot be read.
+func (r *Resolver) GroupName(ctx context.Context, id domain.ObjectID) (name string, ok bool) {
+	n := r.groupName(ctx, id)
+	return n, n != ""
+}
+
 func (r *Resolver) groupName(ctx context.Context, id domain.ObjectID) string {
 	e := r.lookup(ctx, "g:"+string(id), func(ctx context.Context) (entry, error) {
 		g, err := r.dir.GetGroup(ctx, id)
