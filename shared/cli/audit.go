@@ -36,7 +36,7 @@ func (r *runner) auditExport(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, err := wire.ListAll[map[string]any](ctx, c, "auditLogs/directoryAudits?$top=999")
+	recs, err := wire.ListAll[map[string]any](ctx, c, "auditLogs/directoryAudits") // ListAll asks for $top=999
 	if err != nil {
 		return err
 	}
