@@ -203,7 +203,7 @@ func TestCommandLineHelpsTheUser(t *testing.T) {
 		{[]string{"config", "aply", demoFile}, "did you mean apply?"},
 		{[]string{"roles", "--gruop"}, "did you mean --group?"},
 		{[]string{"activate", "Exchange Admin", "--duration", "PT1H"}, `did you mean "Exchange Administrator"?`},
-		{[]string{"activate", "Global Adminstrator", "--duration", "PT1H"}, `did you mean "Global Administrator"`},
+		{[]string{"activate", "Globl Administrator", "--duration", "PT1H"}, `did you mean "Global Administrator"`},
 		{[]string{"activate", "--group", "PAG-DEV", "--duration", "PT1H"}, `did you mean "PAG-DEV-TEAM"?`},
 		{[]string{"serve"}, "serve runs in the handler binary only"},
 	} {
