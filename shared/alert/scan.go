@@ -251,9 +251,10 @@ func (s *scan) globalAdmins(ctx context.Context) {
 				s.fail(ctx, "listing the members of group "+string(ra.PrincipalID), merr, def)
 				continue
 			}
+			via := "member of group " + s.svc.eng.Names().Group(ctx, ra.PrincipalID)
 			for _, m := range members {
 				if _, ok := holders[m.ID]; !ok {
-					holders[m.ID] = "member of group " + string(ra.PrincipalID)
+					holders[m.ID] = via
 				}
 			}
 		default:

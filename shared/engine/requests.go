@@ -286,7 +286,7 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 			return r, err
 		}
 	}
-	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+string(c.Caller.ID)); err != nil {
+	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.PersonName(ctx, c.Caller.ID)); err != nil {
 		return r, err
 	}
 	e.Audit(ctx, c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
