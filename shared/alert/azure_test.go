@@ -7,7 +7,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/enginetest"
 )
 
 // Azure role assignments made outside jitpim that apply at a scope jitpim

@@ -34,8 +34,11 @@ const (
 	rgSpelt  = sub + "/resourceGroups/RG-App"
 	otherRG  = sub + "/resourcegroups/rg-data"
 	resource = rg + "/providers/microsoft.storage/storageaccounts/stapp"
-	alice    = domain.ObjectID("a11ce000-0000-4000-8000-000000000001")
-	bob      = domain.ObjectID("b0b00000-0000-4000-8000-000000000002")
+)
+
+var (
+	alice = domain.CanonicalID("a11ce000-0000-4000-8000-000000000001")
+	bob   = domain.CanonicalID("b0b00000-0000-4000-8000-000000000002")
 )
 
 // Run runs the suite; newRBAC must return an empty Azure and its seeder

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/names"
 	"github.com/jitpim/jitpim/shared/outbox"
 )
 
@@ -43,6 +44,8 @@ type Config struct {
 	StuckAfter time.Duration
 	// AdminRecipients get the policies' "Admin" notifications and alert mail.
 	AdminRecipients []string
+	// Names bounds the cache of display names (zero: shared/names defaults).
+	Names names.Options
 }
 
 // DefaultConfig is the configuration used when a setting is not given.
@@ -59,6 +62,7 @@ type Kernel struct {
 	store domain.Store
 	dir   domain.Directory
 	mail  *outbox.Outbox
+	names *names.Resolver
 	cfg   Config
 }
 
@@ -74,7 +78,7 @@ func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, c
 	if cfg.MinActivation <= 0 {
 		cfg.MinActivation = d.MinActivation
 	}
-	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), cfg: cfg}
+	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), names: names.New(dir, cfg.Names), cfg: cfg}
 }
 
 // Links makes the personal links that approval and confirmation mails

@@ -133,7 +133,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			}
 			e.Audit(ctx, c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
 				Reason: dirErr.Error(), Details: map[string]string{"attempt": fmt.Sprint(g.FailedAttempts)}})
-			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, t, principal)
+			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, e.TargetName(ctx, t), e.PersonName(ctx, principal))
 		}
 		wasApplied := g.Applied
 		g.Applied = want
@@ -157,7 +157,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 		}
 		return nil
 	}
-	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", t, principal)
+	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", e.TargetName(ctx, t), e.PersonName(ctx, principal))
 }
 
 // applyDirectory performs the directory (or Azure Resource Manager) call;
@@ -228,7 +228,7 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 			if domain.RoleTarget(ra.RoleDefinitionID, ra.DirectoryScopeID) == t { // RoleTarget reads an empty scope as the tenant
 				return domain.Errorf(domain.CodeConflict, "%s already holds %s through a role assignment made outside jitpim (assignment %s); "+
 					"jitpim never takes over or removes access it did not grant: remove that assignment in Entra first, or keep using it",
-					principal, domain.TargetName(t), ra.ID)
+					e.PersonName(ctx, principal), e.TargetName(ctx, t), ra.ID)
 			}
 		}
 	case domain.TargetAzureRole:
@@ -241,7 +241,7 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 		if has {
 			return domain.Errorf(domain.CodeConflict, "%s is already %s through a membership made outside jitpim; "+
 				"jitpim never takes over or removes access it did not grant: remove it in Entra first, or keep using it",
-				principal, domain.TargetName(t))
+				e.PersonName(ctx, principal), e.TargetName(ctx, t))
 		}
 	}
 	return nil
@@ -265,7 +265,7 @@ func (e *Engine) RevokeOutside(ctx context.Context, c *Call, ra domain.RoleAssig
 			return err
 		}
 		if g.Wanted() {
-			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", t, ra.PrincipalID)
+			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", e.TargetName(ctx, t), e.PersonName(ctx, ra.PrincipalID))
 		}
 		g.Applied, g.DirectoryID, g.External, g.ModifiedAt = true, ra.ID, false, c.Now
 		return Stale(e.store.PutGrant(ctx, &g))

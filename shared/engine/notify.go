@@ -28,7 +28,7 @@ func (k *Kernel) QueueMail(ctx context.Context, c *Call, key string, to []string
 func (k *Kernel) AddressOf(ctx context.Context, id domain.ObjectID) (string, string) {
 	u, err := k.dir.GetUser(ctx, id)
 	if err != nil {
-		return "", string(id)
+		return "", domain.UnnamedUser(id)
 	}
 	name := u.DisplayName
 	if name == "" {
@@ -74,8 +74,8 @@ func ticketText(t domain.TicketInfo) string {
 	return t.Number
 }
 
-func requestData(kind notify.Kind, r domain.Request) notify.Data {
-	return notify.Data{Kind: kind, TargetName: domain.TargetName(r.Target), Start: r.StartAt, End: r.EndAt,
+func (k *Kernel) requestData(ctx context.Context, kind notify.Kind, r domain.Request) notify.Data {
+	return notify.Data{Kind: kind, TargetName: k.TargetName(ctx, r.Target), Start: r.StartAt, End: r.EndAt,
 		Justification: r.Justification, Ticket: ticketText(r.Ticket), RequestID: r.ID}
 }
 
@@ -88,14 +88,14 @@ func (e *Engine) notifyProvisioned(ctx context.Context, c *Call, r domain.Reques
 	_, actor := e.AddressOf(ctx, r.CreatedBy)
 	switch {
 	case r.Action == domain.ActionSelfActivate:
-		d := requestData(notify.Activated, r)
+		d := e.requestData(ctx, notify.Activated, r)
 		e.notifyByPolicy(ctx, c, p, domain.EventEndUserAssign, "req:"+r.ID+":activated", r.PrincipalID, d)
 	case r.Kind == domain.KindEligibility:
-		d := requestData(notify.EligibilityAssigned, r)
+		d := e.requestData(ctx, notify.EligibilityAssigned, r)
 		d.Actor = actor
 		e.notifyByPolicy(ctx, c, p, domain.EventAdminEligibility, "req:"+r.ID+":assigned", r.PrincipalID, d)
 	default:
-		d := requestData(notify.ActiveAssigned, r)
+		d := e.requestData(ctx, notify.ActiveAssigned, r)
 		d.Actor = actor
 		e.notifyByPolicy(ctx, c, p, domain.EventAdminAssignment, "req:"+r.ID+":assigned", r.PrincipalID, d)
 	}
@@ -105,7 +105,7 @@ func (e *Engine) notifyProvisioned(ctx context.Context, c *Call, r domain.Reques
 func (e *Engine) notifyDecision(ctx context.Context, c *Call, r domain.Request, kind notify.Kind, reason string) {
 	addr, name := e.AddressOf(ctx, r.PrincipalID)
 	_, actor := e.AddressOf(ctx, c.Caller.ID)
-	d := requestData(kind, r)
+	d := e.requestData(ctx, kind, r)
 	d.PrincipalName, d.Actor, d.Reason = name, actor, reason
 	e.QueueMail(ctx, c, "req:"+r.ID+":"+string(kind), []string{addr}, d)
 }
@@ -144,7 +144,7 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 	st := r.Approval.Stages[i]
 	if st.Confirmation {
 		addr, name := e.AddressOf(ctx, r.PrincipalID)
-		d := requestData(notify.TicketConfirm, r)
+		d := e.requestData(ctx, notify.TicketConfirm, r)
 		d.PrincipalName = name
 		if e.links != nil {
 			link, err := e.links.ConfirmLink(r.ID, st.ID, r.PrincipalID, st.TimeoutAt)
@@ -178,7 +178,7 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 			continue
 		}
 		addr, _ := e.AddressOf(ctx, id)
-		d := requestData(notify.ApprovalNeeded, r)
+		d := e.requestData(ctx, notify.ApprovalNeeded, r)
 		d.PrincipalName = name
 		if e.links != nil {
 			link, err := e.links.ApprovalLink(r.ID, st.ID, id, st.TimeoutAt)
@@ -190,7 +190,7 @@ func (e *Engine) notifyApprovers(ctx context.Context, c *Call, r domain.Request)
 		e.QueueMail(ctx, c, "req:"+r.ID+":"+st.ID+":approver:"+string(id), []string{addr}, d)
 	}
 	if len(extra) > 0 {
-		d := requestData(notify.ApprovalNeeded, r)
+		d := e.requestData(ctx, notify.ApprovalNeeded, r)
 		d.PrincipalName = name
 		e.QueueMail(ctx, c, "req:"+r.ID+":"+st.ID+":extra", extra, d)
 	}
@@ -265,7 +265,7 @@ func (e *Engine) SendReminders(ctx context.Context, c *Call) (int, error) {
 		if s.Kind == domain.KindEligibility {
 			event = domain.EventAdminEligibility
 		}
-		d := notify.Data{Kind: notify.ExpiringSoon, TargetName: domain.TargetName(s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
+		d := notify.Data{Kind: notify.ExpiringSoon, TargetName: e.TargetName(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
 		e.notifyByPolicy(ctx, c, p, event, "expiring:"+s.ID+":"+s.End.UTC().Format(time.RFC3339), s.PrincipalID, d)
 		n++
 	}
@@ -286,6 +286,6 @@ func (e *Engine) notifyExpired(ctx context.Context, c *Call, s domain.Schedule) 
 	if s.Kind == domain.KindEligibility {
 		event = domain.EventAdminEligibility
 	}
-	d := notify.Data{Kind: notify.Expired, TargetName: domain.TargetName(s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
+	d := notify.Data{Kind: notify.Expired, TargetName: e.TargetName(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
 	e.notifyByPolicy(ctx, c, p, event, "expired:"+s.ID, s.PrincipalID, d)
 }

@@ -183,7 +183,7 @@ func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validat
 			} else if r.Action == domain.ActionSelfDeactivate {
 				what = "an active activation"
 			}
-			return domain.Errorf(domain.CodeNotFound, "%s has no %s for %s to remove", r.PrincipalID, what, r.Target)
+			return domain.Errorf(domain.CodeNotFound, "%s has no %s for %s to remove", e.PersonName(ctx, r.PrincipalID), what, e.TargetName(ctx, r.Target))
 		}
 	}
 	if err != nil {
