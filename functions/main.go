@@ -27,6 +27,7 @@ import (
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/lambdaproto"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/servicenow"
@@ -124,7 +125,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
-	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links})
+	mail := notices.New(kernel, store, links)
+	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
@@ -152,7 +154,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	timers := timerFuncs(now, log, broken, map[string]timerJob{
 		"reminders": func(ctx context.Context, c *engine.Call) (any, error) {
-			n, err := eng.SendReminders(ctx, c)
+			n, err := mail.SendReminders(ctx, c)
 			return map[string]int{"queued": n}, err
 		},
 		"expirySweep":     func(ctx context.Context, c *engine.Call) (any, error) { return eng.Sweep(ctx, c) },
