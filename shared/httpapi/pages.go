@@ -53,6 +53,13 @@ func NewPages(links *approvallink.Links, web *weblogin.Web, eng *engine.Engine, 
 
 const pagePrefix = approvallink.PagePrefix
 
+// SignInPath starts a sign-in for the mailed pages and the portal (one
+// session for both); its callback is the redirect URI registered in Entra.
+const SignInPath = pagePrefix + "login"
+
+// portalPrefix is where the portal lives; the sign-in may return there.
+const portalPrefix = "/portal/"
+
 // opened is a mailed link opened by its own recipient, signed in.
 type opened struct {
 	claims approvallink.Claims
@@ -165,7 +172,7 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request, log *slog.Logger, 
 	case rest == "login" && r.Method == http.MethodGet:
 		q := r.URL.Query()
 		ret, acrs := q.Get("return"), q.Get("acrs")
-		if !(strings.HasPrefix(ret, pagePrefix+"r/") || strings.HasPrefix(ret, pagePrefix+"review/")) || !weblogin.ValidReturnTo(ret) ||
+		if !(strings.HasPrefix(ret, pagePrefix+"r/") || strings.HasPrefix(ret, pagePrefix+"review/") || strings.HasPrefix(ret, portalPrefix)) || !weblogin.ValidReturnTo(ret) ||
 			len(acrs) > 64 || strings.ContainsFunc(acrs, func(c rune) bool { return c <= ' ' || c > '~' }) {
 			p.page(w, http.StatusBadRequest, view{Title: "Bad sign-in link", Message: "This sign-in link is not valid."})
 			return
