@@ -188,7 +188,11 @@ func (p *Portal) stepUp(v *visit, returnTo string, need domain.StepUp, refused e
 // base is the page frame of a signed-in visit: who, the navigation, the
 // sign-out form.
 func (p *Portal) base(v *visit) page {
-	return page{Me: v.sess.Name, MyUPN: v.sess.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout")}
+	me := person{Name: v.sess.Name, UPN: v.sess.UPN}
+	if me.Name == "" { // ID tokens without the profile claims: ask the directory
+		me = p.names(v).person(v.sess.ObjectID)
+	}
+	return page{SignedIn: true, Me: me.Name, MyUPN: me.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout")}
 }
 
 func messageOf(err error) string {

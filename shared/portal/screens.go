@@ -17,6 +17,7 @@ type page struct {
 	Title, Message      string
 	Problem             bool // Message is a refusal
 	SignIn, SignInText  string
+	SignedIn            bool
 	Me, MyUPN, Nav      string
 	SignOutCSRF         string
 	Roles               []roleRow

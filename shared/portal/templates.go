@@ -12,7 +12,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><span class="brand">jitpim</span>
-{{if .Me}}<nav aria-label="Main"><ul>
+{{if .SignedIn}}<nav aria-label="Main"><ul>
 <li><a href="/portal/"{{if eq .Nav "/portal/"}} aria-current="page"{{end}}>My roles</a></li>
 <li><a href="/portal/requests"{{if eq .Nav "/portal/requests"}} aria-current="page"{{end}}>My requests</a></li>
 <li><a href="/portal/approvals"{{if eq .Nav "/portal/approvals"}} aria-current="page"{{end}}>Approve requests</a></li>
@@ -36,7 +36,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <thead><tr><th scope="col">Role or group</th><th scope="col">State</th><th scope="col">Activation needs</th><th scope="col">Action</th></tr></thead><tbody>
 {{range .Roles}}<tr>
 <th scope="row" data-label="Role or group">{{.Name}} <small>{{.Kind}}</small></th>
-<td data-label="State">{{if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else}}Eligible until {{template "when" .EligibleUntil}}{{end}}</td>
+<td data-label="State">{{if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
 <td data-label="Activation needs">{{if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
 <td data-label="Action">{{if .ActivateURL}}<a class="button" href="{{.ActivateURL}}">Activate<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .CSRF}}<form method="post" action="/portal/deactivate"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}"><button type="submit">Deactivate<span class="sr"> {{.Name}}</span></button></form>{{end}}</td>
