@@ -12,11 +12,16 @@ build:
 	$(GO) build -o bin/jitpim-host ./local/host
 	$(GO) build -o bin/devstack ./local/devstack
 
-# deps installs the pinned Azurite from npm (local/azurite/package-lock.json).
-deps: $(AZURITE)
+# deps installs the pinned Azurite and axe-core from npm (package-lock.json
+# in local/azurite and local/browser).
+AXE := local/browser/node_modules/axe-core/axe.min.js
+deps: $(AZURITE) $(AXE)
 $(AZURITE): local/azurite/package.json local/azurite/package-lock.json
 	npm ci --prefix local/azurite --no-audit --no-fund
 	@touch $(AZURITE)
+$(AXE): local/browser/package.json local/browser/package-lock.json
+	npm ci --prefix local/browser --no-audit --no-fund
+	@touch $(AXE)
 
 $(GOLANGCI):
 	mkdir -p bin
