@@ -135,3 +135,40 @@ func TestPortalActivateWithStepUpAndApprove(t *testing.T) {
 		t.Fatalf("deactivate: %d %s", code, body)
 	}
 }
+
+// TestPortalSeveralAtOnce: Alice denies two of Rita's requests with one
+// form, and both are recorded with names in the answer.
+func TestPortalSeveralAtOnce(t *testing.T) {
+	rita := as(t, "rita", true)
+	godMode := stack.GroupID(st.Tenant, "Global Administrators (God Mode)")
+	must(t, rita, 201, "POST", assignReqs, activation("rita", stack.RoleGlobalAdmin, "PT1H"))
+	must(t, rita, 201, "POST", "identityGovernance/privilegedAccess/group/assignmentScheduleRequests", map[string]any{
+		"action": "selfActivate", "principalId": user("rita"), "groupId": godMode, "accessId": "member", "justification": "CA change",
+		"ticketInfo":   map[string]any{"ticketNumber": stack.DemoTicket("rita"), "ticketSystem": "ServiceNow"},
+		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": "PT1H"}}})
+
+	alice := newBrowser(t, user("alice"), true)
+	_, body := alice.get(st.HostURL + "/portal/approvals")
+	_, body = alice.signInFrom(body)
+	picks := regexp.MustCompile(`name="pick" value="([^"]+)"`).FindAllStringSubmatch(body, -1)
+	csrf := formCSRF(body, "/portal/approvals")
+	if len(picks) < 2 || csrf == nil || !strings.Contains(body, "Decide several at once") {
+		t.Fatalf("inbox: %s", body)
+	}
+	form := url.Values{"csrf": {csrf[1]}, "decision": {"Deny"}, "justification": {"not in a change window"}}
+	for _, p := range picks {
+		form.Add("pick", html.UnescapeString(p[1]))
+	}
+	code, body := alice.post(st.HostURL+"/portal/approvals", form)
+	if code != 200 || !strings.Contains(body, "Denied: Rita Regular, Global Administrator (denied); Rita Regular") {
+		t.Fatalf("several at once: %d %s", code, body)
+	}
+	for _, p := range picks {
+		if strings.Contains(body, p[1]) {
+			t.Fatalf("decided request %s still in the inbox", p[1])
+		}
+	}
+	if st.Graph.HasRoleAssignment(user("rita"), stack.RoleGlobalAdmin, "/") || st.Graph.InGroup(godMode, "member", user("rita")) {
+		t.Fatal("denied, yet granted")
+	}
+}

@@ -139,6 +139,8 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.activate(v)
 	case rest == "deactivate" && r.Method == http.MethodPost:
 		p.deactivate(v)
+	case rest == "extend":
+		p.extend(v)
 	case rest == "requests":
 		p.myRequests(v)
 	case rest == "approvals":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
+	"github.com/jitpim/jitpim/shared/httpapi"
 )
 
 // page is what a screen shows; one template renders every screen.
@@ -22,6 +23,7 @@ type page struct {
 	SignOutCSRF         string
 	Roles               []roleRow
 	Activate            *activateForm
+	Extend              *extendForm
 	Requests            []requestRow
 	Approvals           []approvalRow
 	ApprovalsCSRF       string
@@ -49,6 +51,7 @@ type roleRow struct {
 	Active            bool
 	ActiveUntil       *when
 	ActivateURL       string
+	ExtendURL         string
 	TargetKey         string
 	CSRF              string // the deactivate form's
 }
@@ -172,6 +175,9 @@ func (p *Portal) myRoles(v *visit) {
 		}
 		if r.Active && r.Eligible {
 			r.CSRF = p.web.CSRFToken(v.sess, "deactivate")
+		}
+		if r.Eligible && r.EligibleUntil != nil {
+			r.ExtendURL = Prefix + "extend?target=" + url.QueryEscape(k)
 		}
 		pg.Roles = append(pg.Roles, *r)
 	}
@@ -305,6 +311,8 @@ func statusWords(s domain.Status) string {
 	switch s {
 	case domain.StatusPendingApproval:
 		return "waiting for approval"
+	case domain.StatusPendingAdminDecision:
+		return "waiting for an administrator"
 	case domain.StatusProvisioned, domain.StatusGranted:
 		return "granted"
 	case domain.StatusDenied:
@@ -344,7 +352,7 @@ func (p *Portal) deactivate(v *visit) {
 }
 
 type requestRow struct {
-	ID, What, Action, Status, Justification string
+	ID, Kind, What, Action, Status, Justification string
 	Created, Until                          *when
 	CSRF                                    string // the cancel form's, when it can be canceled
 }
@@ -361,7 +369,11 @@ func (p *Portal) myRequests(v *visit) {
 	pg.Title, pg.ShowReqs = "My requests", true
 	ctx := v.r.Context()
 	if v.r.Method == http.MethodPost {
-		r, err := p.eng.Cancel(ctx, v.call, domain.KindAssignment, v.r.PostForm.Get("id"))
+		kind := domain.KindAssignment
+		if v.r.PostForm.Get("kind") == string(domain.KindEligibility) {
+			kind = domain.KindEligibility
+		}
+		r, err := p.eng.Cancel(ctx, v.call, kind, v.r.PostForm.Get("id"))
 		p.eng.FlushMail(ctx, v.call)
 		if err != nil {
 			p.fail(v.w, pg, err)
@@ -370,20 +382,25 @@ func (p *Portal) myRequests(v *visit) {
 		name, _ := targetName(r.Target)
 		pg.Message = "Your request for " + name + " is canceled."
 	}
-	list, err := p.eng.ListRequests(ctx, v.call, domain.RequestQuery{Kind: domain.KindAssignment, PrincipalID: v.sess.ObjectID, Limit: 50})
-	if err != nil {
-		p.fail(v.w, pg, err)
-		return
-	}
-	for _, r := range list.Items {
-		name, _ := targetName(r.Target)
-		row := requestRow{ID: r.ID, What: name, Action: actionWords[r.Action], Status: statusWords(r.Status), Justification: r.Justification,
-			Created: at(r.CreatedAt), Until: at(r.EndAt)}
-		if r.Status == domain.StatusPendingApproval {
-			row.Status = p.waitingFor(v, r)
-			row.CSRF = p.web.CSRFToken(v.sess, "requests")
+	for _, kind := range []domain.RequestKind{domain.KindAssignment, domain.KindEligibility} {
+		list, err := p.eng.ListRequests(ctx, v.call, domain.RequestQuery{Kind: kind, PrincipalID: v.sess.ObjectID, Limit: 50})
+		if err != nil {
+			p.fail(v.w, pg, err)
+			return
 		}
-		pg.Requests = append(pg.Requests, row)
+		for _, r := range list.Items {
+			name, _ := targetName(r.Target)
+			row := requestRow{ID: r.ID, Kind: string(kind), What: name, Action: actionWords[r.Action], Status: statusWords(r.Status),
+				Justification: r.Justification, Created: at(r.CreatedAt), Until: at(r.EndAt)}
+			switch r.Status {
+			case domain.StatusPendingApproval:
+				row.Status = p.waitingFor(v, r)
+				row.CSRF = p.web.CSRFToken(v.sess, "requests")
+			case domain.StatusPendingAdminDecision:
+				row.CSRF = p.web.CSRFToken(v.sess, "requests")
+			}
+			pg.Requests = append(pg.Requests, row)
+		}
 	}
 	slices.SortStableFunc(pg.Requests, func(a, b requestRow) int { return strings.Compare(b.Created.ISO, a.Created.ISO) })
 	if len(pg.Requests) == 0 && pg.Message == "" {
@@ -391,6 +408,9 @@ func (p *Portal) myRequests(v *visit) {
 	}
 	p.render(v.w, http.StatusOK, pg)
 }
+
+// maxPicks bounds the requests one form decides.
+const maxPicks = 50
 
 type approvalRow struct {
 	ID, StageID             string
@@ -412,18 +432,38 @@ func (p *Portal) approvals(v *visit) {
 	ctx := v.r.Context()
 	if v.r.Method == http.MethodPost {
 		f := v.r.PostForm
-		got, err := p.eng.Decide(ctx, v.call, f.Get("id"), engine.Decision{StageID: f.Get("stage"), Result: f.Get("decision"),
-			Justification: strings.TrimSpace(f.Get("justification"))})
-		p.eng.FlushMail(ctx, v.call)
-		if err != nil {
-			p.fail(v.w, pg, err)
+		picks := f["pick"] // several at once: "requestId stageId" each
+		if len(picks) == 0 {
+			picks = []string{f.Get("id") + " " + f.Get("stage")}
+		}
+		if len(picks) > maxPicks {
+			p.fail(v.w, pg, domain.Invalid("pick", "at most %d requests at once", maxPicks))
 			return
 		}
-		v.call.Log.Info("decided through the portal", "request_id", got.ID, "status", got.Status)
-		who := p.names(v).person(got.PrincipalID).Name
-		name, _ := targetName(got.Target)
+		var done []string
+		for _, pick := range picks {
+			id, stage, _ := strings.Cut(pick, " ")
+			got, err := p.eng.Decide(ctx, v.call, id, engine.Decision{StageID: stage, Result: f.Get("decision"),
+				Justification: strings.TrimSpace(f.Get("justification"))})
+			if err != nil {
+				p.eng.FlushMail(ctx, v.call)
+				if len(done) > 0 {
+					pg.Message = "Already recorded: " + strings.Join(done, "; ") + "."
+					pg.Title, pg.Problem = "Stopped at one request", true
+					pg.Message += " Not recorded: " + messageOf(err)
+					p.render(v.w, httpapi.StatusOf(err), pg)
+					return
+				}
+				p.fail(v.w, pg, err)
+				return
+			}
+			v.call.Log.Info("decided through the portal", "request_id", got.ID, "status", got.Status)
+			name, _ := targetName(got.Target)
+			done = append(done, p.names(v).person(got.PrincipalID).Name+", "+name+" ("+statusWords(got.Status)+")")
+		}
+		p.eng.FlushMail(ctx, v.call)
 		pg.Message = map[bool]string{true: "Approved", false: "Denied"}[strings.EqualFold(f.Get("decision"), domain.ReviewApprove)] +
-			": " + who + ", " + name + " (" + statusWords(got.Status) + ")."
+			": " + strings.Join(done, "; ") + "."
 	}
 	list, err := p.eng.PendingApprovals(ctx, v.call, domain.KindAssignment)
 	if err != nil {
@@ -459,5 +499,53 @@ func (p *Portal) approvals(v *visit) {
 	if len(pg.Approvals) == 0 && pg.Message == "" {
 		pg.Message = "Nothing is waiting for your approval."
 	}
+	p.render(v.w, http.StatusOK, pg)
+}
+
+type extendForm struct {
+	Name, Kind, TargetKey, CSRF string
+	Until                       *when
+}
+
+// extend asks an administrator to extend an eligibility that will end
+// (Entra's Extend): a request an admin settles, with the person's reason.
+func (p *Portal) extend(v *visit) {
+	pg := p.base(v)
+	form := v.r.URL.Query()
+	if v.r.Method == http.MethodPost {
+		form = v.r.PostForm
+	}
+	t, err := domain.ParseTargetKey(form.Get("target"))
+	if err != nil {
+		p.fail(v.w, pg, domain.Invalid("target", "is not a role or group this portal offers"))
+		return
+	}
+	name, kind := targetName(t)
+	ctx := v.r.Context()
+	if v.r.Method != http.MethodPost {
+		elig, err := p.schedules(v, domain.KindEligibility)
+		if err != nil {
+			p.fail(v.w, pg, err)
+			return
+		}
+		f := &extendForm{Name: name, Kind: kind, TargetKey: t.Key(), CSRF: p.web.CSRFToken(v.sess, "extend")}
+		for _, s := range elig {
+			if s.Target == t {
+				f.Until = at(s.End)
+			}
+		}
+		pg.Title, pg.Extend = "Extend "+name, f
+		p.render(v.w, http.StatusOK, pg)
+		return
+	}
+	req, err := p.eng.Submit(ctx, v.call, engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionSelfExtend,
+		PrincipalID: v.sess.ObjectID, Target: t, Justification: strings.TrimSpace(form.Get("justification"))})
+	p.eng.FlushMail(ctx, v.call)
+	if err != nil {
+		p.fail(v.w, pg, err)
+		return
+	}
+	v.call.Log.Info("extension asked through the portal", "request_id", req.ID, "status", req.Status)
+	pg.Title, pg.Message = "Extension asked", "Your request to extend "+name+" waits for an administrator."
 	p.render(v.w, http.StatusOK, pg)
 }

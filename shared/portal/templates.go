@@ -26,6 +26,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{if .SignIn}}<p><a class="button" href="{{.SignIn}}">{{if .SignInText}}{{.SignInText}}{{else}}Sign in with your work account{{end}}</a></p>{{end}}
 {{if .Roles}}{{template "roles" .}}{{end}}
 {{with .Activate}}{{template "activate" .}}{{end}}
+{{with .Extend}}{{template "extend" .}}{{end}}
 {{if .Requests}}{{template "requests" .}}{{end}}
 {{if .Approvals}}{{template "approvals" .}}{{end}}
 </main></body></html>{{end}}
@@ -39,6 +40,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <td data-label="State">{{if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
 <td data-label="Activation needs">{{if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
 <td data-label="Action">{{if .ActivateURL}}<a class="button" href="{{.ActivateURL}}">Activate<span class="sr"> {{.Name}}</span></a>{{end}}
+{{if .ExtendURL}}<a href="{{.ExtendURL}}">Extend<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .CSRF}}<form method="post" action="/portal/deactivate"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}"><button type="submit">Deactivate<span class="sr"> {{.Name}}</span></button></form>{{end}}</td>
 </tr>{{end}}</tbody></table>{{end}}
 
@@ -54,6 +56,14 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <p><button type="submit" class="primary">Activate</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
+{{define "extend"}}<p>{{.Kind}}, eligible until {{template "when" .Until}}. An administrator decides on the extension.</p>
+<form method="post" action="/portal/extend" class="stack">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}">
+<label for="justification">Why you still need it (required)</label>
+<textarea id="justification" name="justification" rows="3" maxlength="500" required></textarea>
+<p><button type="submit" class="primary">Ask to extend</button> <a href="/portal/">Back to my roles</a></p>
+</form>{{end}}
+
 {{define "requests"}}<table class="cards"><caption class="sr">Your requests, newest first</caption>
 <thead><tr><th scope="col">What</th><th scope="col">Asked</th><th scope="col">Status</th><th scope="col">Until</th><th scope="col">Action</th></tr></thead><tbody>
 {{range .Requests}}<tr>
@@ -61,10 +71,18 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <td data-label="Asked">{{template "when" .Created}}</td>
 <td data-label="Status">{{.Status}}</td>
 <td data-label="Until">{{if .Until}}{{template "when" .Until}}{{end}}</td>
-<td data-label="Action">{{if .CSRF}}<form method="post" action="/portal/requests"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button type="submit">Cancel<span class="sr"> request for {{.What}}</span></button></form>{{end}}</td>
+<td data-label="Action">{{if .CSRF}}<form method="post" action="/portal/requests"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="kind" value="{{.Kind}}"><input type="hidden" name="id" value="{{.ID}}"><button type="submit">Cancel<span class="sr"> request for {{.What}}</span></button></form>{{end}}</td>
 </tr>{{end}}</tbody></table>{{end}}
 
-{{define "approvals"}}{{$csrf := .ApprovalsCSRF}}{{range .Approvals}}
+{{define "approvals"}}{{$csrf := .ApprovalsCSRF}}{{if gt (len .Approvals) 1}}
+<form method="post" action="/portal/approvals" class="stack card"><input type="hidden" name="csrf" value="{{$csrf}}">
+<fieldset><legend>Decide several at once</legend>
+{{range .Approvals}}<label class="pick"><input type="checkbox" name="pick" value="{{.ID}} {{.StageID}}"> {{.Requester.Name}}: {{.What}}</label>
+{{end}}</fieldset>
+<label for="j-several">Your justification</label>
+<textarea id="j-several" name="justification" rows="2" maxlength="500"></textarea>
+<p><button type="submit" name="decision" value="Approve" class="primary">Approve selected</button> <button type="submit" name="decision" value="Deny">Deny selected</button></p>
+</form>{{end}}{{range .Approvals}}
 <section class="card" aria-labelledby="a-{{.ID}}">
 <h2 id="a-{{.ID}}">{{.Requester.Name}} wants {{.What}}</h2>
 <dl>
