@@ -5,7 +5,7 @@ AZURITE   := local/azurite/node_modules/.bin/azurite-table
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI  := bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build run test bench fuzz deps clean package package-aws lint check
+.PHONY: build run test bench fuzz deps clean package package-aws lint check screenshots
 
 build:
 	$(GO) build -o bin/jitpim ./functions
@@ -51,6 +51,11 @@ run: deps build
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+# screenshots replaces README's portal screenshots (docs/screenshots) with
+# those the browser tests take (needs chromium: apt-get install -y chromium).
+screenshots: deps
+	JITPIM_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 ./local/browser/
 
 # bench prints the measured figures: engine ns/op and allocs/op on the
 # memory store; Table Storage round trips per operation; activation latency

@@ -4,8 +4,9 @@
 // the Graph, ServiceNow and issuer simulators. People sign in on the dev
 // issuer's page as a person would. Every portal screen is checked with
 // axe-core (pinned in package.json, injected by the test): no serious or
-// critical WCAG 2.1 AA violation. Screenshots go to docs/screenshots for
-// README.
+// critical WCAG 2.1 AA violation. Each test saves screenshots (to
+// $TMPDIR/jitpim-screenshots; with JITPIM_UPDATE_SCREENSHOTS=1, as
+// `make screenshots` sets, to docs/screenshots for README).
 //
 // Chromium must be on PATH as chromium (.ci/run installs it); without it
 // the tests fail when JITPIM_BROWSER_REQUIRED=1 (CI) and skip otherwise.
@@ -58,7 +59,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	axeJS = string(axe)
-	shotsDir = filepath.Join(root, "docs", "screenshots")
+	// Screenshots always go to a directory of their own; README's copies in
+	// docs/screenshots are replaced only when asked (make screenshots), so
+	// a test run does not change the tree.
+	shotsDir = filepath.Join(os.TempDir(), "jitpim-screenshots")
+	if os.Getenv("JITPIM_UPDATE_SCREENSHOTS") == "1" {
+		shotsDir = filepath.Join(root, "docs", "screenshots")
+	}
 	if err := os.MkdirAll(shotsDir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -353,8 +353,8 @@ func (p *Portal) deactivate(v *visit) {
 
 type requestRow struct {
 	ID, Kind, What, Action, Status, Justification string
-	Created, Until                          *when
-	CSRF                                    string // the cancel form's, when it can be canceled
+	Created, Until                                *when
+	CSRF                                          string // the cancel form's, when it can be canceled
 }
 
 var actionWords = map[domain.Action]string{
