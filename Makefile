@@ -58,7 +58,8 @@ screenshots: deps
 	JITPIM_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 ./local/browser/
 
 # bench prints the measured figures: engine ns/op and allocs/op on the
-# memory store; Table Storage round trips per operation; activation latency
+# memory store; Table Storage round trips per operation and per portal page
+# view (with its directory calls); activation latency
 # (p50/p99) and 8-client throughput against Azurite; the expiry sweep with
 # 100 due among 10,000 stored versus 100 stored; one activation through the
 # whole local stack sent by the Graph SDK versus plain JSON, in the same run.

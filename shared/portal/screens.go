@@ -113,18 +113,12 @@ func plural(n int, unit string) string {
 	return strconv.Itoa(n) + " " + unit + "s"
 }
 
-// schedules lists the caller's live schedules of kind, roles and groups.
+// schedules lists the caller's live schedules of kind, roles and groups,
+// with one store query.
 func (p *Portal) schedules(v *visit, kind domain.RequestKind) ([]domain.Schedule, error) {
-	var out []domain.Schedule
-	for _, tk := range []domain.TargetKind{domain.TargetRole, domain.TargetGroup} {
-		pg, err := p.eng.ListSchedules(v.r.Context(), v.call, engine.ScheduleFilter{Kind: kind, TargetKind: tk, PrincipalID: v.sess.ObjectID,
-			InstancesOnly: kind == domain.KindAssignment, Limit: 200})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pg.Items...)
-	}
-	return out, nil
+	pg, err := p.eng.ListSchedules(v.r.Context(), v.call, engine.ScheduleFilter{Kind: kind, PrincipalID: v.sess.ObjectID,
+		InstancesOnly: kind == domain.KindAssignment, Limit: 200})
+	return pg.Items, err
 }
 
 // myRoles is the home screen: eligible and active roles and groups, with
