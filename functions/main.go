@@ -29,6 +29,7 @@ import (
 	"github.com/jitpim/jitpim/shared/memstore"
 	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
+	"github.com/jitpim/jitpim/shared/portal"
 	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/servicenow"
 	"github.com/jitpim/jitpim/shared/tablestore"
@@ -131,7 +132,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
 
-	// host.json's routePrefix; every HTTP function's route starts with its name.
+	// host.json's routePrefix is empty; every API function's route starts
+	// with api/ and its name, and the portal answers at / and /portal/.
 	fp, err := funcproto.New(log, funcproto.Options{RoutePrefix: "api"})
 	if err != nil {
 		return err
@@ -141,6 +143,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
 	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
+	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log))
+	fp.HandleHTTP("home", "req", "res", site)
+	if err := fp.HandleSite("portal", "req", "res", portal.Prefix, site); err != nil {
+		return err
+	}
 	if cfg.ServiceNow != nil {
 		fp.HandleHTTP("servicenow", "req", "res", httpapi.Bodies(httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log)))
 	} else {
