@@ -5,18 +5,23 @@ AZURITE   := local/azurite/node_modules/.bin/azurite-table
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI  := bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build run test bench fuzz deps clean package package-aws lint check
+.PHONY: build run test bench fuzz deps clean package package-aws lint check screenshots
 
 build:
 	$(GO) build -o bin/jitpim ./functions
 	$(GO) build -o bin/jitpim-host ./local/host
 	$(GO) build -o bin/devstack ./local/devstack
 
-# deps installs the pinned Azurite from npm (local/azurite/package-lock.json).
-deps: $(AZURITE)
+# deps installs the pinned Azurite and axe-core from npm (package-lock.json
+# in local/azurite and local/browser).
+AXE := local/browser/node_modules/axe-core/axe.min.js
+deps: $(AZURITE) $(AXE)
 $(AZURITE): local/azurite/package.json local/azurite/package-lock.json
 	npm ci --prefix local/azurite --no-audit --no-fund
 	@touch $(AZURITE)
+$(AXE): local/browser/package.json local/browser/package-lock.json
+	npm ci --prefix local/browser --no-audit --no-fund
+	@touch $(AXE)
 
 $(GOLANGCI):
 	mkdir -p bin
@@ -47,8 +52,14 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
+# screenshots replaces README's portal screenshots (docs/screenshots) with
+# those the browser tests take (needs chromium: apt-get install -y chromium).
+screenshots: deps
+	JITPIM_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 ./local/browser/
+
 # bench prints the measured figures: engine ns/op and allocs/op on the
-# memory store; Table Storage round trips per operation; activation latency
+# memory store; Table Storage round trips per operation and per portal page
+# view (with its directory calls); activation latency
 # (p50/p99) and 8-client throughput against Azurite; the expiry sweep with
 # 100 due among 10,000 stored versus 100 stored; one activation through the
 # whole local stack sent by the Graph SDK versus plain JSON, in the same run.

@@ -179,6 +179,13 @@ func loadConfig(get func(string) string) (config, error) {
 	if v := get("JITPIM_WEB_ISSUER"); v != "" {
 		c.Web.Issuer = v
 	}
+	if v := get("JITPIM_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > weblogin.MaxSessionTTL {
+			return c, fmt.Errorf("JITPIM_SESSION_TTL: %q is not a duration from 1m to %v, e.g. 8h", v, weblogin.MaxSessionTTL)
+		}
+		c.Web.SessionTTL = d
+	}
 	for _, k := range cookieKeys {
 		c.Web.CookieKeys = append(c.Web.CookieKeys, k.Secret)
 	}

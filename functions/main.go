@@ -28,7 +28,9 @@ import (
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/lambdaproto"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
+	"github.com/jitpim/jitpim/shared/portal"
 	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/servicenow"
 	"github.com/jitpim/jitpim/shared/tablestore"
@@ -133,12 +135,14 @@ func run(ctx context.Context, log *slog.Logger) error {
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
-	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links, Azure: azure})
+	mail := notices.New(kernel, store, links)
+	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail, Azure: azure})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir, Azure: azure}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
 
-	// host.json's routePrefix; every HTTP function's route starts with its name.
+	// host.json's routePrefix is empty; every API function's route starts
+	// with api/ and its name, and the portal answers at / and /portal/.
 	fp, err := funcproto.New(log, funcproto.Options{RoutePrefix: "api"})
 	if err != nil {
 		return err
@@ -149,6 +153,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
 	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
+	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log))
+	fp.HandleHTTP("home", "req", "res", site)
+	if err := fp.HandleSite("portal", "req", "res", portal.Prefix, site); err != nil {
+		return err
+	}
 	if cfg.ServiceNow != nil {
 		fp.HandleHTTP("servicenow", "req", "res", httpapi.Bodies(httpapi.NewWebhook(cfg.WebhookAuth, eng, now, log)))
 	} else {
@@ -162,7 +171,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	timers := timerFuncs(now, log, broken, map[string]timerJob{
 		"reminders": func(ctx context.Context, c *engine.Call) (any, error) {
-			n, err := eng.SendReminders(ctx, c)
+			n, err := mail.SendReminders(ctx, c)
 			return map[string]int{"queued": n}, err
 		},
 		"expirySweep":     func(ctx context.Context, c *engine.Call) (any, error) { return eng.Sweep(ctx, c) },

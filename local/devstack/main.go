@@ -49,6 +49,8 @@ func main() {
 	export, verify := s.AuditCommands(filepath.Join("bin", "jitpim"))
 	fmt.Printf(`
 jitpim local stack is up (demo tenant seeded)
+  portal               %s/   (sign in on the dev issuer's page with a demo user's object id below;
+                       tick "I completed MFA" when a role asks for it)
   API (Functions host) %s/api/...
   token issuer         %s   (POST /token {"oid": "...", "mfa": true})
   Graph simulator      %s   (GET /_sim/state, GET /_sim/outbox)
@@ -62,14 +64,14 @@ an empty or missing chain, e.g. with another JITPIM_TABLE_PREFIX):
   %s
   %s
 
-demo users (object ids):
-  gina  (jitpim admin)        %s
-  alice (approver, admin)     %s
-  adam  (service desk)        %s
-  rita  (eligible GA)         %s
-  bg1   (break-glass)         %s
+demo users to sign in as (object ids):
+  gina  (jitpim admin)                              %s
+  alice (approves Global Administrator, admin)      %s
+  adam  (service desk: Helpdesk, Exchange admin)    %s
+  rita  (eligible for Global Administrator)         %s
+  bg1   (break-glass: jitpim never touches it)     %s
 Follow README.md's walkthrough. Ctrl-C stops everything.
-`, s.HostURL, s.IssuerURL, s.GraphURL, s.ARMURL, o.AzuriteAddr, s.TablePrefix, s.TablePrefix, s.TablePrefix, s.SNURL, s.WebhookSecret,
+`, s.HostURL, s.HostURL, s.IssuerURL, s.GraphURL, s.ARMURL, o.AzuriteAddr, s.TablePrefix, s.TablePrefix, s.TablePrefix, s.SNURL, s.WebhookSecret,
 		verify, export,
 		stack.UserID(s.Tenant, "gina"), stack.UserID(s.Tenant, "alice"), stack.UserID(s.Tenant, "adam"),
 		stack.UserID(s.Tenant, "rita"), stack.UserID(s.Tenant, "bg1"))

@@ -140,9 +140,14 @@ func TestBodiesThroughTheHost(t *testing.T) {
 	})
 }
 
-// TestFunctionRoutesNameTheirFunction: forwarded requests are routed by the
-// first segment after /api/ (funcproto), so every HTTP function's route
-// must start with its folder's name, and host.json must forward.
+// TestFunctionRoutesNameTheirFunction: host.json's routePrefix is empty so
+// the portal can answer at the app's root; forwarded API requests are
+// routed by the first segment after /api/ (funcproto), so every API
+// function's route must start with api/ and its folder's name, and the
+// site's two functions have exactly the routes funcproto serves: "/" (an
+// optional parameter that must stay empty, because an empty route never
+// matches in Azure) and /portal/. No route may catch single-segment paths
+// such as /expirySweep, where the host posts invocation envelopes.
 func TestFunctionRoutesNameTheirFunction(t *testing.T) {
 	raw, err := os.ReadFile("../../host.json")
 	if err != nil {
@@ -161,9 +166,10 @@ func TestFunctionRoutesNameTheirFunction(t *testing.T) {
 	if err := json.Unmarshal(raw, &host); err != nil {
 		t.Fatal(err)
 	}
-	if !host.CustomHandler.EnableForwardingHttpRequest || host.Extensions.HTTP.RoutePrefix != "api" {
-		t.Fatalf("host.json: forwarding %v, routePrefix %q; the handler expects forwarding under /api", host.CustomHandler.EnableForwardingHttpRequest, host.Extensions.HTTP.RoutePrefix)
+	if !host.CustomHandler.EnableForwardingHttpRequest || host.Extensions.HTTP.RoutePrefix != "" {
+		t.Fatalf("host.json: forwarding %v, routePrefix %q; the handler expects forwarding and an empty prefix", host.CustomHandler.EnableForwardingHttpRequest, host.Extensions.HTTP.RoutePrefix)
 	}
+	site := map[string]string{"home": "{home:maxlength(0)?}", "portal": "portal/{*path}"}
 	files, _ := filepath.Glob("../../functions/*/function.json")
 	https := 0
 	for _, f := range files {
@@ -183,12 +189,18 @@ func TestFunctionRoutesNameTheirFunction(t *testing.T) {
 				continue
 			}
 			https++
-			if first, _, _ := strings.Cut(b.Route, "/"); !strings.EqualFold(first, name) {
-				t.Errorf("%s: route %q does not start with %s", f, b.Route, name)
+			if want, ok := site[name]; ok {
+				if b.Route != want {
+					t.Errorf("%s: route %q, want %q", f, b.Route, want)
+				}
+				continue
+			}
+			if api, rest, _ := strings.Cut(b.Route, "/"); api != "api" || !strings.EqualFold(strings.Split(rest, "/")[0], name) {
+				t.Errorf("%s: route %q does not start with api/%s", f, b.Route, name)
 			}
 		}
 	}
-	if https < 6 {
+	if https < 8 {
 		t.Fatalf("found %d HTTP functions", https)
 	}
 }

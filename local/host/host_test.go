@@ -30,6 +30,12 @@ func TestRouteMatch(t *testing.T) {
 		{"a/{x}/b/{y?}", "a/1/c", nil},
 		{"", "", map[string]string{}},
 		{"", "x", nil},
+		// The app's root route: only "/" (an empty route never matches in Azure).
+		{"{home:maxlength(0)?}", "", map[string]string{}},
+		{"{home:maxlength(0)?}", "expirySweep", nil},
+		{"items/{id:minlength(2):maxlength(3)}", "items/abc", map[string]string{"id": "abc"}},
+		{"items/{id:minlength(2):maxlength(3)}", "items/a", nil},
+		{"items/{id:minlength(2):maxlength(3)}", "items/abcd", nil},
 	}
 	for _, tc := range tests {
 		tmpl, err := parseRouteTemplate(tc.tmpl)

@@ -328,6 +328,12 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lp := strings.ToLower(p)
 	switch {
 	case p == "/":
+		// As the real host (azure-functions-host#1102): a function whose
+		// route matches the root serves it; otherwise the host's own page.
+		if _, _, ok := h.router.lookup(r.Method, p); ok {
+			h.serveFunction(w, r)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return

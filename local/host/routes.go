@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,9 @@ type segment struct {
 	name     string // parameters
 	optional bool
 	def      *string // {name=default}
+	// maxLen and minLen enforce maxlength(n) and minlength(n), which
+	// jitpim's root route uses ({home:maxlength(0)?}); -1 = none.
+	maxLen, minLen int
 }
 
 type routeTemplate struct {
@@ -78,7 +82,7 @@ func parseRouteTemplate(text string) (*routeTemplate, error) {
 }
 
 func parseParam(body string) (segment, error) {
-	s := segment{kind: segParam}
+	s := segment{kind: segParam, maxLen: -1, minLen: -1}
 	if strings.HasPrefix(body, "*") {
 		s.kind = segCatchAll
 		body = strings.TrimLeft(body, "*") // "{**x}" is also a catch-all
@@ -118,8 +122,22 @@ func parseParam(body string) (segment, error) {
 		if body[0] != ':' {
 			return s, fmt.Errorf("cannot parse %q", body)
 		}
-		// Constraints are accepted but not enforced; they only affect
-		// precedence, as in ASP.NET.
+		// maxlength and minlength are enforced; other constraints are
+		// accepted but not enforced, and only affect precedence, as in ASP.NET.
+		for _, c := range strings.Split(body[1:], ":") {
+			for _, lim := range []struct {
+				name string
+				to   *int
+			}{{"maxlength(", &s.maxLen}, {"minlength(", &s.minLen}} {
+				if arg, ok := strings.CutPrefix(c, lim.name); ok {
+					n, err := strconv.Atoi(strings.TrimSuffix(arg, ")"))
+					if err != nil || !strings.HasSuffix(arg, ")") || n < 0 {
+						return s, fmt.Errorf("constraint %q needs a whole number", c)
+					}
+					*lim.to = n
+				}
+			}
+		}
 		if s.kind == segParam {
 			s.kind = segConstrained
 		}
@@ -157,7 +175,7 @@ func (t *routeTemplate) match(path []string) (map[string]string, bool) {
 			params[s.name] = strings.Join(path[i:], "/")
 			return params, true
 		default:
-			if path[i] == "" {
+			if path[i] == "" || (s.maxLen >= 0 && len(path[i]) > s.maxLen) || (s.minLen >= 0 && len(path[i]) < s.minLen) {
 				return nil, false
 			}
 			params[s.name] = path[i]

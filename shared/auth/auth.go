@@ -8,11 +8,13 @@
 // CodeTransient, because the token may well be fine.
 //
 // Library choice: golang-jwt/jwt/v5 plus a small JWKS cache (jwks.go), not
-// go-oidc. go-oidc's IDTokenVerifier has no configurable leeway on exp, its
-// RemoteKeySet refetches on every unknown kid without a rate limit, and its
-// errors are plain strings we could not map to specific messages. golang-jwt
-// gives exactly the checks we need as options (alg allow list, leeway,
-// injected clock, strict base64) and typed errors; the cache is ~150 lines.
+// go-oidc. Access tokens come from anyone on the internet, and go-oidc's
+// RemoteKeySet refetches on every unknown kid without a rate limit; its
+// IDTokenVerifier has no configurable leeway on exp and its errors are
+// plain strings. golang-jwt gives exactly the checks we need as options
+// (alg allow list, leeway, injected clock, strict base64) and typed errors.
+// The browser sign-in (shared/weblogin) does use go-oidc: its ID tokens
+// arrive from the token endpoint over TLS, not from callers.
 package auth
 
 import (

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -25,6 +26,10 @@ import (
 // signs in as whomever they type. That is the point of a dev issuer and
 // the reason it must never be reachable from anywhere but localhost.
 //
+// A step-up asks for a Conditional Access authentication context as Entra
+// is asked: claims={"id_token":{"acrs":{"essential":true,"value":"c1"}}}.
+// Here a sign-in with MFA satisfies it, and the ID token lists it in acrs.
+//
 // Development-only shortcut for scripts and tests: GET /authorize with the
 // usual parameters plus login_hint=<object id> and dev_mfa=true|false
 // (optionally dev_name=<display name>) skips the page and redirects with a
@@ -43,6 +48,7 @@ type codeGrant struct {
 	clientID, redirectURI string
 	challenge             string // S256 code_challenge
 	nonce                 string
+	acrs                  []string // authentication contexts asked for; granted with MFA
 	oid, name             string
 	mfa                   bool
 	authTime, expires     time.Time
@@ -89,11 +95,12 @@ func (s *codeStore) take(now time.Time, code string) (codeGrant, bool) {
 type authRequest struct {
 	ResponseType, ClientID, RedirectURI, Scope, State, Nonce string
 	CodeChallenge, CodeChallengeMethod, ResponseMode         string
+	ACRS                                                     []string // from the claims parameter
 }
 
 // authParams are the request parameters carried through the sign-in page.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "response_mode", "prompt", "max_age"}
+	"code_challenge", "code_challenge_method", "response_mode", "prompt", "max_age", "claims"}
 
 func parseAuthRequest(v url.Values) (authRequest, string) {
 	for _, p := range authParams {
@@ -106,6 +113,27 @@ func parseAuthRequest(v url.Values) (authRequest, string) {
 		Scope: v.Get("scope"), State: v.Get("state"), Nonce: v.Get("nonce"),
 		CodeChallenge: v.Get("code_challenge"), CodeChallengeMethod: v.Get("code_challenge_method"),
 		ResponseMode: v.Get("response_mode"),
+	}
+	if c := v.Get("claims"); c != "" {
+		var req struct {
+			IDToken struct {
+				ACRS struct {
+					Value  string   `json:"value"`
+					Values []string `json:"values"`
+				} `json:"acrs"`
+			} `json:"id_token"`
+		}
+		if json.Unmarshal([]byte(c), &req) != nil {
+			return a, "claims must be a JSON claims request"
+		}
+		for _, v := range append([]string{req.IDToken.ACRS.Value}, req.IDToken.ACRS.Values...) {
+			if v != "" {
+				if !validID(v) {
+					return a, "acrs values must be printable without spaces"
+				}
+				a.ACRS = append(a.ACRS, v)
+			}
+		}
 	}
 	u, err := url.Parse(a.RedirectURI)
 	switch {
@@ -160,6 +188,7 @@ input[type=text]{width:100%}p.warn{color:#a00}</style></head>
 <body><h1>Dev issuer sign-in</h1>
 <p class="warn">Development only: anyone who can reach this page signs in as anyone.</p>
 <p>Application <code>{{.ClientID}}</code> asks you to sign in; you will be sent back to <code>{{.RedirectURI}}</code>.</p>
+{{if .Fresh}}<p>This is a step-up: the application asks for a new sign-in{{if .ACRS}} satisfying authentication context {{range .ACRS}}<code>{{.}}</code> {{end}}(MFA satisfies it here){{end}}.</p>{{end}}
 <form method="post" action="authorize">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<label>Object id (oid) <input type="text" name="oid" value="{{.OID}}" required autofocus></label>
@@ -201,7 +230,7 @@ func (i *Issuer) authorizeGet(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	_ = signInPage.Execute(w, map[string]any{
 		"ClientID": a.ClientID, "RedirectURI": a.RedirectURI, "Hidden": hidden,
-		"OID": hint, "Name": q.Get("dev_name"),
+		"OID": hint, "Name": q.Get("dev_name"), "ACRS": a.ACRS, "Fresh": q.Get("prompt") == "login",
 	})
 }
 
@@ -240,7 +269,7 @@ func (i *Issuer) issueCode(w http.ResponseWriter, r *http.Request, a authRequest
 	}
 	now := i.now()
 	code, ok := i.codes.put(now, codeGrant{
-		clientID: a.ClientID, redirectURI: a.RedirectURI, challenge: a.CodeChallenge, nonce: a.Nonce,
+		clientID: a.ClientID, redirectURI: a.RedirectURI, challenge: a.CodeChallenge, nonce: a.Nonce, acrs: a.ACRS,
 		oid: oid, name: name, mfa: mfa, authTime: now, expires: now.Add(codeLifetime),
 	})
 	if !ok {
@@ -325,7 +354,11 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request) {
 	if g.nonce != "" {
 		extra["nonce"] = g.nonce
 	}
-	idToken, err := i.Mint(TokenRequest{ObjectID: g.oid, Name: g.name, Audience: g.clientID, MFA: g.mfa, Extra: extra})
+	var acrs []string
+	if g.mfa {
+		acrs = g.acrs
+	}
+	idToken, err := i.Mint(TokenRequest{ObjectID: g.oid, Name: g.name, Audience: g.clientID, MFA: g.mfa, ACRS: acrs, Extra: extra})
 	if err != nil {
 		http.Error(w, "could not sign token", http.StatusInternalServerError)
 		return
@@ -336,7 +369,7 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request) {
 	if aud == "" {
 		aud = g.clientID
 	}
-	access, err := i.Mint(TokenRequest{ObjectID: g.oid, Name: g.name, Audience: aud, MFA: g.mfa,
+	access, err := i.Mint(TokenRequest{ObjectID: g.oid, Name: g.name, Audience: aud, MFA: g.mfa, ACRS: acrs,
 		Extra: map[string]any{"auth_time": g.authTime.Unix()}})
 	if err != nil {
 		http.Error(w, "could not sign token", http.StatusInternalServerError)

@@ -5,15 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/jitpim/jitpim/shared/devissuer"
 )
 
@@ -70,13 +73,44 @@ func grant(code string) url.Values {
 		"client_id": {clientID}, "code_verifier": {pkceVerifier}, "client_secret": {"anything"}}
 }
 
-func idVerifier(t *testing.T, issuer string) *auth.IDTokenVerifier {
+// idClaims are the ID token claims the sign-in of shared/weblogin reads.
+type idClaims struct {
+	ObjectID string   `json:"oid"`
+	Name     string   `json:"name"`
+	AMR      []string `json:"amr"`
+	ACRS     []string `json:"acrs"`
+	AuthTime int64    `json:"auth_time"`
+	Nonce    string   `json:"nonce"`
+}
+
+func (c idClaims) HasMFA() bool { return slices.Contains(c.AMR, "mfa") }
+
+// oidcVerifier checks ID tokens with go-oidc, as shared/weblogin does: the
+// dev issuer must serve what that library needs (discovery, JWKS, RS256).
+type oidcVerifier struct{ v *oidc.IDTokenVerifier }
+
+func (o oidcVerifier) Verify(ctx context.Context, raw, nonce string) (idClaims, error) {
+	idt, err := o.v.Verify(ctx, raw)
+	if err != nil {
+		return idClaims{}, err
+	}
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		return idClaims{}, err
+	}
+	if c.Nonce != nonce {
+		return idClaims{}, fmt.Errorf("nonce %q, want %q", c.Nonce, nonce)
+	}
+	return c, nil
+}
+
+func idVerifier(t *testing.T, issuer string) oidcVerifier {
 	t.Helper()
-	v, err := auth.NewIDTokenVerifier(context.Background(), auth.IDTokenConfig{Issuer: issuer, ClientID: clientID}, nil)
+	p, err := oidc.NewProvider(context.Background(), issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return oidcVerifier{p.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{oidc.RS256}})}
 }
 
 func TestDiscoveryOfCodeFlow(t *testing.T) {
@@ -86,8 +120,8 @@ func TestDiscoveryOfCodeFlow(t *testing.T) {
 	if doc["authorization_endpoint"] != srv.URL+"/authorize" || doc["token_endpoint"] != srv.URL+"/token" {
 		t.Fatalf("discovery = %v", doc)
 	}
-	if md, err := auth.Discover(context.Background(), nil, srv.URL); err != nil || md.AuthorizationEndpoint != srv.URL+"/authorize" || md.JWKSURI != srv.URL+"/keys" {
-		t.Fatalf("Discover: %+v %v", md, err)
+	if p, err := oidc.NewProvider(context.Background(), srv.URL); err != nil || p.Endpoint().AuthURL != srv.URL+"/authorize" || p.Endpoint().TokenURL != srv.URL+"/token" {
+		t.Fatalf("go-oidc discovery: %+v %v", p, err)
 	}
 	b, _ := json.Marshal(doc)
 	for _, want := range []string{`"response_types_supported":["code"]`, `"code_challenge_methods_supported":["S256"]`} {
@@ -143,7 +177,7 @@ func TestSignInPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ObjectID != "33333333-3333-4333-8333-333333333333" || c.Name != "Form User" || !c.HasMFA() || c.AuthTime.IsZero() {
+	if c.ObjectID != "33333333-3333-4333-8333-333333333333" || c.Name != "Form User" || !c.HasMFA() || c.AuthTime == 0 {
 		t.Fatalf("claims %+v", c)
 	}
 
@@ -300,5 +334,38 @@ func TestAuthorizeRefuses(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `value="o-hint"`) {
 		t.Fatalf("%s %s", resp.Status, body)
+	}
+}
+
+// A step-up asks for an authentication context with the claims parameter,
+// as Entra is asked; a sign-in with MFA satisfies it, one without does not.
+func TestAuthContextClaimsRequest(t *testing.T) {
+	_, srv := serve(t)
+	v := idVerifier(t, srv.URL)
+	for _, mfa := range []bool{true, false} {
+		q := authParams()
+		q.Set("claims", `{"id_token":{"acrs":{"essential":true,"value":"c1"}}}`)
+		q.Set("login_hint", "11111111-1111-4111-8111-111111111111")
+		q.Set("dev_mfa", map[bool]string{true: "true", false: "false"}[mfa])
+		resp, got := authorize(t, srv.URL, q)
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("authorize: %s", resp.Status)
+		}
+		status, out := redeem(t, srv.URL, grant(got.Get("code")))
+		if status != http.StatusOK {
+			t.Fatalf("%d %v", status, out)
+		}
+		c, err := v.Verify(context.Background(), out["id_token"].(string), "n-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]string{true: "c1", false: ""}[mfa]; strings.Join(c.ACRS, ",") != want {
+			t.Fatalf("mfa %v: acrs %v, want %q", mfa, c.ACRS, want)
+		}
+	}
+	q := authParams()
+	q.Set("claims", `{"id_token":`)
+	if resp, _ := authorize(t, srv.URL, q); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("malformed claims: %s", resp.Status)
 	}
 }

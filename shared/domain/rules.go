@@ -111,6 +111,21 @@ func CheckActivation(c ActivationCheck) error {
 // NeedsStepUp reports whether activation asks for MFA or an auth context.
 func NeedsStepUp(a ActivationRules) bool { return a.RequireMFA || a.AuthContext != "" }
 
+// StepUp is what a sign-in must show before an action is offered: MFA, or
+// a Conditional Access authentication context (which satisfies MFA when
+// the context demands it). Pages send a person through a fresh sign-in
+// asking for it before they show a form, rather than refuse it after.
+type StepUp struct {
+	MFA         bool
+	AuthContext string
+}
+
+// Needed reports whether any step-up is asked for.
+func (s StepUp) Needed() bool { return s.MFA || s.AuthContext != "" }
+
+// StepUpOf is the step-up the activation rules ask for.
+func StepUpOf(a ActivationRules) StepUp { return StepUp{MFA: a.RequireMFA, AuthContext: a.AuthContext} }
+
 // CheckStepUp applies the activation's sign-in rules: the Conditional
 // Access authentication context when the policy names one, else MFA, in
 // both cases from a sign-in younger than freshness (0 = any age).

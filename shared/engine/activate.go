@@ -79,7 +79,7 @@ func (e *Engine) openActivation(ctx context.Context, c *Call, r *domain.Request,
 	if r.Status == domain.StatusGranted {
 		return e.provision(ctx, c, r)
 	}
-	e.notifyApprovers(ctx, c, *r)
+	e.notify().Approvers(ctx, c, *r)
 	e.ticketNote(ctx, c, *r, e.pendingNote(ctx, *r))
 	return nil
 }

@@ -72,6 +72,26 @@ type Decision struct {
 	Justification string
 }
 
+// DecisionStepUp is the sign-in that deciding stage st of r asks of the
+// caller (a confirmation: the activation's MFA or authentication context;
+// an approval: MFA when Config.ApproverMFA), and refused, the refusal
+// Decide gives the caller's current sign-in (nil when it suffices). Pages
+// use it to send a person through step-up before they show the form.
+func (e *Engine) DecisionStepUp(ctx context.Context, c *Call, r domain.Request, st domain.ApprovalStage) (need domain.StepUp, refused, err error) {
+	if st.Confirmation {
+		p, err := e.EffectivePolicy(ctx, r.Target)
+		if err != nil {
+			return domain.StepUp{}, nil, err
+		}
+		return domain.StepUpOf(p.Activation), domain.CheckStepUp(p.Activation, c.Caller.Auth, c.Now, e.cfg.MFAFreshness), nil
+	}
+	need = domain.StepUp{MFA: e.cfg.ApproverMFA}
+	if need.MFA && !c.Caller.Auth.MFA {
+		return need, domain.Errorf(domain.CodeForbidden, "approvers must sign in with multi-factor authentication"), nil
+	}
+	return need, nil, nil
+}
+
 // Decide records an approver's decision. The first decision settles a
 // stage; a Deny ends the request; approving the last stage grants it. The
 // requester's account and eligibility are checked again before an approval
@@ -124,16 +144,10 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			}
 			return domain.Errorf(domain.CodeConflict, "this stage is not open for decisions; the request is %s", r.Status)
 		}
-		if st.Confirmation {
-			p, err := e.EffectivePolicy(ctx, r.Target)
-			if err != nil {
-				return err
-			}
-			if err := domain.CheckStepUp(p.Activation, c.Caller.Auth, c.Now, e.cfg.MFAFreshness); err != nil {
-				return err
-			}
-		} else if e.cfg.ApproverMFA && !c.Caller.Auth.MFA {
-			return domain.Errorf(domain.CodeForbidden, "approvers must sign in with multi-factor authentication")
+		if _, refused, err := e.DecisionStepUp(ctx, c, r, *st); err != nil {
+			return err
+		} else if refused != nil {
+			return refused
 		}
 		if st.ApproverJustificationRequired && strings.TrimSpace(d.Justification) == "" {
 			return domain.Invalid("justification", "this stage requires the approver's justification")
@@ -186,13 +200,13 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			return r, err
 		}
 		if r.Status == domain.StatusProvisioned {
-			e.notifyDecision(ctx, c, r, notify.Approved, d.Justification)
+			e.notify().Decision(ctx, c, r, notify.Approved, d.Justification)
 		}
 	case domain.StatusDenied:
-		e.notifyDecision(ctx, c, r, notify.Denied, d.Justification)
+		e.notify().Decision(ctx, c, r, notify.Denied, d.Justification)
 		e.ticketNote(ctx, c, r, "denied by "+e.PersonName(ctx, c.Caller.ID))
 	case domain.StatusPendingApproval:
-		e.notifyApprovers(ctx, c, r) // the next stage's approvers
+		e.notify().Approvers(ctx, c, r) // the next stage's approvers
 		e.ticketNote(ctx, c, r, e.pendingNote(ctx, r))
 	}
 	return r, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/names"
+	"github.com/jitpim/jitpim/shared/notify"
 	"github.com/jitpim/jitpim/shared/outbox"
 )
 
@@ -81,21 +82,23 @@ func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, c
 	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), names: names.New(dir, cfg.Names), cfg: cfg}
 }
 
-// Links makes the personal links that approval and confirmation mails
-// carry (shared/approvallink implements it).
-type Links interface {
-	ApprovalLink(requestID, stageID string, approverID domain.ObjectID, expires time.Time) (string, error)
-	ConfirmLink(requestID, stageID string, requesterID domain.ObjectID, expires time.Time) (string, error)
+// Notifier tells people what happened to requests and assignments
+// (shared/notices implements it; nil tells nobody).
+type Notifier interface {
+	Provisioned(ctx context.Context, c *Call, r domain.Request)
+	Decision(ctx context.Context, c *Call, r domain.Request, kind notify.Kind, reason string)
+	Approvers(ctx context.Context, c *Call, r domain.Request)
+	Expired(ctx context.Context, c *Call, s domain.Schedule)
 }
 
 // Deps are the engine's outside collaborators besides the kernel's; each
 // may be nil: no ticket system (tickets are free text), no alarm (failing
-// revokes are only logged), no links (mails go without them), no Azure
+// revokes are only logged), no notifier (nobody is told), no Azure
 // (requests for Azure resource roles are refused).
 type Deps struct {
 	Tickets domain.TicketSystem
 	Alarm   domain.Alarm
-	Links   Links
+	Notices Notifier
 	Azure   domain.AzureRBAC
 }
 
@@ -105,13 +108,13 @@ type Engine struct {
 	*Kernel
 	tickets domain.TicketSystem
 	alarm   domain.Alarm
-	links   Links
+	notices Notifier
 	azure   domain.AzureRBAC
 }
 
 // New builds an engine on a kernel.
 func New(k *Kernel, deps Deps) *Engine {
-	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, links: deps.Links, azure: deps.Azure}
+	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, notices: deps.Notices, azure: deps.Azure}
 }
 
 // Config returns the settings the kernel runs with, defaults filled in.

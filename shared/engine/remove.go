@@ -117,7 +117,7 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	if status == domain.ScheduleExpired {
 		action = "schedule.expire"
 		if ended { // only the caller that ended it announces it
-			e.notifyExpired(ctx, c, s)
+			e.notify().Expired(ctx, c, s)
 		}
 	}
 	if ended { // else a concurrent caller ended it, and audits it

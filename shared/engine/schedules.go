@@ -11,7 +11,7 @@ import (
 // in force now.
 type ScheduleFilter struct {
 	Kind          domain.RequestKind
-	TargetKind    domain.TargetKind
+	TargetKind    domain.TargetKind // "" = directory roles and groups (Azure roles only when asked for)
 	PrincipalID   domain.ObjectID
 	Match         func(domain.Target) bool
 	InstancesOnly bool
@@ -46,7 +46,8 @@ func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (
 			return out, err
 		}
 		for _, s := range p.Items {
-			if s.Target.Kind != f.TargetKind || !listed(s, c.Now) || (f.InstancesOnly && c.Now.Before(s.Start)) {
+			kindOK := s.Target.Kind == f.TargetKind || (f.TargetKind == "" && s.Target.Kind != domain.TargetAzureRole)
+			if !kindOK || !listed(s, c.Now) || (f.InstancesOnly && c.Now.Before(s.Start)) {
 				continue
 			}
 			if f.Match != nil && !f.Match(s.Target) {

@@ -181,7 +181,7 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 	}
 	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
 		Details: map[string]string{"stage": stageID}})
-	e.notifyApprovers(ctx, c, r)
+	e.notify().Approvers(ctx, c, r)
 	return nil
 }
 

@@ -79,7 +79,7 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 			e.TargetName(ctx, r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
 	}
 	var names []string
-	for _, id := range e.approversOf(ctx, st) {
+	for _, id := range e.ApproverIDs(ctx, st) {
 		if id == r.PrincipalID || len(names) == 5 {
 			continue
 		}

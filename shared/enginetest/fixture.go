@@ -13,6 +13,7 @@ import (
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakearm"
 	"github.com/jitpim/jitpim/shared/fakedir"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 )
 
@@ -23,7 +24,7 @@ type Setup struct {
 	Config  engine.Config
 	Mailer  domain.Mailer
 	Tickets domain.TicketSystem
-	Links   engine.Links
+	Links   notices.Links
 }
 
 // newEngine is the one place the suite builds the services, as
@@ -31,7 +32,8 @@ type Setup struct {
 // raises through (when the store keeps alerts), the engine and policies.
 func (f *Fixture) newEngine(store domain.Store, s Setup) {
 	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
-	deps := engine.Deps{Tickets: s.Tickets, Links: s.Links, Azure: f.ARM}
+	f.Notices = notices.New(f.Kernel, f.Store, s.Links)
+	deps := engine.Deps{Tickets: s.Tickets, Notices: f.Notices, Azure: f.ARM}
 	if as, ok := store.(domain.AlertStore); ok {
 		f.Alarms = alert.NewAlarms(f.Kernel, as, nil)
 		deps.Alarm = f.Alarms
@@ -74,6 +76,7 @@ type Fixture struct {
 	Kernel   *engine.Kernel
 	Eng      *engine.Engine
 	Policies *policy.Service
+	Notices  *notices.Notices
 	Alarms   *alert.Alarms
 	Cfg      engine.Config
 	// Now is the clock: every call is made at Now. Advance moves it, never

@@ -57,14 +57,24 @@ type Server struct {
 	http   map[string]httpFunc
 	timers map[string]timerFunc
 	prefix string // "/api/": forwarded requests arrive under it
+	site   *siteFunc
 	log    *slog.Logger
+}
+
+// siteFunc is the function that serves the web portal outside the API's
+// prefix: GET "/" and everything under its path prefix.
+type siteFunc struct {
+	name       string
+	pathPrefix string
 }
 
 // Options configures a Server.
 type Options struct {
-	// RoutePrefix is host.json's extensions.http.routePrefix ("api" when
-	// unset there). Forwarded requests arrive at /{RoutePrefix}/...; with an
-	// empty prefix they could not be told from envelopes, so New refuses it.
+	// RoutePrefix is the path prefix the API's forwarded requests arrive
+	// under ("api"): host.json's routePrefix is empty so that the portal can
+	// answer at the root, and every API function's route starts with
+	// "api/{function}". Without a prefix forwarded requests could not be
+	// told from envelopes, so New refuses an empty one.
 	RoutePrefix string
 }
 
@@ -95,6 +105,33 @@ func New(log *slog.Logger, o Options) (*Server, error) {
 // before forwarding.
 func (s *Server) HandleHTTP(function, binding, output string, h http.Handler) {
 	s.http[strings.ToLower(function)] = httpFunc{binding, output, h}
+}
+
+// HandleSite registers the HTTP function that serves the web site (the
+// portal) outside the API's prefix: forwarded GET and HEAD requests for "/"
+// and every request under pathPrefix (e.g. "/portal/") go to h. "/" also
+// answers the host's readiness probe. pathPrefix must have two slashes
+// and no more, so no site path is a single segment: the host posts
+// invocation envelopes to "/{function}", and a client must never reach
+// that endpoint through the site's route.
+func (s *Server) HandleSite(function, binding, output, pathPrefix string, h http.Handler) error {
+	if strings.Count(pathPrefix, "/") != 2 || !strings.HasPrefix(pathPrefix, "/") || !strings.HasSuffix(pathPrefix, "/") || len(pathPrefix) < 3 {
+		return fmt.Errorf("funcproto: site prefix %q must look like /name/", pathPrefix)
+	}
+	s.HandleHTTP(function, binding, output, h)
+	s.site = &siteFunc{name: strings.ToLower(function), pathPrefix: strings.ToLower(pathPrefix)}
+	return nil
+}
+
+// siteRequest reports whether a forwarded request belongs to the site.
+func (s *Server) siteRequest(r *http.Request) bool {
+	if s.site == nil {
+		return false
+	}
+	if r.URL.Path == "/" {
+		return r.Method == http.MethodGet || r.Method == http.MethodHead
+	}
+	return strings.HasPrefix(strings.ToLower(r.URL.Path), s.site.pathPrefix)
 }
 
 // HandleTimer registers a timer-triggered function.
@@ -135,6 +172,10 @@ type Answer struct {
 
 // ServeHTTP implements the handler side of the protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.siteRequest(r) {
+		s.http[s.site.name].h.ServeHTTP(w, r)
+		return
+	}
 	if r.Method == http.MethodGet && r.URL.Path == "/" {
 		w.WriteHeader(http.StatusOK) // readiness probe
 		return
@@ -300,11 +341,15 @@ func (s *Server) invokeTimer(ctx context.Context, inv string, t timerFunc, env E
 }
 
 // Forwarded serves only what a proxy in front of the handler may reach:
-// requests under the route prefix, routed by function name, as the host
-// forwards them. Another runtime (AWS Lambda) uses it so that a caller can
+// the site (HandleSite) and requests under the route prefix, routed by
+// function name, as the host forwards them. Another runtime (AWS Lambda) uses it so that a caller can
 // never post an invocation envelope and run a timer.
 func (s *Server) Forwarded() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.siteRequest(r) {
+			s.http[s.site.name].h.ServeHTTP(w, r)
+			return
+		}
 		lp := strings.ToLower(r.URL.Path)
 		if !strings.HasPrefix(lp, s.prefix) {
 			http.NotFound(w, r)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -164,5 +165,55 @@ func TestForwardedRequest(t *testing.T) {
 	s.ServeHTTP(w, httptest.NewRequest("POST", "/expirySweep", strings.NewReader(`{"Data":{"timer":{"IsPastDue":false}},"Metadata":{}}`)))
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
 		t.Errorf("timer envelope: %d %s", w.Code, w.Body)
+	}
+}
+
+// The site answers "/" (GET, HEAD) and its prefix, in both the host's
+// forwarding and Forwarded(); single-segment paths stay the host's
+// envelope endpoint, so no client reaches a timer through the site.
+func TestSite(t *testing.T) {
+	s, err := New(slog.New(slog.DiscardHandler), Options{RoutePrefix: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ran := 0
+	s.HandleTimer("expirySweep", "timer", func(context.Context, string, TimerInfo) (string, error) {
+		mu.Lock()
+		ran++
+		mu.Unlock()
+		return "ran", nil
+	})
+	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Site", r.URL.Path) })
+	for _, bad := range []string{"/", "portal/", "/portal", "/a/b/", "//"} {
+		if err := s.HandleSite("portal", "req", "res", bad, site); err == nil {
+			t.Errorf("site prefix %q accepted", bad)
+		}
+	}
+	if err := s.HandleSite("portal", "req", "res", "/portal/", site); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"host", s}, {"forwarded", s.Forwarded()}} {
+		for _, tt := range []struct {
+			method, path string
+			site         bool
+		}{
+			{"GET", "/", true}, {"HEAD", "/", true}, {"GET", "/portal/", true}, {"POST", "/portal/activate", true},
+			{"GET", "/Portal/requests", true}, {"POST", "/", false}, {"POST", "/expirySweep", false}, {"GET", "/portalx", false},
+		} {
+			rec := httptest.NewRecorder()
+			h.h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"Data":{"timer":{}}}`)))
+			if got := rec.Header().Get("X-Site") != ""; got != tt.site {
+				t.Errorf("%s %s %s: site %v, want %v", h.name, tt.method, tt.path, got, tt.site)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ran != 1 { // only the host's own envelope, never through Forwarded()
+		t.Fatalf("timer ran %d times", ran)
 	}
 }

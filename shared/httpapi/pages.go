@@ -25,14 +25,20 @@ import (
 //	GET  r/{token}  shows the request; changes nothing (mail scanners open it)
 //	POST r/{token}  decides; needs the link's own recipient signed in
 //	                (OIDC, MFA visible in the token) and the form's CSRF token
-//	GET  login      starts the sign-in; GET callback finishes it
+//	GET  login      starts the sign-in (return=, and mfa=1 / acrs= for a
+//	                step-up); GET callback finishes it
 //
 // A scanner that opens the link, or even submits the form, has no session
 // cookie (it is set only by a real sign-in and is HttpOnly and SameSite), so
-// it can neither see the details nor decide anything.
+// it can neither see the details nor decide anything. Before a form is
+// shown, a session whose sign-in would be refused (no MFA, too old, no
+// authentication context) is sent through step-up sign-in and back. Every
+// POST also passes net/http.CrossOriginProtection (Sec-Fetch-Site, Origin)
+// besides its CSRF token.
 type Pages struct {
 	links   *approvallink.Links
 	web     *weblogin.Web
+	cop     *http.CrossOriginProtection
 	eng     *engine.Engine
 	reviews *review.Service
 	now     func() time.Time
@@ -42,10 +48,17 @@ type Pages struct {
 // NewPages builds the approval and review pages; reviews may be nil (the
 // review pages then say access reviews are not configured).
 func NewPages(links *approvallink.Links, web *weblogin.Web, eng *engine.Engine, reviews *review.Service, now func() time.Time, log *slog.Logger) *Pages {
-	return &Pages{links: links, web: web, eng: eng, reviews: reviews, now: now, log: log}
+	return &Pages{links: links, web: web, cop: http.NewCrossOriginProtection(), eng: eng, reviews: reviews, now: now, log: log}
 }
 
 const pagePrefix = approvallink.PagePrefix
+
+// SignInPath starts a sign-in for the mailed pages and the portal (one
+// session for both); its callback is the redirect URI registered in Entra.
+const SignInPath = pagePrefix + "login"
+
+// portalPrefix is where the portal lives; the sign-in may return there.
+const portalPrefix = "/portal/"
 
 // opened is a mailed link opened by its own recipient, signed in.
 type opened struct {
@@ -73,7 +86,9 @@ func (p *Pages) open(w http.ResponseWriter, r *http.Request, path, token, inv st
 			p.fail(w, domain.Errorf(domain.CodeUnauthorized, "sign in before deciding"))
 			return opened{}, false
 		}
-		waiting.SignIn = pagePrefix + "login?return=" + url.QueryEscape(self)
+		// Mailed links decide privileged access: their sign-in is always a
+		// fresh one with MFA, as approvers and confirmations need by default.
+		waiting.SignIn = signInURL(self, domain.StepUp{MFA: true})
 		p.page(w, http.StatusOK, waiting)
 		return opened{}, false
 	}
@@ -83,9 +98,41 @@ func (p *Pages) open(w http.ResponseWriter, r *http.Request, path, token, inv st
 		p.fail(w, domain.Errorf(domain.CodeForbidden, "this link was sent to someone else; sign in as its recipient"))
 		return opened{}, false
 	}
-	c := engine.NewCall(p.now(), inv, engine.Caller{ID: sess.ObjectID, Name: sess.Name,
-		Auth: domain.AuthEvidence{MFA: sess.MFA(), ACRS: sess.ACRS, AuthenticatedAt: sess.AuthTime}}, log)
+	c := engine.NewCall(p.now(), inv, engine.Caller{ID: sess.ObjectID, Name: sess.Name, Auth: sess.Evidence()}, log)
 	return opened{claims: claims, sess: sess, call: c, self: self}, true
+}
+
+// signInURL is the sign-in that comes back to returnTo, asking for need.
+func signInURL(returnTo string, need domain.StepUp) string {
+	u := pagePrefix + "login?return=" + url.QueryEscape(returnTo)
+	if need.MFA {
+		u += "&mfa=1"
+	}
+	if need.AuthContext != "" {
+		u += "&acrs=" + url.QueryEscape(need.AuthContext)
+	}
+	return u
+}
+
+// justSignedIn is how long after a sign-in a page explains a missing
+// step-up instead of sending the person to sign in again: a sign-in that
+// just failed to provide it would fail again, in a loop.
+const justSignedIn = 2 * time.Minute
+
+// stepUp sends the browser through step-up sign-in when the session
+// cannot do what the form offers (refused is the engine's answer for this
+// session), before the form is shown. It reports whether it answered.
+func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, o opened, need domain.StepUp, refused error) bool {
+	if refused == nil || r.Method == http.MethodPost {
+		return false // a POST is decided by the engine, which refuses it the same way
+	}
+	if p.now().Sub(o.sess.AuthTime) < justSignedIn {
+		p.page(w, http.StatusForbidden, view{Title: "Your sign-in is not strong enough", Message: messageOf(refused),
+			SignIn: signInURL(o.self, need), SignInText: "Sign in again"})
+		return true
+	}
+	http.Redirect(w, r, signInURL(o.self, need), http.StatusSeeOther)
+	return true
 }
 
 // decision reads a POSTed decision form: the CSRF token bound to the
@@ -110,21 +157,28 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL: never pass it on
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	// The portal's stylesheet, the same look; no inline style or script.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	inv := r.Header.Get(InvocationHeader)
 	if inv == "" {
 		inv = uuid.NewString()
 	}
 	log := p.log.With("invocation_id", inv, "function", "approvals")
+	p.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, log, inv) })).ServeHTTP(w, r)
+}
+
+func (p *Pages) serve(w http.ResponseWriter, r *http.Request, log *slog.Logger, inv string) {
 	rest := strings.TrimPrefix(r.URL.Path, pagePrefix)
 	switch {
 	case rest == "login" && r.Method == http.MethodGet:
-		ret := r.URL.Query().Get("return")
-		if !(strings.HasPrefix(ret, pagePrefix+"r/") || strings.HasPrefix(ret, pagePrefix+"review/")) || !weblogin.ValidReturnTo(ret) {
+		q := r.URL.Query()
+		ret, acrs := q.Get("return"), q.Get("acrs")
+		if !(strings.HasPrefix(ret, pagePrefix+"r/") || strings.HasPrefix(ret, pagePrefix+"review/") || strings.HasPrefix(ret, portalPrefix)) || !weblogin.ValidReturnTo(ret) ||
+			len(acrs) > 64 || strings.ContainsFunc(acrs, func(c rune) bool { return c <= ' ' || c > '~' }) {
 			p.page(w, http.StatusBadRequest, view{Title: "Bad sign-in link", Message: "This sign-in link is not valid."})
 			return
 		}
-		p.web.StartLogin(w, r, ret)
+		p.web.StartLogin(w, r, ret, domain.StepUp{MFA: q.Get("mfa") == "1", AuthContext: acrs})
 	case rest == "callback" && r.Method == http.MethodGet:
 		ret, err := p.web.Callback(w, r)
 		if err != nil {
@@ -150,6 +204,7 @@ type view struct {
 	Stage          *domain.ApprovalStage
 	Confirm        bool
 	SignIn         string
+	SignInText     string
 	CSRF           string
 	Action         string
 	End            string
@@ -181,6 +236,14 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 		// POST gets the same page (a scanner or a stale tab changes nothing).
 		v.Title, v.Message = "Nothing to decide", requestOverMessage(req, stage)
 		p.page(w, http.StatusConflict, v)
+		return
+	}
+	need, refused, err := p.eng.DecisionStepUp(ctx, c, req, stage)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	if p.stepUp(w, r, o, need, refused) {
 		return
 	}
 	if r.Method != http.MethodPost { // GET, and HEAD answered like it
@@ -233,6 +296,15 @@ func (p *Pages) page(w http.ResponseWriter, status int, v view) {
 	_ = pageT.Execute(w, v)
 }
 
+// messageOf is the message a person may read of a refusal.
+func messageOf(err error) string {
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code != domain.CodeInternal {
+		return de.Message
+	}
+	return "Something went wrong; nothing was changed."
+}
+
 // requestOverMessage says in words why a mailed link has nothing left to decide.
 func requestOverMessage(req domain.Request, stage domain.ApprovalStage) string {
 	switch req.Status {
@@ -254,13 +326,15 @@ func requestOverMessage(req domain.Request, stage domain.ApprovalStage) string {
 }
 
 var pageT = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>jitpim · {{.Title}}</title>
-<style>body{font-family:Segoe UI,Arial,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}dt{font-weight:600}textarea{width:100%}button{font-size:1em;padding:.5em 1.2em;margin-right:1em}</style>
+<link rel="stylesheet" href="/portal/static/app.css">
 </head><body>
+<header class="top"><span class="brand">jitpim</span> <a href="/portal/">Open the portal</a></header>
+<main id="main" class="mailed">
 <h1>{{.Title}}</h1>
 {{if .Message}}<p>{{.Message}}</p>{{end}}
-{{if .SignIn}}<p><a href="{{.SignIn}}">Sign in with your work account</a></p>{{end}}
+{{if .SignIn}}<p><a href="{{.SignIn}}">{{if .SignInText}}{{.SignInText}}{{else}}Sign in with your work account{{end}}</a></p>{{end}}
 {{if and .Request .CSRF}}
 <dl>
 <dt>Who</dt><dd>{{.Requester}}</dd>
@@ -282,4 +356,4 @@ var pageT = template.Must(template.New("page").Parse(`<!doctype html>
 {{end}}
 </form>
 {{end}}
-</body></html>`))
+</main></body></html>`))

@@ -108,10 +108,12 @@ func (p *Pages) reviewPage(w http.ResponseWriter, v reviewView) {
 }
 
 var reviewT = template.Must(template.New("review").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>jitpim · {{.Title}}</title>
-<style>body{font-family:Segoe UI,Arial,sans-serif;max-width:48em;margin:2em auto;padding:0 1em}section{border-top:1px solid #ccc;padding:.5em 0}dt{font-weight:600}textarea{width:100%}button{font-size:1em;padding:.4em 1em;margin-right:1em}.warn{color:#a00;font-weight:600}</style>
+<link rel="stylesheet" href="/portal/static/app.css">
 </head><body>
+<header class="top"><span class="brand">jitpim</span> <a href="/portal/">Open the portal</a></header>
+<main id="main" class="mailed">
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
 {{if .Warning}}<p class="warn">{{.Warning}}</p>{{end}}
@@ -137,4 +139,4 @@ var reviewT = template.Must(template.New("review").Parse(`<!doctype html>
 {{end}}
 {{if .More}}<p>More assignments wait for you: decide these, then open this page again.</p>{{end}}
 {{if .Back}}<p><a href="{{.Back}}">Back to the review</a></p>{{end}}
-</body></html>`))
+</main></body></html>`))

@@ -236,6 +236,19 @@ var statusOf = map[domain.Code]struct {
 	domain.CodeUnsupportedEncoding: {http.StatusUnsupportedMediaType, "UnsupportedMediaType"},
 }
 
+// StatusOf is the HTTP status of err by the table above, for the other
+// HTTP entry points (the portal), so the mapping stays in one place.
+func StatusOf(err error) int {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return http.StatusInternalServerError
+	}
+	if m, ok := statusOf[de.Code]; ok {
+		return m.status
+	}
+	return http.StatusInternalServerError
+}
+
 // retryAfterSeconds is the Retry-After on jitpim's own 429 and 503 answers:
 // they come from storage or directory hiccups that clear in seconds, and
 // the Graph SDKs' retry handler waits this long instead of its default.

@@ -1,22 +1,32 @@
-// Package weblogin signs approvers and requesters in to the approval pages
-// with their own Entra account: the OpenID Connect authorization code flow
-// with PKCE, as a confidential (or public) client.
+// Package weblogin signs people in to the portal and to the pages behind
+// mailed links with their own Entra account: OpenID Connect, authorization
+// code with PKCE, through golang.org/x/oauth2 (the code exchange) and
+// github.com/coreos/go-oidc/v3 (discovery, JWKS, ID token signature, iss,
+// aud, exp). This package adds what those libraries leave to the caller:
+// state and nonce bound to the browser, one audience, no access token in
+// place of an ID token, a fresh sign-in after a step-up, and the session.
 //
 // Why: a link in an e-mail proves nothing about who clicked it (mail
 // scanners open every link), so a decision is accepted only from a browser
 // session made here, from an ID token whose signature, issuer, audience,
-// expiry and nonce were checked, and after a fresh sign-in (prompt=login,
-// max_age=0) so that MFA, when required, was just performed.
+// expiry and nonce were checked. When an action needs MFA or an
+// authentication context that the session lacks, the page sends the person
+// through StartLogin with a domain.StepUp (prompt=login, max_age=0 and, for
+// an authentication context, the OIDC claims request for acrs) before it
+// shows the form.
 //
 // Cookies (both signed with HMAC-SHA256 under Config.CookieKeys, HttpOnly,
-// SameSite=Lax, Secure when Config.SecureCookies):
+// SameSite=Lax, Secure unless the site is served on loopback http):
 //
-//	LoginCookie   ("jitpim_approvals_login")    state, nonce, PKCE verifier and return path
+//	LoginCookie   ("jitpim_login")            state, nonce, PKCE verifier and return path
 //	              of one sign-in; Path = the path of RedirectURL; 10 minutes.
-//	SessionCookie ("jitpim_approvals_session")  the verified claims (oid, name, amr, acrs,
-//	              auth_time) and expiry; Path = /api/approvals; Config.SessionTTL.
+//	SessionCookie ("__Host-jitpim_session";  the verified claims (oid, name, upn, amr, acrs,
+//	              "jitpim_session" on loopback) auth_time) and expiry; Path = /; Config.SessionTTL.
 //
-// No cookie ever holds a token from Entra. Nothing here logs.
+// Lax, not Strict: a person who follows a mailed link from their mail
+// client must arrive signed in; forms are guarded by CSRF tokens and
+// net/http.CrossOriginProtection instead. No cookie ever holds a token from
+// Entra. Nothing here logs.
 package weblogin
 
 import (
@@ -25,6 +35,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -39,23 +50,31 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jitpim/jitpim/shared/auth"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
 // Cookie names and limits of the sign-in flow.
 const (
-	SessionCookie = "jitpim_approvals_session"
-	LoginCookie   = "jitpim_approvals_login"
-	// SessionPath is the Path of the session cookie: only the approval
-	// pages and their API see it.
-	SessionPath = "/api/approvals"
+	// SessionCookie is the session cookie's name on https. The __Host-
+	// prefix makes browsers refuse it unless it is Secure, has Path=/ and
+	// no Domain, so no other site (not even a sibling subdomain) can plant one.
+	SessionCookie = "__Host-jitpim_session"
+	// LoopbackSessionCookie is its name on http://127.0.0.1 (no Secure, so
+	// no __Host- prefix).
+	LoopbackSessionCookie = "jitpim_session"
+	LoginCookie           = "jitpim_login"
+	// SessionPath is the Path of the session cookie: the portal and the
+	// pages behind mailed links share one sign-in.
+	SessionPath = "/"
 	// EasyAuthIDTokenHeader is where App Service Authentication forwards
 	// the signed-in user's ID token.
 	EasyAuthIDTokenHeader = "X-MS-TOKEN-AAD-ID-TOKEN"
 
 	DefaultSessionTTL = 10 * time.Minute
-	MaxSessionTTL     = time.Hour
+	MaxSessionTTL     = 8 * time.Hour
 	MinCookieKeyLen   = 32
 
 	loginTTL       = 10 * time.Minute
@@ -64,7 +83,7 @@ const (
 	httpTimeout    = 10 * time.Second
 	maxCookieLen   = 3800 // browsers keep at least 4096 bytes per cookie, name and attributes included
 	maxReturnTo    = 2048
-	maxTokenBody   = 1 << 20
+	maxIDTokenLen  = 16 << 10
 	macContext     = "jitpim/weblogin/v1\x00"
 	kindLogin      = "login"
 	kindSession    = "session"
@@ -74,12 +93,12 @@ const (
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// Config configures the sign-in of the approval pages.
+// Config configures the sign-in.
 type Config struct {
 	Issuer, ClientID, ClientSecret string        // the jitpim web app registration; ClientSecret empty: public client (PKCE only)
 	RedirectURL                    string        // e.g. https://<app>/api/approvals/callback
 	CookieKeys                     [][]byte      // HMAC keys for cookies and CSRF tokens: the first signs, all verify; ≥ 32 bytes each
-	SessionTTL                     time.Duration // default 10m, at most 1h
+	SessionTTL                     time.Duration // default 10m, at most 8h
 	HTTPClient                     *http.Client  // default: 10 s timeout, no redirects followed
 	Now                            func() time.Time
 	SecureCookies                  bool // must be true unless RedirectURL is http://127.0.0.1, localhost or [::1]
@@ -94,7 +113,7 @@ type Config struct {
 // Session is a verified sign-in.
 type Session struct {
 	ObjectID  domain.ObjectID
-	Name      string
+	Name, UPN string
 	AMR, ACRS []string
 	AuthTime  time.Time // when the user last authenticated (auth_time, else the ID token's iat)
 	Expires   time.Time
@@ -107,6 +126,12 @@ type Session struct {
 // authentication contexts (ACRS) are the sturdier step-up signal.
 func (s Session) MFA() bool { return slices.Contains(s.AMR, "mfa") }
 
+// Evidence is what the session proves about the sign-in, for the engine's
+// rules.
+func (s Session) Evidence() domain.AuthEvidence {
+	return domain.AuthEvidence{MFA: s.MFA(), ACRS: s.ACRS, AuthenticatedAt: s.AuthTime}
+}
+
 // Web runs the sign-in. It is safe for concurrent use.
 type Web struct {
 	cfg       Config
@@ -115,8 +140,8 @@ type Web struct {
 	loginPath string
 
 	mu          sync.Mutex
-	md          auth.ProviderMetadata
-	verifier    *auth.IDTokenVerifier // nil until discovery succeeded
+	oauth       *oauth2.Config        // nil until discovery succeeded
+	verifier    *oidc.IDTokenVerifier // nil until discovery succeeded
 	lastErr     error
 	attemptedAt time.Time
 }
@@ -194,33 +219,60 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// provider returns the discovery document and the ID token verifier,
-// fetching the document on first use (at most once per retryInterval after
-// a failure).
-func (w *Web) provider(ctx context.Context) (auth.ProviderMetadata, *auth.IDTokenVerifier, error) {
+// SessionCookieName is the session cookie's name on this site.
+func (w *Web) SessionCookieName() string {
+	if w.cfg.SecureCookies {
+		return SessionCookie
+	}
+	return LoopbackSessionCookie
+}
+
+// provider returns the OAuth2 client and the ID token verifier, running
+// OIDC discovery on first use (at most once per retryInterval after a
+// failure). go-oidc checks that the document names exactly the issuer.
+func (w *Web) provider(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifier, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.verifier != nil {
-		return w.md, w.verifier, nil
+		return w.oauth, w.verifier, nil
 	}
 	now := w.now()
 	if w.lastErr != nil && now.Sub(w.attemptedAt) >= 0 && now.Sub(w.attemptedAt) < retryInterval {
-		return auth.ProviderMetadata{}, nil, w.lastErr
+		return nil, nil, w.lastErr
 	}
 	w.attemptedAt = now
-	// Others wait for this fetch, so it must not die with one caller.
-	md, err := auth.Discover(context.WithoutCancel(ctx), w.client, w.cfg.Issuer)
-	if err == nil {
-		w.verifier, err = auth.NewIDTokenVerifier(ctx, auth.IDTokenConfig{
-			Issuer: w.cfg.Issuer, ClientID: w.cfg.ClientID, JWKSURL: md.JWKSURI, HTTPClient: w.client, Leeway: leeway,
-		}, w.now)
-	}
+	// Others wait for this fetch, so it must not die with one caller. The
+	// key set keeps only the client of this context, not its deadline.
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), w.client), httpTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(dctx, w.cfg.Issuer)
 	if err != nil {
-		w.lastErr = err
-		return auth.ProviderMetadata{}, nil, err
+		w.lastErr = domain.Wrap(domain.CodeTransient, err, "sign-in is not available: the identity provider's discovery document could not be read")
+		return nil, nil, w.lastErr
 	}
-	w.md, w.lastErr = md, nil
-	return w.md, w.verifier, nil
+	var doc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	ep := p.Endpoint()
+	_ = p.Claims(&doc)
+	if strings.HasPrefix(w.cfg.Issuer, "https:") {
+		for _, u := range []string{ep.AuthURL, ep.TokenURL, doc.JWKS} {
+			if !strings.HasPrefix(u, "https://") {
+				w.lastErr = domain.Errorf(domain.CodeInternal, "the identity provider's discovery document names an endpoint that is not https")
+				return nil, nil, w.lastErr
+			}
+		}
+	}
+	// client_secret_post (or only client_id for a public client): what
+	// Entra and the dev issuer both accept, and never a guess between two styles.
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	w.oauth = &oauth2.Config{ClientID: w.cfg.ClientID, ClientSecret: w.cfg.ClientSecret, Endpoint: ep,
+		RedirectURL: w.cfg.RedirectURL, Scopes: []string{oidc.ScopeOpenID, "profile"}}
+	w.verifier = p.VerifierContext(oidc.ClientContext(context.Background(), w.client), &oidc.Config{
+		ClientID: w.cfg.ClientID, SupportedSigningAlgs: []string{oidc.RS256}, Now: w.now,
+	})
+	w.lastErr = nil
+	return w.oauth, w.verifier, nil
 }
 
 // ---- signed cookie values ----
@@ -326,6 +378,7 @@ type loginState struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"cv"`
 	ReturnTo string `json:"r"`
+	Fresh    bool   `json:"f,omitempty"` // a step-up: the sign-in must be newer than Started
 	Started  int64  `json:"t"`
 	Expires  int64  `json:"x"`
 }
@@ -349,67 +402,75 @@ func ValidReturnTo(p string) bool {
 
 // StartLogin sends the browser to the issuer's sign-in with a fresh
 // state, nonce and PKCE verifier, which it keeps in the login cookie with
-// returnTo. returnTo must pass ValidReturnTo; otherwise StartLogin answers
-// 400 and sets nothing. It never changes application state, so a mail
-// scanner following it does no harm.
-func (w *Web) StartLogin(rw http.ResponseWriter, r *http.Request, returnTo string) {
+// returnTo. When need asks for a step-up the sign-in is forced to be new
+// (prompt=login, max_age=0), so MFA is performed now rather than
+// remembered, and an authentication context is requested as an essential
+// acrs claim (how Entra is asked for a Conditional Access context).
+// returnTo must pass ValidReturnTo; otherwise StartLogin answers 400 and
+// sets nothing. It never changes application state, so a mail scanner
+// following it does no harm.
+func (w *Web) StartLogin(rw http.ResponseWriter, r *http.Request, returnTo string, need domain.StepUp) {
 	rw.Header().Set("Cache-Control", "no-store")
 	if !ValidReturnTo(returnTo) {
 		http.Error(rw, "the return path must be a path on this site", http.StatusBadRequest)
 		return
 	}
-	md, _, err := w.provider(r.Context())
+	oa, _, err := w.provider(r.Context())
 	if err != nil {
 		http.Error(rw, "sign-in is not available right now; try again in a minute", http.StatusServiceUnavailable)
 		return
 	}
 	now := w.now()
 	ls := loginState{
-		State: randomString(16), Nonce: randomString(16), Verifier: randomString(32),
-		ReturnTo: returnTo, Started: now.Unix(), Expires: now.Add(loginTTL).Unix(),
+		State: randomString(16), Nonce: randomString(16), Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: returnTo, Fresh: need.Needed(), Started: now.Unix(), Expires: now.Add(loginTTL).Unix(),
 	}
 	sealed, err := w.seal(kindLogin, ls)
 	if err != nil {
 		http.Error(rw, "sign-in could not be started", http.StatusInternalServerError)
 		return
 	}
-	authz, err := url.Parse(md.AuthorizationEndpoint)
-	if err != nil {
-		http.Error(rw, "sign-in could not be started", http.StatusInternalServerError)
-		return
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(ls.Verifier), oidc.Nonce(ls.Nonce),
+		oauth2.SetAuthURLParam("response_mode", "query")}
+	if need.Needed() {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"))
 	}
-	sum := sha256.Sum256([]byte(ls.Verifier))
-	q := authz.Query()
-	q.Set("client_id", w.cfg.ClientID)
-	q.Set("response_type", "code")
-	q.Set("response_mode", "query")
-	q.Set("redirect_uri", w.cfg.RedirectURL)
-	q.Set("scope", "openid profile")
-	q.Set("state", ls.State)
-	q.Set("nonce", ls.Nonce)
-	q.Set("code_challenge", b64.EncodeToString(sum[:]))
-	q.Set("code_challenge_method", "S256")
-	q.Set("prompt", "login") // a fresh sign-in, so MFA is asked for now, not remembered
-	q.Set("max_age", "0")
-	authz.RawQuery = q.Encode()
+	if need.AuthContext != "" {
+		claims, _ := json.Marshal(map[string]any{"id_token": map[string]any{"acrs": map[string]any{"essential": true, "value": need.AuthContext}}})
+		opts = append(opts, oauth2.SetAuthURLParam("claims", string(claims)))
+	}
 	http.SetCookie(rw, w.cookie(LoginCookie, sealed, w.loginPath, loginTTL))
-	http.Redirect(rw, r, authz.String(), http.StatusFound)
+	http.Redirect(rw, r, oa.AuthCodeURL(ls.State, opts...), http.StatusFound)
 }
 
 func unauthorized(format string, args ...any) *domain.Error {
 	return domain.Errorf(domain.CodeUnauthorized, format, args...)
 }
 
+// idClaims are the ID token claims jitpim reads beyond go-oidc's own.
+type idClaims struct {
+	OID      string   `json:"oid"`
+	Name     string   `json:"name"`
+	UPN      string   `json:"preferred_username"`
+	AMR      []string `json:"amr"`
+	ACRS     []string `json:"acrs"`
+	AuthTime *int64   `json:"auth_time"`
+	IssuedAt *int64   `json:"iat"`
+	Nonce    *string  `json:"nonce"`
+	SCP      string   `json:"scp"`
+}
+
 // Callback finishes a sign-in at RedirectURL: it checks state against the
-// login cookie, redeems the code (client_secret_post, or none for a public
-// client, plus code_verifier), verifies the ID token (signature via the
-// issuer's JWKS, iss, aud == ClientID, exp, nonce, a fresh auth_time) and
-// sets the session cookie. A failed sign-in clears the login cookie; a
-// successful one sets only the session cookie, because the Functions custom
-// handler protocol carries one Set-Cookie per response (the login cookie
-// then expires by itself, and the code it was used with is spent). It writes headers only: on success the caller
-// redirects to returnTo (already checked with ValidReturnTo); on error it
-// shows the error and offers to sign in again.
+// login cookie, redeems the code (with the PKCE verifier), verifies the ID
+// token (go-oidc: signature via the issuer's JWKS, iss, aud, exp; here:
+// one audience, nonce, an ID token rather than an access token, a GUID
+// oid, a fresh auth_time after a step-up) and sets the session cookie. A
+// failed sign-in clears the login cookie; a successful one sets only the
+// session cookie, because the Functions custom handler protocol carries one
+// Set-Cookie per response (the login cookie then expires by itself, and
+// the code it was used with is spent). It writes headers only: on success
+// the caller redirects to returnTo (already checked with ValidReturnTo); on
+// error it shows the error and offers to sign in again.
 func (w *Web) Callback(rw http.ResponseWriter, r *http.Request) (returnTo string, err error) {
 	rw.Header().Set("Cache-Control", "no-store")
 	http.SetCookie(rw, w.cookie(LoginCookie, "", w.loginPath, -1))
@@ -428,42 +489,102 @@ func (w *Web) Callback(rw http.ResponseWriter, r *http.Request) (returnTo string
 	if code == "" || len(q["code"]) > 1 {
 		return "", unauthorized("sign-in response has no code; sign in again")
 	}
-
-	md, verifier, err := w.provider(r.Context())
+	oa, verifier, err := w.provider(r.Context())
 	if err != nil {
 		return "", err
 	}
-	idToken, err := w.redeem(r.Context(), md.TokenEndpoint, code, ls.Verifier)
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), w.client), httpTimeout)
+	defer cancel()
+	tok, err := oa.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			// invalid_grant: a used, expired or foreign code, or a PKCE mismatch.
+			return "", unauthorized("identity provider refused the sign-in code (%s); sign in again", safeErrorCode(re.ErrorCode))
+		}
+		// Never the error text itself: it may quote the response.
+		return "", domain.Errorf(domain.CodeTransient, "identity provider could not finish the sign-in; try again")
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return "", unauthorized("identity provider returned no ID token")
+	}
+	s, c, err := w.verify(ctx, verifier, raw)
 	if err != nil {
 		return "", err
 	}
-	c, err := verifier.Verify(r.Context(), idToken, ls.Nonce)
-	if err != nil {
-		return "", err
+	if c.Nonce == nil || subtle.ConstantTimeCompare([]byte(*c.Nonce), []byte(ls.Nonce)) != 1 {
+		return "", unauthorized("ID token nonce does not match the sign-in")
 	}
-	// prompt=login and max_age=0 asked for a new sign-in: a token that
-	// says the user authenticated before this sign-in started is refused.
-	if !c.AuthTime.IsZero() && c.AuthTime.Before(time.Unix(ls.Started, 0).Add(-leeway)) {
+	// A step-up asked for a new sign-in: a token that says the user
+	// authenticated before this sign-in started is refused.
+	if ls.Fresh && s.AuthTime.Before(time.Unix(ls.Started, 0).Add(-leeway)) {
 		return "", unauthorized("sign-in was not fresh; sign in again")
 	}
 	now := w.now()
-	s := Session{
-		ObjectID: c.ObjectID, Name: c.Name, AMR: c.AMR, ACRS: c.ACRS, AuthTime: c.AuthenticatedAt(),
-		Expires: now.Add(w.cfg.SessionTTL).Truncate(time.Second), id: randomString(16),
-	}
-	if c.Expiry.Before(s.Expires) {
-		s.Expires = c.Expiry
+	s.id = randomString(16)
+	if ttl := now.Add(w.cfg.SessionTTL).Truncate(time.Second); ttl.Before(s.Expires) {
+		s.Expires = ttl
 	}
 	sealed, err := w.seal(kindSession, sessionState{
-		ID: s.id, OID: string(s.ObjectID), Name: s.Name, AMR: s.AMR, ACRS: s.ACRS,
+		ID: s.id, OID: string(s.ObjectID), Name: s.Name, UPN: s.UPN, AMR: s.AMR, ACRS: s.ACRS,
 		AuthTime: s.AuthTime.Unix(), Expires: s.Expires.Unix(),
 	})
 	if err != nil {
 		return "", err
 	}
 	rw.Header().Del("Set-Cookie")
-	http.SetCookie(rw, w.cookie(SessionCookie, sealed, SessionPath, s.Expires.Sub(now)))
+	http.SetCookie(rw, w.cookie(w.SessionCookieName(), sealed, SessionPath, s.Expires.Sub(now)))
 	return ls.ReturnTo, nil
+}
+
+// verify checks an ID token with go-oidc and then what go-oidc leaves to
+// the caller. The nonce is the caller's to compare.
+func (w *Web) verify(ctx context.Context, v *oidc.IDTokenVerifier, raw string) (Session, idClaims, error) {
+	if len(raw) > maxIDTokenLen {
+		return Session{}, idClaims{}, unauthorized("ID token is too large")
+	}
+	idt, err := v.Verify(ctx, raw)
+	if err != nil {
+		var expired *oidc.TokenExpiredError
+		if errors.As(err, &expired) {
+			return Session{}, idClaims{}, unauthorized("ID token expired; sign in again")
+		}
+		// go-oidc's messages name the check (issuer, audience, signature,
+		// malformed) and never the token.
+		return Session{}, idClaims{}, unauthorized("ID token refused: %s", strings.TrimPrefix(err.Error(), "oidc: "))
+	}
+	if len(idt.Audience) != 1 {
+		// OIDC Core 3.1.3.7: several audiences would need azp handling; Entra
+		// never issues them, so refuse.
+		return Session{}, idClaims{}, unauthorized("ID token has more than one audience")
+	}
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		return Session{}, idClaims{}, unauthorized("ID token claims could not be read")
+	}
+	if c.SCP != "" {
+		return Session{}, idClaims{}, unauthorized("token has scopes, so it is an access token, not an ID token")
+	}
+	if c.IssuedAt == nil {
+		return Session{}, idClaims{}, unauthorized("ID token has no issue time")
+	}
+	if c.OID == "" {
+		return Session{}, idClaims{}, unauthorized("ID token has no object id (oid)")
+	}
+	oid, err := domain.ParseObjectID("oid", c.OID)
+	if err != nil {
+		return Session{}, idClaims{}, unauthorized("ID token's object id (oid) is not a GUID")
+	}
+	at := time.Unix(*c.IssuedAt, 0)
+	if c.AuthTime != nil {
+		at = time.Unix(*c.AuthTime, 0)
+	}
+	if at.After(w.now().Add(leeway)) {
+		return Session{}, idClaims{}, unauthorized("ID token says the sign-in happened in the future")
+	}
+	return Session{ObjectID: oid, Name: c.Name, UPN: c.UPN, AMR: c.AMR, ACRS: c.ACRS, AuthTime: at,
+		Expires: idt.Expiry.Truncate(time.Second)}, c, nil
 }
 
 // loginState finds the login cookie that belongs to state.
@@ -509,59 +630,13 @@ func safeErrorCode(e string) string {
 	return e
 }
 
-// redeem exchanges code at the token endpoint and returns the ID token.
-func (w *Web) redeem(ctx context.Context, endpoint, code, verifier string) (string, error) {
-	form := url.Values{
-		"grant_type":    {"authorization_code"},
-		"code":          {code},
-		"redirect_uri":  {w.cfg.RedirectURL},
-		"client_id":     {w.cfg.ClientID},
-		"code_verifier": {verifier},
-	}
-	if w.cfg.ClientSecret != "" {
-		form.Set("client_secret", w.cfg.ClientSecret) // client_secret_post
-	}
-	ctx, cancel := context.WithTimeout(ctx, httpTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", domain.Wrap(domain.CodeInternal, err, "token request could not be built")
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		// The error names the endpoint, never the form.
-		return "", domain.Wrap(domain.CodeTransient, err, "identity provider could not be reached to finish the sign-in")
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
-	if err != nil || len(body) > maxTokenBody {
-		return "", domain.Errorf(domain.CodeTransient, "token response of the identity provider could not be read")
-	}
-	var out struct {
-		IDToken string `json:"id_token"`
-		Error   string `json:"error"`
-	}
-	_ = json.Unmarshal(body, &out)
-	switch {
-	case resp.StatusCode >= 500:
-		return "", domain.Errorf(domain.CodeTransient, "identity provider failed to finish the sign-in (%s)", resp.Status)
-	case resp.StatusCode != http.StatusOK:
-		// invalid_grant: a used, expired or foreign code, or a PKCE mismatch.
-		return "", unauthorized("identity provider refused the sign-in code (%s); sign in again", safeErrorCode(out.Error))
-	case out.IDToken == "":
-		return "", unauthorized("identity provider returned no ID token")
-	}
-	return out.IDToken, nil
-}
-
 // ---- session ----
 
 type sessionState struct {
 	ID       string   `json:"sid"`
 	OID      string   `json:"oid"`
 	Name     string   `json:"name,omitempty"`
+	UPN      string   `json:"upn,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
 	ACRS     []string `json:"acrs,omitempty"`
 	AuthTime int64    `json:"at"`
@@ -579,7 +654,7 @@ func (w *Web) Session(r *http.Request) (Session, error) {
 			return w.easyAuthSession(r.Context(), vals)
 		}
 	}
-	cookies := r.CookiesNamed(SessionCookie)
+	cookies := r.CookiesNamed(w.SessionCookieName())
 	if len(cookies) == 0 {
 		return Session{}, unauthorized("sign-in required")
 	}
@@ -591,7 +666,7 @@ func (w *Web) Session(r *http.Request) (Session, error) {
 			continue
 		}
 		s := Session{
-			ObjectID: domain.CanonicalID(st.OID), Name: st.Name, AMR: st.AMR, ACRS: st.ACRS,
+			ObjectID: domain.CanonicalID(st.OID), Name: st.Name, UPN: st.UPN, AMR: st.AMR, ACRS: st.ACRS,
 			AuthTime: time.Unix(st.AuthTime, 0), Expires: time.Unix(st.Expires, 0), id: st.ID,
 		}
 		if !now.Before(s.Expires) {
@@ -614,7 +689,7 @@ func (w *Web) easyAuthSession(ctx context.Context, vals []string) (Session, erro
 	if err != nil {
 		return Session{}, err
 	}
-	c, err := verifier.VerifyWithoutNonce(ctx, vals[0])
+	s, _, err := w.verify(oidc.ClientContext(ctx, w.client), verifier, vals[0])
 	if err != nil {
 		return Session{}, err
 	}
@@ -622,10 +697,15 @@ func (w *Web) easyAuthSession(ctx context.Context, vals []string) (Session, erro
 	// carrying the same token gets the same id.
 	h := w.mac(w.cfg.CookieKeys[0], kindEasyAuthID)
 	io.WriteString(h, vals[0])
-	return Session{
-		ObjectID: c.ObjectID, Name: c.Name, AMR: c.AMR, ACRS: c.ACRS, AuthTime: c.AuthenticatedAt(),
-		Expires: c.Expiry, id: "ea-" + b64.EncodeToString(h.Sum(nil)[:16]),
-	}, nil
+	s.id = "ea-" + b64.EncodeToString(h.Sum(nil)[:16])
+	return s, nil
+}
+
+// SignOut clears the session cookie. The caller checks the form's CSRF
+// token first, so no other site can sign a person out.
+func (w *Web) SignOut(rw http.ResponseWriter) {
+	rw.Header().Set("Cache-Control", "no-store")
+	http.SetCookie(rw, w.cookie(w.SessionCookieName(), "", SessionPath, -1))
 }
 
 // ---- CSRF ----

@@ -74,6 +74,7 @@ func newEnv(t *testing.T, edit func(*weblogin.Config)) *env {
 		h.ServeHTTP(rec, r) // ParseForm kept the form on r
 		var out map[string]any
 		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+			w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
 			w.WriteHeader(rec.Code)
 			w.Write(rec.Body.Bytes())
 			return
@@ -131,7 +132,7 @@ func cookieNamed(t *testing.T, resp *http.Response, name string) *http.Cookie {
 func (e *env) start(t *testing.T, returnTo string) *http.Response {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	e.web.StartLogin(rec, httptest.NewRequest(http.MethodGet, appURL+"/api/approvals/login", nil), returnTo)
+	e.web.StartLogin(rec, httptest.NewRequest(http.MethodGet, appURL+"/api/approvals/login", nil), returnTo, domain.StepUp{MFA: true})
 	return rec.Result()
 }
 
@@ -238,7 +239,7 @@ func TestLoginFlow(t *testing.T) {
 			t.Fatalf("returnTo = %q", returnTo)
 		}
 		sc := cookieNamed(t, cbResp, weblogin.SessionCookie)
-		if sc == nil || !sc.HttpOnly || !sc.Secure || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/api/approvals" ||
+		if sc == nil || !sc.HttpOnly || !sc.Secure || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" ||
 			sc.MaxAge < 599 || sc.MaxAge > 600 {
 			t.Fatalf("session cookie %+v", sc)
 		}
@@ -409,7 +410,7 @@ func TestIDTokenRefused(t *testing.T) {
 		{"wrong nonce", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["nonce"] = "not-the-nonce" }), "nonce does not match"},
 		{"no nonce", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["nonce"] = nil }), "nonce does not match"},
 		{"expired", remint(func(r *devissuer.TokenRequest, _ any) { r.Lifetime = -time.Hour }), "token expired"},
-		{"wrong issuer", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["iss"] = "https://login.example.com/v2.0" }), "issuer"},
+		{"wrong issuer", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["iss"] = "https://login.example.com/v2.0" }), "issued by a different provider"},
 		{"access token", remint(func(r *devissuer.TokenRequest, _ any) { delete(r.Extra, "scp") }), "access token"},
 		{"stale sign-in", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["auth_time"] = time.Now().Add(-time.Hour).Unix() }), "not fresh"},
 		{"no oid", remint(func(r *devissuer.TokenRequest, _ any) { r.Extra["oid"] = nil }), "object id"},
@@ -422,7 +423,7 @@ func TestIDTokenRefused(t *testing.T) {
 			tok, _ := other.Mint(devissuer.TokenRequest{ObjectID: approver, Audience: clientID, MFA: true,
 				Extra: map[string]any{"scp": nil, "nonce": m["nonce"]}})
 			return tok
-		}, "key is not known"},
+		}, "failed to verify signature"},
 		{"alg none", func(idt string) string {
 			p := strings.Split(idt, ".")
 			return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + p[1] + "."
@@ -527,6 +528,10 @@ func TestCSRF(t *testing.T) {
 	}
 	other := s
 	other.ObjectID = "33333333-3333-4333-8333-333333333333"
+	changed := "A" + tok[1:]
+	if tok[0] == 'A' { // a token is random: make sure the change is one
+		changed = "B" + tok[1:]
+	}
 	for _, tt := range []struct {
 		name    string
 		s       weblogin.Session
@@ -538,7 +543,7 @@ func TestCSRF(t *testing.T) {
 		{"other session", s2, form, tok, "form token is not valid"},
 		{"other user", other, form, tok, "form token is not valid"},
 		{"empty token", s, form, "", "form token is not valid"},
-		{"changed token", s, form, "A" + tok[1:], "form token is not valid"},
+		{"changed token", s, form, changed, "form token is not valid"},
 		{"padded token", s, form, tok + "=", "form token is not valid"},
 		{"no session", weblogin.Session{}, form, tok, "session expired"},
 	} {
@@ -624,7 +629,7 @@ func TestEasyAuth(t *testing.T) {
 		vals []string
 		want string
 	}{
-		{"forged signature", []string{mint(forger, nil)}, "key is not known"},
+		{"forged signature", []string{mint(forger, nil)}, "failed to verify signature"},
 		{"wrong aud", []string{mint(e.iss, func(r *devissuer.TokenRequest) { r.Audience = "other" })}, "audience"},
 		{"access token", []string{mint(e.iss, func(r *devissuer.TokenRequest) { delete(r.Extra, "scp") })}, "access token"},
 		{"expired", []string{mint(e.iss, func(r *devissuer.TokenRequest) { r.Lifetime = -time.Hour })}, "expired"},
@@ -682,12 +687,90 @@ func TestNewRefuses(t *testing.T) {
 		{"short key", func(c *weblogin.Config) { c.CookieKeys = [][]byte{make([]byte, 31)} }, "cookieKeys"},
 		{"duplicate key", func(c *weblogin.Config) { c.CookieKeys = [][]byte{key1, bytes.Clone(key1)} }, "cookieKeys"},
 		{"negative ttl", func(c *weblogin.Config) { c.SessionTTL = -time.Minute }, "sessionTtl"},
-		{"long ttl", func(c *weblogin.Config) { c.SessionTTL = 2 * time.Hour }, "sessionTtl"},
+		{"long ttl", func(c *weblogin.Config) { c.SessionTTL = 9 * time.Hour }, "sessionTtl"},
 	} {
 		c := base()
 		tt.edit(&c)
 		if _, err := weblogin.New(context.Background(), c); !domain.IsCode(err, domain.CodeInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want invalid %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// A plain sign-in may reuse the identity provider's session; a step-up
+// forces a new one and asks for the authentication context as an essential
+// acrs claim, and its callback refuses a sign-in older than its start.
+func TestStepUpRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tt := range []struct {
+		name                      string
+		need                      domain.StepUp
+		prompt, maxAge, claimsHas string
+	}{
+		{"plain", domain.StepUp{}, "", "", ""},
+		{"mfa", domain.StepUp{MFA: true}, "login", "0", ""},
+		{"auth context", domain.StepUp{AuthContext: "c1"}, "login", "0", `{"id_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			e.web.StartLogin(rec, httptest.NewRequest(http.MethodGet, appURL+"/login", nil), "/", tt.need)
+			loc, err := url.Parse(rec.Result().Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := loc.Query()
+			if q.Get("prompt") != tt.prompt || q.Get("max_age") != tt.maxAge || q.Get("claims") != tt.claimsHas {
+				t.Fatalf("authorize URL %s", loc)
+			}
+			if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || q.Get("nonce") == "" {
+				t.Fatalf("authorize URL lacks PKCE or nonce: %s", loc)
+			}
+		})
+	}
+
+	// An old sign-in (the identity provider's remembered session) is fine
+	// for a plain sign-in, and its age is what the session reports.
+	old := time.Now().Add(-time.Hour).Unix()
+	e.setTamper(func(idt string) string {
+		b, _ := base64.RawURLEncoding.DecodeString(strings.Split(idt, ".")[1])
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		tok, _ := e.iss.Mint(devissuer.TokenRequest{ObjectID: approver, Audience: clientID, MFA: true,
+			Extra: map[string]any{"scp": nil, "nonce": m["nonce"], "auth_time": old}})
+		return tok
+	})
+	rec := httptest.NewRecorder()
+	e.web.StartLogin(rec, httptest.NewRequest(http.MethodGet, appURL+"/login", nil), "/", domain.StepUp{})
+	resp := rec.Result()
+	_, cbResp, err := e.callback(t, e.signIn(t, resp.Header.Get("Location"), approver, true), cookieNamed(t, resp, weblogin.LoginCookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.session(cookieNamed(t, cbResp, weblogin.SessionCookie))
+	if err != nil || s.AuthTime.Unix() != old {
+		t.Fatalf("session %+v, %v", s, err)
+	}
+}
+
+func TestLoopbackSessionCookie(t *testing.T) {
+	e := newEnv(t, func(c *weblogin.Config) {
+		c.RedirectURL, c.SecureCookies = "http://127.0.0.1:7071/api/approvals/callback", false
+	})
+	resp := e.start(t, "/")
+	_, cbResp, err := e.callback(t, e.signIn(t, resp.Header.Get("Location"), approver, true), cookieNamed(t, resp, weblogin.LoginCookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookieNamed(t, cbResp, weblogin.SessionCookie) != nil {
+		t.Fatal("__Host- cookie without Secure: browsers drop it")
+	}
+	sc := cookieNamed(t, cbResp, weblogin.LoopbackSessionCookie)
+	if sc == nil || sc.Secure || !sc.HttpOnly || sc.Path != "/" {
+		t.Fatalf("session cookie %+v", sc)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:7071/", nil)
+	req.AddCookie(&http.Cookie{Name: sc.Name, Value: sc.Value})
+	if s, err := e.web.Session(req); err != nil || s.ObjectID != approver {
+		t.Fatalf("session %+v, %v", s, err)
 	}
 }

@@ -1,0 +1,136 @@
+package tablestore_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitpim/jitpim/shared/devissuer"
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/enginetest"
+	"github.com/jitpim/jitpim/shared/portal"
+	"github.com/jitpim/jitpim/shared/tablestore"
+	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
+	"github.com/jitpim/jitpim/shared/weblogin"
+)
+
+// portalSignIn signs user in through the dev issuer, with MFA, and
+// returns the session cookie: the portal is measured as a browser uses it.
+func portalSignIn(t *testing.T, web *weblogin.Web, user domain.ObjectID) *http.Cookie {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	web.StartLogin(rec, httptest.NewRequest("GET", "http://127.0.0.1:7071/api/approvals/login", nil), "/portal/", domain.StepUp{MFA: true})
+	res := rec.Result()
+	u, _ := url.Parse(res.Header.Get("Location"))
+	q := u.Query()
+	q.Set("login_hint", string(user))
+	q.Set("dev_mfa", "true")
+	u.RawQuery = q.Encode()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ar, err := noRedirect.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar.Body.Close()
+	cb := httptest.NewRequest("GET", ar.Header.Get("Location"), nil)
+	for _, c := range res.Cookies() {
+		cb.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	if _, err := web.Callback(rec, cb); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == weblogin.LoopbackSessionCookie {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// TestRoundTripsPortal measures what one view of each portal screen costs:
+// Table Storage round trips (Azurite) and directory (Graph) calls, for a
+// person with two eligible roles (then one of them active) and one
+// request, and an approver with one request waiting. The directory calls
+// are name lookups: the signed-in person's own (this dev issuer's ID token
+// carries no name; Entra's does) and one per other person shown. make
+// bench prints the figures (its TestRoundTrips run includes this).
+func TestRoundTripsPortal(t *testing.T) {
+	conn := azuritetest.Start(t)
+	f, s := engineFixture(t, conn, tablestore.Options{})
+	iss := httptest.NewServer(nil)
+	t.Cleanup(iss.Close)
+	di, err := devissuer.New(iss.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Config.Handler = di.Handler()
+	web, err := weblogin.New(context.Background(), weblogin.Config{Issuer: iss.URL, ClientID: "jitpim-web",
+		RedirectURL: "http://127.0.0.1:7071/api/approvals/callback", CookieKeys: [][]byte{[]byte(strings.Repeat("k", 32))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The portal runs on the wall clock, as sessions do; the fixture's
+	// permanent eligibilities are live at any time.
+	p := portal.New(web, f.Eng, "/api/approvals/login", time.Now, slog.New(slog.DiscardHandler))
+
+	requester, approver := eligibleUser(f), f.NewUser()
+	other := enginetest.RoleGA
+	f.SeedEligible(requester, other, time.Time{})
+	f.RequireApproval(other, domain.Approver{Kind: domain.ApproverUser, ID: approver})
+	if r, err := f.Activate(requester, other, time.Hour); err != nil || r.Status != domain.StatusPendingApproval {
+		t.Fatalf("pending request: %s %v", r.Status, err)
+	}
+	reqCookie, apprCookie := portalSignIn(t, web, requester), portalSignIn(t, web, approver)
+
+	view := func(path string, c *http.Cookie, want string) (trips int64, graph int) {
+		t.Helper()
+		calls := func() (n int) {
+			for _, v := range f.Dir.Calls() {
+				n += v
+			}
+			return n
+		}
+		before := calls()
+		s.ResetRoundTrips()
+		req := httptest.NewRequest("GET", "http://127.0.0.1:7071"+path, nil)
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		body, _ := io.ReadAll(rec.Result().Body)
+		if rec.Code != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("%s: %d, want %q in %s", path, rec.Code, want, body)
+		}
+		return s.RoundTrips(), calls() - before
+	}
+	type figure struct {
+		name             string
+		trips, tripLimit int64
+		graph, graphLim  int
+	}
+	var figs []figure
+	add := func(name, path string, c *http.Cookie, want string, tripLimit int64, graphLimit int) {
+		n, g := view(path, c, want)
+		figs = append(figs, figure{name, n, tripLimit, g, graphLimit})
+	}
+	view("/portal/", reqCookie, "My roles") // warm: policies, the audit head
+	add("portal My roles (2 eligible)", "/portal/", reqCookie, "Activate", 8, 1)
+	add("portal Activate form", "/portal/activate?target="+url.QueryEscape(roleApp.Key()), reqCookie, "How long", 3, 1)
+	add("portal My requests (1)", "/portal/requests", reqCookie, "waiting for", 4, 2)
+	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 3, 2)
+	f.MustActivate(requester, roleApp, time.Hour)
+	add("portal My roles (1 active)", "/portal/", reqCookie, "Active", 9, 1)
+	for _, g := range figs {
+		t.Logf("%-30s %3d round trips (limit %d), %d directory calls (limit %d)", g.name, g.trips, g.tripLimit, g.graph, g.graphLim)
+		if g.trips > g.tripLimit || g.graph > g.graphLim {
+			t.Errorf("%s: %d round trips, %d directory calls; limits %d and %d", g.name, g.trips, g.graph, g.tripLimit, g.graphLim)
+		}
+	}
+}
