@@ -129,14 +129,14 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			continue
 		}
 		r := r
-		if err := e.transition(ctx, c, &r, domain.EvTimeout, "approval timed out"); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
+		if err := e.transition(ctx, c, &r, domain.EvTimeout, "approval timed out", rec); err != nil {
 			if !domain.IsCode(err, domain.CodeConflict) {
 				res.Errors++
 			}
 			continue
 		}
 		res.ApprovalsExpired++
-		e.Audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
 	}
 	mail, err := e.DeliverMail(ctx, c)
 	if err != nil {
@@ -144,12 +144,12 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	}
 	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
-		e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
+		err = e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
 			"expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
 			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
 	}
-	return res, nil
+	return res, err
 }
 
 // escalate opens a stage to its escalation approvers once its escalation
@@ -170,7 +170,9 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 			return err
 		}
 		r.Approval.Stages[i].Status = domain.StageEscalated
-		if err := Stale(e.store.UpdateRequest(ctx, &r)); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Details: map[string]string{"stage": stageID}})
+		if err := Stale(e.store.UpdateRequest(ctx, &r, rec)); err != nil {
 			return err
 		}
 		done = true
@@ -179,8 +181,6 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 	if err != nil || !done {
 		return err
 	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
-		Details: map[string]string{"stage": stageID}})
 	e.notifyApprovers(ctx, c, r)
 	return nil
 }

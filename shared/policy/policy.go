@@ -103,6 +103,8 @@ func (svc *Service) UpdatePolicy(ctx context.Context, c *engine.Call, id string,
 	if err != nil {
 		return domain.Policy{}, err
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}}); err != nil {
+		return out, err
+	}
 	return out, nil
 }

@@ -233,21 +233,25 @@ func (x *indexed[T]) get(ctx context.Context, id string) (T, error) {
 }
 
 // create inserts v; CodeConflict when its id exists.
-func (x *indexed[T]) create(ctx context.Context, v *T) error { return x.write(ctx, v, "") }
+func (x *indexed[T]) create(ctx context.Context, v *T, audit []domain.AuditRecord) error {
+	return x.write(ctx, v, "", audit)
+}
 
 // update replaces the record if v's Version is current.
-func (x *indexed[T]) update(ctx context.Context, v *T) error {
+func (x *indexed[T]) update(ctx context.Context, v *T, audit []domain.AuditRecord) error {
 	if *x.ver(v) == "" {
 		return x.changed(x.id(v), nil)
 	}
-	return x.put(ctx, v)
+	return x.put(ctx, v, audit)
 }
 
 // put inserts v when it has no Version, else replaces it as update does.
-func (x *indexed[T]) put(ctx context.Context, v *T) error { return x.write(ctx, v, *x.ver(v)) }
+func (x *indexed[T]) put(ctx context.Context, v *T, audit []domain.AuditRecord) error {
+	return x.write(ctx, v, *x.ver(v), audit)
+}
 
-func (x *indexed[T]) write(ctx context.Context, v *T, version string) error {
-	etag, err := x.s.put(ctx, x.family, x.id(v), x.encode(v), x.wants(v), version)
+func (x *indexed[T]) write(ctx context.Context, v *T, version string, audit []domain.AuditRecord) error {
+	etag, err := x.s.put(ctx, x.family, x.id(v), x.encode(v), x.wants(v), version, audit)
 	if err != nil {
 		return err
 	}
