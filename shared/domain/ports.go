@@ -44,7 +44,7 @@ type AuditQuery struct {
 // Get fails with CodeNotFound. Successful writes set the new Version on the
 // value passed in.
 //
-// The writes of requests, schedules and grants take the audit records of
+// The writes of requests, schedules, grants and policies take the audit records of
 // the change they make: the store writes them atomically with the change
 // (all or nothing), so a change is never stored without its records and no
 // record names a change that did not happen. Records become part of the
@@ -76,7 +76,7 @@ type Store interface {
 
 	// GetPolicy fails with CodeNotFound for a policy never stored.
 	GetPolicy(ctx context.Context, id string) (Policy, error)
-	PutPolicy(ctx context.Context, p *Policy) error
+	PutPolicy(ctx context.Context, p *Policy, audit ...AuditRecord) error
 	ListPolicies(ctx context.Context) ([]Policy, error)
 
 	// AppendAudit durably records a record that accompanies no write of

@@ -237,10 +237,10 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (domain.Policy, error)
 }
 
 // PutPolicy implements domain.Store.
-func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy) error {
+func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy, audit ...domain.AuditRecord) error {
 	s.lock("PutPolicy")
 	defer s.mu.Unlock()
-	return s.policies.put(p.ID, p)
+	return s.withAudit(s.policies.put(p.ID, p), audit)
 }
 
 // ListPolicies implements domain.Store, ordered by id.

@@ -94,7 +94,8 @@ func (svc *Service) UpdatePolicy(ctx context.Context, c *engine.Call, id string,
 			return err
 		}
 		p.ModifiedBy, p.ModifiedAt = c.Caller.ID, c.Now
-		if err := svc.store.PutPolicy(ctx, &p); err != nil {
+		rec := svc.eng.Stamp(c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}})
+		if err := svc.store.PutPolicy(ctx, &p, rec); err != nil {
 			return engine.Stale(err)
 		}
 		out = p
@@ -102,9 +103,6 @@ func (svc *Service) UpdatePolicy(ctx context.Context, c *engine.Call, id string,
 	})
 	if err != nil {
 		return domain.Policy{}, err
-	}
-	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}}); err != nil {
-		return out, err
 	}
 	return out, nil
 }

@@ -89,26 +89,41 @@ func testAuditWithChange(t *testing.T, s domain.Store) {
 		t.Fatal(err)
 	}
 
+	pol := domain.DefaultPolicy()
+	pol.ID = domain.PolicyID(domain.RoleTarget(roleGA, "/"))
+	pol.Scope, pol.Target, pol.ModifiedBy, pol.ModifiedAt = domain.ScopeTarget, domain.RoleTarget(roleGA, "/"), userA, base
+	if err := s.PutPolicy(ctx, &pol, auditRec("p-1", "policy.update", base.Add(7*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	stalePol := pol
+	stalePol.Version = staleG.Version
+	wantCode(t, s.PutPolicy(ctx, &stalePol, auditRec("lost-4", "policy.update", base.Add(8*time.Second))), domain.CodeConflict)
+	// Whatever a store keeps beside a policy until its record is chained
+	// is no policy.
+	if ps, err := s.ListPolicies(ctx); err != nil || len(ps) != 1 || ps[0].ID != pol.ID {
+		t.Fatalf("policies before chaining: %d %v", len(ps), err)
+	}
+
 	got := auditIDs(chained(t, s))
-	for _, id := range []string{"c-1", "c-2", "u-1", "g-1", "s-1", "s-2"} {
+	for _, id := range []string{"c-1", "c-2", "u-1", "g-1", "s-1", "s-2", "p-1"} {
 		if !got[id] {
 			t.Errorf("record %s of a stored change is missing from the audit log", id)
 		}
 	}
-	for _, id := range []string{"lost-1", "lost-2", "lost-3"} {
+	for _, id := range []string{"lost-1", "lost-2", "lost-3", "lost-4"} {
 		if got[id] {
 			t.Errorf("record %s describes a refused write, yet it is in the audit log", id)
 		}
 	}
-	if len(got) != 6 {
-		t.Errorf("audit log holds %d records, want 6", len(got))
+	if len(got) != 7 {
+		t.Errorf("audit log holds %d records, want 7", len(got))
 	}
 	// Chaining twice links nothing twice.
 	if _, err := s.ChainAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(chained(t, s)); n != 6 {
-		t.Errorf("after chaining again the log holds %d records, want 6", n)
+	if n := len(chained(t, s)); n != 7 {
+		t.Errorf("after chaining again the log holds %d records, want 7", n)
 	}
 }
 

@@ -109,7 +109,10 @@ func (s *Store) pendingEntity(r *domain.AuditRecord, mark auditMark) (entity, er
 	p.str("MarkPK", mark.pk)
 	p.str("MarkRK", mark.rk)
 	p.tm("WrittenAt", s.now())
-	e := entity{PK: auditPK, RK: pendingPrefix + timeKey(r.Time) + "|" + newGen(), Props: p.m}
+	// Pending rows are chained in key order: the record's time, then the
+	// store's clock, so records of one instant keep the order they were
+	// written in.
+	e := entity{PK: auditPK, RK: pendingPrefix + timeKey(r.Time) + "|" + timeKey(s.now()) + "|" + newGen(), Props: p.m}
 	if err := checkKey(e.RK); err != nil {
 		return entity{}, err
 	}
@@ -317,6 +320,8 @@ func (s *Store) markTable(name string) *aztables.Client {
 		return s.schedules.main
 	case tblGrants:
 		return s.grants.main
+	case tblPolicies:
+		return s.policies.c
 	}
 	return nil
 }

@@ -29,7 +29,7 @@
 //	Policies       "policy"               {policy id}              all policies, one partition
 //	Audit          "audit"                {MaxInt64-seq, 19 digits} records, newest first
 //	Audit          "audit"                "head"                   chain head: last seq and hash
-//	Audit          "audit"                "p|"{t}|{gen}            records pending, not yet chained
+//	Audit          "audit"                "p|"{t}|{t}|{gen}        records pending, not yet chained
 //	Requests, Schedules, Grants  {id}     "~~audit|"{gen}          commit marker of a pending record
 //
 // Index entities carry the record's raw id and the properties queries
@@ -106,7 +106,8 @@
 // PutGrant take the records of the change they make:
 //
 //  0. each record is inserted as a pending row in the audit partition,
-//     RowKey "p|"{time}|{gen} (fresh keys: writers never contend);
+//     RowKey "p|"{record time}|{t written}|{gen} (fresh keys: writers
+//     never contend; the chain follows key order);
 //  1. index entries, as below;
 //  2. the entity and one marker row per record, RowKey "~~audit|"{gen}
 //     (named by the pending row) in the entity's own partition, go in one

@@ -113,9 +113,9 @@ func (s *countingStore) GetPolicy(ctx context.Context, id string) (domain.Policy
 	return s.next.GetPolicy(ctx, id)
 }
 
-func (s *countingStore) PutPolicy(ctx context.Context, p *domain.Policy) error {
+func (s *countingStore) PutPolicy(ctx context.Context, p *domain.Policy, audit ...domain.AuditRecord) error {
 	s.count("PutPolicy")
-	return s.next.PutPolicy(ctx, p)
+	return s.next.PutPolicy(ctx, p, audit...)
 }
 
 func (s *countingStore) ListPolicies(ctx context.Context) ([]domain.Policy, error) {
