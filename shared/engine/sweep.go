@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -91,22 +92,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	if err != nil {
 		return res, err
 	}
-	for _, s := range due {
-		if e.isBreakGlass(s.PrincipalID) {
-			continue
-		}
-		pending, err := e.endSchedule(ctx, c, s, domain.ScheduleExpired, "reached its end")
-		if err != nil {
-			res.Errors++
-			c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
-			continue
-		}
-		if pending {
-			res.RevokesPending++ // the directory still holds it: it stays listed, and due
-			continue
-		}
-		res.Expired++
-	}
+	e.expireDue(ctx, c, due, &res)
 	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
 	if err != nil {
 		return res, err
@@ -195,5 +181,50 @@ func (e *Engine) raise(ctx context.Context, c *Call, definitionID, severity stri
 		DefinitionID: definitionID, Severity: severity, Incidents: []domain.AlertIncident{inc}})
 	if err != nil {
 		c.Log.ErrorContext(ctx, "raising an alert failed", "alert_id", definitionID, "error", err)
+	}
+}
+
+// expiryWorkers bounds how many due schedules one sweep ends at once: each
+// expiry waits mostly on storage and directory round trips, so a batch of
+// 100 runs in about the time of a few, while the directory and the store
+// see at most this many calls in flight from one sweep.
+const expiryWorkers = 16
+
+// expireDue ends the due schedules, expiryWorkers at a time. Each worker
+// has its own fork of the call (mail merged back at the end); two
+// schedules of one grant racing are settled by the conditional writes, as
+// concurrent API calls are.
+func (e *Engine) expireDue(ctx context.Context, c *Call, due []domain.Schedule, res *SweepResult) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, expiryWorkers)
+	forks := make([]*Call, len(due))
+	for i, s := range due {
+		if e.isBreakGlass(s.PrincipalID) {
+			continue
+		}
+		forks[i] = c.Fork()
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			pending, err := e.endSchedule(ctx, forks[i], s, domain.ScheduleExpired, "reached its end")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				res.Errors++
+				c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
+			case pending:
+				res.RevokesPending++ // the directory still holds it: it stays listed, and due
+			default:
+				res.Expired++
+			}
+		})
+	}
+	wg.Wait()
+	for _, f := range forks {
+		if f != nil {
+			c.Join(f)
+		}
 	}
 }

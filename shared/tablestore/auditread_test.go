@@ -78,9 +78,16 @@ func TestAuditReaderFailsLoudlyAndCreatesNothing(t *testing.T) {
 		}
 	}
 	// Appended records are pending until a chain writer links them; the
-	// reader sends no write, so it sees the chain as linked.
+	// reader sends no write, so it sees the chain as linked, and counts
+	// what waits.
+	if n, err := a.Pending(ctx); err != nil || n != 4 {
+		t.Fatalf("pending before linking: %d %v", n, err)
+	}
 	if _, err := s.ChainAudit(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := a.Pending(ctx); err != nil || n != 0 {
+		t.Fatalf("pending after linking: %d %v", n, err)
 	}
 	if n, err := a.Verify(ctx); err != nil || n != 4 {
 		t.Fatalf("verify of an intact chain: %d %v", n, err)
