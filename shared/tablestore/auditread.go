@@ -144,6 +144,10 @@ func (a *AuditReader) Verify(ctx context.Context) (int, error) {
 		if head.exists {
 			return 0, domain.Errorf(domain.CodeConflict, "audit chain broken in %s: the head names record %d but the table holds no records", a.table, head.seq)
 		}
+		if n, err := a.Pending(ctx); err == nil && n > 0 {
+			return 0, domain.Errorf(domain.CodeNotFound, "the audit table %s (%s) holds %d records written but none linked into the chain yet: "+
+				"the expirySweep timer links them every minute; verify again after it ran", a.table, a.describePrefix(), n)
+		}
 		return 0, a.errEmpty("verify")
 	}
 	if !head.exists {
