@@ -11,7 +11,7 @@ import (
 	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
-	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/enginetest"
 	"github.com/jitpim/jitpim/shared/memstore"
 )
 

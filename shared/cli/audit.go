@@ -29,7 +29,7 @@ func (e *Env) auditExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	recs, err := wire.ListAll[map[string]any](ctx, c, "auditLogs/directoryAudits?$top=999")
+	recs, err := wire.ListAll[map[string]any](ctx, c, "auditLogs/directoryAudits")
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/enginetest"
 	"github.com/jitpim/jitpim/shared/memstore"
 )
 

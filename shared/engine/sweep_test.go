@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
-	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/enginetest"
 	"github.com/jitpim/jitpim/shared/memstore"
 )
 

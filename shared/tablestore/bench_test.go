@@ -20,7 +20,7 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
-	"github.com/jitpim/jitpim/shared/engine/enginetest"
+	"github.com/jitpim/jitpim/shared/enginetest"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 )

@@ -120,7 +120,7 @@ func (f *Fixture) NewID() domain.ObjectID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	return domain.ObjectID(fmt.Sprintf("00000000-0000-4000-8000-%012x", f.seq))
+	return domain.CanonicalID(fmt.Sprintf("00000000-0000-4000-8000-%012x", f.seq))
 }
 
 // UPN is the user principal name, and the mail address, NewUser gives id.
