@@ -102,13 +102,13 @@
 // # Audit outbox and chain: no record lost, no writer contending
 //
 // A change's audit records are written with the change or not at all.
-// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule and
-// PutGrant take the records of the change they make:
+// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant
+// and PutPolicy take the records of the change they make:
 //
 //  0. each record is inserted as a pending row in the audit partition,
 //     RowKey "p|"{record time}|{t written}|{gen} (fresh keys: writers
 //     never contend; the chain follows key order);
-//  1. index entries, as below;
+//  1. index entries, as below (policies have none);
 //  2. the entity and one marker row per record, RowKey "~~audit|"{gen}
 //     (named by the pending row) in the entity's own partition, go in one
 //     entity group transaction: the marker exists exactly when the change
@@ -117,8 +117,8 @@
 //     read (when an answer lacks them the entity is read back).
 //
 // A write that fails for sure deletes its pending rows. The chain writer
-// (ChainAudit; the sweep runs it every minute and ListAudit before its
-// first page) reads the pending rows, keeps those whose marker exists (or
+// (ChainAudit; the expirySweep timer runs it after the sweep, every
+// minute, and ListAudit before its first page) reads the pending rows, keeps those whose marker exists (or
 // that need none: AppendAudit's records, which accompany no write), and
 // links up to 49 per entity group transaction of the audit partition:
 // insert records n+1..n+k (RowKey MaxInt64-seq, 19 digits, newest first),
@@ -128,7 +128,8 @@
 // win: the loser's transaction fails whole (record n+1 exists, or a
 // pending row is gone) and it reads again, so the chain never forks and
 // never links a record twice; VerifyChain holds, oldest first. A pending
-// row whose marker is still missing staleGrace after it was written
+// row whose marker is still missing staleGrace after it was written (by
+// the writer's clock, as index entries are aged)
 // belongs to a change that never happened (a crash between steps 0 and
 // 2, each write bounded by writeDeadline): the chain writer deletes it in
 // its transaction, unchained. Markers are deleted once linked.
@@ -137,7 +138,8 @@
 // after staleGrace; after 2, change and marker both exist and the record
 // is chained whenever a chain writer runs; after a lost answer on 2, the
 // retry meets 409/412 and tells its own landed write by the WriteId (as
-// below). So the count of records in the chain equals the count of changes
+// above), or by its marker when a later write already replaced it (the
+// Version it returns then fails any write conditional on it). So the count of records in the chain equals the count of changes
 // made (BenchmarkAuditedChanges counts both). Appends never contend with
 // each other: the only contended row, the head, is written by chain
 // writers, once per 49 records.
@@ -146,7 +148,8 @@
 // export): it sends no CreateTable and no write, reports a missing audit
 // table (CodeNotFound, naming table and prefix) instead of creating it, and
 // Verify also fails on an empty chain, a gap in the sequence numbers, a
-// missing head, or fewer records than the head names.
+// missing head, or fewer records than the head names. Pending counts the
+// records not linked yet; a chain holding none linked says so.
 //
 // # Mapping and limits
 //
