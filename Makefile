@@ -55,6 +55,7 @@ test: deps
 # whole local stack sent by the Graph SDK versus plain JSON, in the same run.
 bench: deps
 	$(GO) test -run '^$$' -bench 'SelfActivate|Decide' -benchmem -benchtime 500x ./shared/engine/
+	$(GO) test -run '^$$' -bench 'InboxNames' -benchmem -benchtime 200x ./shared/names/
 	$(GO) test -run '^$$' -bench 'AlertScan|BreakGlass' -benchmem -benchtime 500x ./shared/alert/
 	$(GO) test -run '^$$' -bench 'Review' -benchmem -benchtime 1x ./shared/review/
 	$(GO) test -run 'TestRoundTrips' -v ./shared/tablestore/ | grep -E 'round trips|^(ok|FAIL|---)'

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -18,15 +19,15 @@ import (
 	"github.com/jitpim/jitpim/shared/tablestore"
 )
 
-// command runs the command line (shared/cli) instead of the handler: the
+// command runs the command line (shared/cli): `serve` (the handler), the
 // user, approver and admin commands against the API, and the operator
 // commands that read the audit table (audit verify, audit export, and their
 // older names audit-verify and audit-export). It exits with the command
 // line's code: 0 done, 1 refused, 2 usage error.
 func command(args []string, stdout io.Writer) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.Env{Args: args, Getenv: os.Getenv, Stdout: stdout, Stderr: os.Stderr,
-		AuditVerify: auditVerify, AuditExport: auditExport, MigrateIDs: migrateIDs})
+	code := cli.Run(ctx, cli.Env{Args: args, Getenv: os.Getenv, Stdout: stdout, Stderr: os.Stderr, Version: version(),
+		Serve: serve, AuditVerify: auditVerify, AuditExport: auditExport, MigrateIDs: migrateIDs})
 	stop()
 	if code != cli.ExitOK {
 		os.Exit(code)
@@ -125,4 +126,29 @@ func auditExport(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// version is the module version and VCS revision the binary was built
+// from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(no build information)"
+	}
+	v := bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev + modified + ")"
+	}
+	return v + " " + bi.GoVersion
 }

@@ -1,5 +1,6 @@
 // Command jitpim is the Azure Functions custom handler: one binary that
-// serves every function in this folder. Started by the AWS Lambda runtime
+// serves every function in this folder (`jitpim serve`), and the command
+// line (shared/cli). Started by the AWS Lambda runtime
 // (AWS_LAMBDA_RUNTIME_API set) the same binary serves the same functions
 // from Lambda events instead. main only reads configuration and
 // wires the adapters to the engine; behaviour lives in shared/.
@@ -12,8 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,6 +27,7 @@ import (
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/lambdaproto"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/servicenow"
@@ -35,21 +35,30 @@ import (
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
+// main runs the command line (shared/cli). The handler starts under
+// `serve`, which host.json passes, or with no arguments when a host
+// started the process: the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT)
+// or the Lambda runtime (AWS_LAMBDA_RUNTIME_API), whose bootstrap passes
+// none. Anyone else who runs the binary bare gets the usage.
 func main() {
-	if len(os.Args) > 1 {
-		command(os.Args[1:], os.Stdout)
-		return
+	args := os.Args[1:]
+	if len(args) == 0 && (os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT") != "" || onLambda(os.Getenv)) {
+		args = []string{"serve"}
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	if err := run(log); err != nil {
-		log.Error("jitpim stopped", "error", err)
-		os.Exit(1)
-	}
+	command(args, os.Stdout)
 }
 
-func run(log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// serve runs the handler until it is stopped.
+func serve(ctx context.Context) error {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(ctx, log); err != nil {
+		log.Error("jitpim stopped", "error", err)
+		return err
+	}
+	return nil
+}
+
+func run(ctx context.Context, log *slog.Logger) error {
 	get, err := settings(ctx, os.Getenv, http.DefaultClient)
 	if err != nil {
 		return err
@@ -116,7 +125,8 @@ func run(log *slog.Logger) error {
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
-	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Links: links})
+	mail := notices.New(kernel, store, links)
+	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
 	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
@@ -144,7 +154,7 @@ func run(log *slog.Logger) error {
 	}
 	timers := timerFuncs(now, log, broken, map[string]timerJob{
 		"reminders": func(ctx context.Context, c *engine.Call) (any, error) {
-			n, err := eng.SendReminders(ctx, c)
+			n, err := mail.SendReminders(ctx, c)
 			return map[string]int{"queued": n}, err
 		},
 		"expirySweep": func(ctx context.Context, c *engine.Call) (any, error) {

@@ -24,6 +24,7 @@ import (
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 )
 
@@ -52,7 +53,10 @@ func group(t graphsim.Tenant, name string) string {
 	return ""
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with a ticket system (nil: tickets are free text).
+func newHarnessWith(t *testing.T, tickets domain.TicketSystem) *harness {
 	t.Helper()
 	tenant, err := graphsim.LoadTenant("../demo/tenant.json")
 	if err != nil {
@@ -80,6 +84,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	admins := domain.ObjectID(group(tenant, "jitpim-admins"))
 	for _, g := range tenant.Groups {
+		h.dir.AddNamedGroup(domain.ObjectID(g.ID), g.DisplayName)
 		if domain.ObjectID(g.ID) == admins {
 			for _, m := range g.Members {
 				h.dir.AddMember(admins, domain.ObjectID(m))
@@ -91,7 +96,7 @@ func newHarness(t *testing.T) *harness {
 	// Like a deployment without alerts and access reviews: the CLI must say
 	// what it could not apply.
 	alarms := alert.NewAlarms(k, nil, log)
-	eng := engine.New(k, engine.Deps{Alarm: alarms})
+	eng := engine.New(k, engine.Deps{Alarm: alarms, Tickets: tickets, Notices: notices.New(k, h.store, nil)})
 	h.api = httptest.NewServer(httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, h.store),
 		Alerts: alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: h.store, Directory: h.dir}, alert.Settings{})},
 		v, time.Now, log))

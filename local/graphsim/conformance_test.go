@@ -69,6 +69,11 @@ func (s simSeeder) AddGroup(id domain.ObjectID) {
 	s.must(s.sim.AddGroup(graphsim.Group{ID: string(id), DisplayName: "group " + string(id), SecurityEnabled: true}))
 }
 
+func (s simSeeder) AddNamedGroup(id domain.ObjectID, displayName string) {
+	s.t.Helper()
+	s.must(s.sim.AddGroup(graphsim.Group{ID: string(id), DisplayName: displayName, SecurityEnabled: true}))
+}
+
 func (s simSeeder) AddMember(groupID, memberID domain.ObjectID) {
 	s.t.Helper()
 	s.must(s.sim.AddToGroup(string(groupID), domain.AccessMember, string(memberID)))

@@ -88,7 +88,7 @@ func (svc *Service) CheckBreakGlass(ctx context.Context, c *engine.Call) (BreakG
 			problems = append(problems, domain.AlertIncident{ID: "breakglass:" + string(id) + ":" + kind, PrincipalID: id, Target: ga,
 				Description: text, Details: map[string]string{"problem": kind}})
 		}
-		name := string(id)
+		name := domain.UnnamedUser(id)
 		u, err := svc.dir.GetUser(ctx, id)
 		exists := err == nil
 		switch {
@@ -99,9 +99,7 @@ func (svc *Service) CheckBreakGlass(ctx context.Context, c *engine.Call) (BreakG
 			unchecked[id] = true
 			c.Log.ErrorContext(ctx, "break-glass check: reading the account failed", "principal_id", id, "error", err)
 		default:
-			if u.UserPrincipalName != "" {
-				name = u.UserPrincipalName
-			}
+			name = domain.PersonName(u)
 			if !u.Enabled {
 				problem("disabled", "break-glass account "+name+" is disabled")
 			}

@@ -75,11 +75,20 @@ func (s *scan) user(ctx context.Context, id domain.ObjectID) (domain.User, error
 	return u, err
 }
 
+// name names a principal for the alert's text: a user by name, a
+// role-assignable group by its name, anything else by id, marked.
 func (s *scan) name(ctx context.Context, id domain.ObjectID) string {
-	if u, err := s.user(ctx, id); err == nil && u.UserPrincipalName != "" {
-		return u.UserPrincipalName
+	u, err := s.user(ctx, id)
+	switch {
+	case err == nil:
+		return domain.PersonName(u)
+	case domain.IsCode(err, domain.CodeNotFound):
+		if g, ok := s.svc.eng.Names().GroupName(ctx, id); ok {
+			return "group " + g
+		}
+		return "principal " + string(id) + " (not a user; name not found)"
 	}
-	return string(id)
+	return domain.UnnamedUser(id)
 }
 
 // ScanAlerts is the daily alert timer's job: it evaluates every alert
@@ -244,9 +253,10 @@ func (s *scan) globalAdmins(ctx context.Context) {
 				s.fail(ctx, "listing the members of group "+string(ra.PrincipalID), merr, def)
 				continue
 			}
+			via := "member of group " + s.svc.eng.Names().Group(ctx, ra.PrincipalID)
 			for _, m := range members {
 				if _, ok := holders[m.ID]; !ok {
-					holders[m.ID] = "member of group " + string(ra.PrincipalID)
+					holders[m.ID] = via
 				}
 			}
 		default:
@@ -305,7 +315,7 @@ func (s *scan) outsideJitpim(ctx context.Context) {
 			continue
 		}
 		s.add(def, domain.AlertIncident{ID: "outside:" + domain.GrantKey(ra.PrincipalID, t), PrincipalID: ra.PrincipalID, Target: t,
-			Description: fmt.Sprintf("%s (%s) holds %s through an assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), kind, domain.TargetName(t)),
+			Description: fmt.Sprintf("%s (%s) holds %s through an assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), kind, s.svc.eng.TargetName(ctx, t)),
 			Details:     map[string]string{"assignmentId": ra.ID, "principalType": kind}})
 		if s.st.RemoveOutside && kind == "user" {
 			if err := s.svc.removeOutside(ctx, s.c, ra, t); err != nil {
@@ -360,12 +370,12 @@ func (s *scan) eligibilities(ctx context.Context) map[string]domain.Target {
 			}
 			s.add(domain.AlertAdminsNotUsingRoles, domain.AlertIncident{ID: "unused:" + id, PrincipalID: sc.PrincipalID, Target: sc.Target,
 				Description: fmt.Sprintf("%s has been eligible for %s since %s without activating it in %d days (%s)",
-					s.name(ctx, sc.PrincipalID), domain.TargetName(sc.Target), sc.Start.UTC().Format(time.RFC3339), s.st.UnusedDays, lastText),
+					s.name(ctx, sc.PrincipalID), s.svc.eng.TargetName(ctx, sc.Target), sc.Start.UTC().Format(time.RFC3339), s.st.UnusedDays, lastText),
 				Details: map[string]string{"eligibilityScheduleId": sc.ID}})
 		}
 		if inWindow >= s.st.ActivationCount {
 			s.add(domain.AlertActivatedTooOften, domain.AlertIncident{ID: "often:" + id, PrincipalID: sc.PrincipalID, Target: sc.Target,
-				Description: fmt.Sprintf("%s activated %s %d times within %s (limit %d)", s.name(ctx, sc.PrincipalID), domain.TargetName(sc.Target),
+				Description: fmt.Sprintf("%s activated %s %d times within %s (limit %d)", s.name(ctx, sc.PrincipalID), s.svc.eng.TargetName(ctx, sc.Target),
 					inWindow, s.st.ActivationWindow, s.st.ActivationCount),
 				Details: map[string]string{"activations": fmt.Sprint(inWindow), "window": s.st.ActivationWindow.String()}})
 		}
@@ -448,7 +458,7 @@ func (s *scan) noMFA(ctx context.Context, targets map[string]domain.Target) {
 			from = p.InheritedFrom
 		}
 		s.add(def, domain.AlertIncident{ID: "nomfa:" + k, Target: t,
-			Description: fmt.Sprintf("activating %s needs neither MFA nor an authentication context (policy %s)", domain.TargetName(t), from),
+			Description: fmt.Sprintf("activating %s needs neither MFA nor an authentication context (policy %s)", s.svc.eng.TargetName(ctx, t), from),
 			Details:     map[string]string{"policyId": from}})
 	}
 }

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/wire"
@@ -19,7 +21,7 @@ const (
 )
 
 // target is what a user command acts on: a directory role or a group's
-// membership or ownership.
+// membership or ownership, with the name people know it by.
 type target struct {
 	group  bool
 	id     string
@@ -47,49 +49,137 @@ func (t target) requests(eligibility bool) string {
 	return rmBase + "roleAssignmentScheduleRequests"
 }
 
-// targetFlags adds --group and --access.
+// targetFlags are --group and --access.
 type targetFlags struct {
-	group  *bool
-	access *string
+	group  bool
+	access string
 }
 
-func addTargetFlags(fs *flag.FlagSet) targetFlags {
-	return targetFlags{group: fs.Bool("group", false, "the target is a group's object id (PIM for Groups)"),
-		access: fs.String("access", domain.AccessMember, "member or owner (with --group)")}
+func (tf *targetFlags) add(c *cobra.Command) {
+	c.Flags().BoolVar(&tf.group, "group", false, "the target is a group (PIM for Groups): give its display name or object id")
+	c.Flags().StringVar(&tf.access, "access", domain.AccessMember, "member or owner (with --group)")
 }
 
-func resolveTarget(cmd string, pos []string, tf targetFlags) (target, error) {
+// resolveTarget reads the ROLE or GROUP argument. A group may be named by
+// its display name: it is looked up among the caller's own eligible and
+// active group assignments (the API's $expand=group), so a name never
+// reaches a group the caller has nothing to do with.
+func (r *runner) resolveTarget(ctx context.Context, cmd string, pos []string, tf targetFlags, c *Client) (target, error) {
 	if len(pos) != 1 {
-		if *tf.group {
-			return target{}, usagef("%s --group needs one group object id", cmd)
+		if tf.group {
+			return target{}, usagef("%s --group needs one group: its display name or object id", cmd)
 		}
 		return target{}, usagef("%s needs one role: its display name (quote it: \"Global Administrator\") or template id", cmd)
 	}
 	arg := strings.TrimSpace(pos[0])
-	if *tf.group {
-		gid, err := domain.ParseObjectID("--group", arg)
-		if err != nil {
-			return target{}, usagef("%s --group takes the group's object id (jitpim roles --group lists yours), got %q", cmd, arg)
-		}
-		acc := strings.ToLower(*tf.access)
+	if tf.group {
+		acc := strings.ToLower(tf.access)
 		if acc != domain.AccessMember && acc != domain.AccessOwner {
-			return target{}, usagef("--access must be member or owner, got %q", *tf.access)
+			return target{}, usagef("--access must be member or owner, got %q", tf.access)
 		}
-		return target{group: true, id: string(gid), access: acc, name: acc + " of group " + arg}, nil
+		groups, err := r.myGroups(ctx, c)
+		if err != nil {
+			return target{}, err
+		}
+		if gid, err := domain.ParseObjectID("--group", arg); err == nil {
+			return target{group: true, id: string(gid), access: acc, name: acc + " of group " + groupLabel(groups, gid)}, nil
+		}
+		var names []string
+		for id, name := range groups {
+			if strings.EqualFold(name, arg) {
+				return target{group: true, id: string(id), access: acc, name: acc + " of group " + name}, nil
+			}
+			names = append(names, name)
+		}
+		msg := fmt.Sprintf("%s --group: no group of yours is called %q; give a group's object id, or the display name of a group you are eligible for (jitpim roles --group lists them)", cmd, arg)
+		if s := closest(arg, names); len(s) > 0 {
+			msg += "; did you mean " + quoteAll(s) + "?"
+		}
+		return target{}, usageError{msg}
 	}
-	if r, ok := domain.BuiltInRoleByName(arg); ok {
-		return target{id: string(r.ID), name: r.DisplayName}, nil
+	if role, ok := domain.BuiltInRoleByName(arg); ok {
+		return target{id: string(role.ID), name: role.DisplayName}, nil
 	}
 	if rid, err := domain.ParseObjectID("role", arg); err == nil {
-		if r, ok := domain.BuiltInRoleByID(rid); ok {
-			return target{id: string(r.ID), name: r.DisplayName}, nil
+		if role, ok := domain.BuiltInRoleByID(rid); ok {
+			return target{id: string(role.ID), name: role.DisplayName}, nil
 		}
 		return target{id: string(rid), name: "role " + string(rid)}, nil
 	}
-	return target{}, usagef("unknown role %q: give a built-in role's display name or a role template id (for a group, use --group GROUP_ID)", arg)
+	names := make([]string, len(domain.BuiltInRoles))
+	for i, role := range domain.BuiltInRoles {
+		names[i] = role.DisplayName
+	}
+	msg := fmt.Sprintf("unknown role %q: give a built-in role's display name or a role template id (for a group, use --group GROUP)", arg)
+	if s := closest(arg, names); len(s) > 0 {
+		msg += "; did you mean " + quoteAll(s) + "?"
+	}
+	return target{}, usageError{msg}
 }
 
-func (e *Env) me(c *Client) (string, error) {
+// myGroups maps the groups the caller is eligible for or holds to their
+// display names (empty when the directory could not name one).
+func (r *runner) myGroups(ctx context.Context, c *Client) (map[domain.ObjectID]string, error) {
+	out := map[domain.ObjectID]string{}
+	for _, set := range []string{"eligibilityScheduleInstances", "assignmentScheduleInstances"} {
+		items, err := wire.ListAll[scheduleWithNames](ctx, c, pgBase+set+"/filterByCurrentUser(on='principal')?$expand=group")
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range items {
+			if in.Group != nil && in.Group.DisplayName != "" {
+				out[in.GroupID] = in.Group.DisplayName
+			} else if _, ok := out[in.GroupID]; !ok {
+				out[in.GroupID] = ""
+			}
+		}
+	}
+	return out, nil
+}
+
+// groupLabel names a group: its display name with the id as detail, or the
+// id marked when no name is known.
+func groupLabel(names map[domain.ObjectID]string, id domain.ObjectID) string {
+	if n := names[id]; n != "" {
+		return n
+	}
+	return string(id) + " (name not found)"
+}
+
+// closest suggests up to three names near a mistyped one: those it is a
+// part of, else those a few edits away.
+func closest(typed string, names []string) []string {
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	if typed == "" {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if strings.Contains(strings.ToLower(n), typed) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		best := max(2, len(typed)/4)
+		for _, n := range names {
+			if d := distance(typed, n); d <= best {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out[:min(len(out), 3)]
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, x := range s {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, " or ")
+}
+
+func (r *runner) me(c *Client) (string, error) {
 	id, err := TokenObjectID(c.Token)
 	if err != nil {
 		return "", usagef("%v", err)
@@ -97,185 +187,226 @@ func (e *Env) me(c *Client) (string, error) {
 	return id, nil
 }
 
-func (e *Env) activate(ctx context.Context, args []string) error {
-	fs, o := e.flags("activate")
-	tf := addTargetFlags(fs)
-	dur := fs.String("duration", "", "how long, e.g. PT1H")
-	just := fs.String("justification", "", "why you need it")
-	ticket := fs.String("ticket", "", "ticket number, e.g. INC0012345")
-	system := fs.String("ticket-system", "", "ticket system, e.g. ServiceNow")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func (r *runner) userCommands() []*cobra.Command {
+	var tfA, tfD, tfE targetFlags
+	var dur, just, ticket, system string
+	activate := &cobra.Command{Use: "activate ROLE | --group GROUP", Short: "activate a role or group you are eligible for",
+		Example: "  jitpim activate \"Exchange Administrator\" --duration PT1H --justification \"INC0012345 mailbox outage\" --ticket INC0012345\n" +
+			"  jitpim activate --group PAG-DEV-TEAM --duration PT2H --justification deploy",
+		RunE: r.run(func(ctx context.Context, args []string) error {
+			return r.activate(ctx, args, tfA, dur, just, ticket, system)
+		})}
+	tfA.add(activate)
+	activate.Flags().StringVar(&dur, "duration", "", "how long, as an ISO 8601 duration, e.g. PT1H")
+	activate.Flags().StringVar(&just, "justification", "", "why you need it")
+	activate.Flags().StringVar(&ticket, "ticket", "", "ticket number, e.g. INC0012345")
+	activate.Flags().StringVar(&system, "ticket-system", "", "ticket system, e.g. ServiceNow")
+
+	var djust string
+	deactivate := &cobra.Command{Use: "deactivate ROLE | --group GROUP", Short: "end an activation early",
+		Example: "  jitpim deactivate \"Exchange Administrator\"",
+		RunE:    r.run(func(ctx context.Context, args []string) error { return r.deactivate(ctx, args, tfD, djust) })}
+	tfD.add(deactivate)
+	deactivate.Flags().StringVar(&djust, "justification", "", "why (optional)")
+
+	var ejust, edur string
+	var active bool
+	extend := &cobra.Command{Use: "extend ROLE | --group GROUP", Short: "ask an administrator to extend your assignment",
+		Example: "  jitpim extend \"Helpdesk Administrator\" --justification \"still on the service desk\" --duration P90D",
+		RunE:    r.run(func(ctx context.Context, args []string) error { return r.extend(ctx, args, tfE, ejust, edur, active) })}
+	tfE.add(extend)
+	extend.Flags().StringVar(&ejust, "justification", "", "why it should be extended")
+	extend.Flags().StringVar(&edur, "duration", "", "how much longer, e.g. P90D (optional)")
+	extend.Flags().BoolVar(&active, "active", false, "extend an active assignment instead of an eligible one")
+
+	var group bool
+	roles := &cobra.Command{Use: "roles", Short: "your eligible and active roles (--group: groups)", Args: noArgs,
+		RunE: r.run(func(ctx context.Context, args []string) error { return r.roles(ctx, group) })}
+	roles.Flags().BoolVar(&group, "group", false, "group memberships and ownerships instead of directory roles")
+	return []*cobra.Command{roles, activate, deactivate, extend}
+}
+
+func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, dur, just, ticket, system string) error {
+	if len(args) == 1 && !tf.group {
+		if _, err := r.resolveTarget(ctx, "activate", args, tf, nil); err != nil {
+			return err // a mistyped role is a usage error before the token is looked at
+		}
 	}
-	t, err := resolveTarget("activate", pos, tf)
-	if err != nil {
-		return err
-	}
-	if *dur == "" {
+	if dur == "" {
 		return usagef("activate needs --duration, e.g. --duration PT1H")
 	}
-	if _, err := domain.ParseISODuration(*dur); err != nil {
+	if _, err := domain.ParseISODuration(dur); err != nil {
 		return usagef("--duration: %v", err)
 	}
-	c, err := e.client(o)
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	me, err := e.me(c)
+	t, err := r.resolveTarget(ctx, "activate", args, tf, c)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"action": "selfActivate", "principalId": me, "justification": *just,
-		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": *dur}}}
-	if *ticket != "" || *system != "" {
-		body["ticketInfo"] = map[string]any{"ticketNumber": *ticket, "ticketSystem": *system}
+	me, err := r.me(c)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"action": "selfActivate", "principalId": me, "justification": just,
+		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}}
+	if ticket != "" || system != "" {
+		body["ticketInfo"] = map[string]any{"ticketNumber": ticket, "ticketSystem": system}
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t.requests(false), body, func(r wire.Request) string {
-		switch r.Status {
+	return r.submit(ctx, c, t.requests(false), body, func(q wire.Request) string {
+		switch q.Status {
 		case domain.StatusProvisioned, domain.StatusGranted:
-			return fmt.Sprintf("%s is active until %s (request %s).", t.name, text(r.ScheduleInfo.Expiration.EndDateTime), r.ID)
+			return fmt.Sprintf("%s is active until %s (request %s).", t.name, text(q.ScheduleInfo.Expiration.EndDateTime), q.ID)
 		case domain.StatusPendingApproval:
-			return fmt.Sprintf("%s: waiting for approval (request %s); approvers see it with `jitpim approvals`. No access until it is approved.", t.name, r.ID)
+			return fmt.Sprintf("%s: waiting for approval (request %s); approvers see it with `jitpim approvals`. No access until it is approved.", t.name, q.ID)
 		}
-		return fmt.Sprintf("%s: %s (request %s).", t.name, r.Status, r.ID)
+		return fmt.Sprintf("%s: %s (request %s).", t.name, q.Status, q.ID)
 	})
 }
 
-func (e *Env) submit(ctx context.Context, c *Client, o *opts, path string, body map[string]any, human func(wire.Request) string) error {
-	var r wire.Request
-	if err := c.Call(ctx, "POST", path, body, nil, &r); err != nil {
+func (r *runner) submit(ctx context.Context, c *Client, path string, body map[string]any, human func(wire.Request) string) error {
+	var q wire.Request
+	if err := c.Call(ctx, "POST", path, body, nil, &q); err != nil {
 		return err
 	}
-	if o.json {
-		return e.printJSON(r)
+	if r.json {
+		return r.printJSON(q)
 	}
-	fmt.Fprintln(e.Stdout, human(r))
+	fmt.Fprintln(r.Stdout, human(q))
 	return nil
 }
 
-func (e *Env) deactivate(ctx context.Context, args []string) error {
-	fs, o := e.flags("deactivate")
-	tf := addTargetFlags(fs)
-	just := fs.String("justification", "", "why (optional)")
-	pos, err := parse(fs, args)
+func (r *runner) deactivate(ctx context.Context, args []string, tf targetFlags, just string) error {
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	t, err := resolveTarget("deactivate", pos, tf)
+	t, err := r.resolveTarget(ctx, "deactivate", args, tf, c)
 	if err != nil {
 		return err
 	}
-	c, err := e.client(o)
-	if err != nil {
-		return err
-	}
-	me, err := e.me(c)
+	me, err := r.me(c)
 	if err != nil {
 		return err
 	}
 	body := map[string]any{"action": "selfDeactivate", "principalId": me}
-	if *just != "" {
-		body["justification"] = *just
+	if just != "" {
+		body["justification"] = just
 	}
 	t.fields(body)
-	return e.submit(ctx, c, o, t.requests(false), body, func(r wire.Request) string {
-		return fmt.Sprintf("%s deactivated: %s (request %s).", t.name, r.Status, r.ID)
+	return r.submit(ctx, c, t.requests(false), body, func(q wire.Request) string {
+		return fmt.Sprintf("%s deactivated: %s (request %s).", t.name, q.Status, q.ID)
 	})
 }
 
-func (e *Env) extend(ctx context.Context, args []string) error {
-	fs, o := e.flags("extend")
-	tf := addTargetFlags(fs)
-	just := fs.String("justification", "", "why it should be extended")
-	dur := fs.String("duration", "", "how much longer, e.g. P90D (optional)")
-	active := fs.Bool("active", false, "extend an active assignment instead of an eligible one")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	t, err := resolveTarget("extend", pos, tf)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(*just) == "" {
+func (r *runner) extend(ctx context.Context, args []string, tf targetFlags, just, dur string, active bool) error {
+	if strings.TrimSpace(just) == "" {
 		return usagef("extend needs --justification: say why the assignment should be extended")
 	}
-	if *dur != "" {
-		if _, err := domain.ParseISODuration(*dur); err != nil {
+	if dur != "" {
+		if _, err := domain.ParseISODuration(dur); err != nil {
 			return usagef("--duration: %v", err)
 		}
 	}
-	c, err := e.client(o)
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	me, err := e.me(c)
+	t, err := r.resolveTarget(ctx, "extend", args, tf, c)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"action": "selfExtend", "principalId": me, "justification": *just}
-	if *dur != "" {
-		body["scheduleInfo"] = map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": *dur}}
+	me, err := r.me(c)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"action": "selfExtend", "principalId": me, "justification": just}
+	if dur != "" {
+		body["scheduleInfo"] = map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}
 	}
 	t.fields(body)
 	what := "eligible"
-	if *active {
+	if active {
 		what = "active"
 	}
-	return e.submit(ctx, c, o, t.requests(!*active), body, func(r wire.Request) string {
-		return fmt.Sprintf("Asked to extend your %s assignment of %s: %s (request %s); an administrator decides.", what, t.name, r.Status, r.ID)
+	return r.submit(ctx, c, t.requests(!active), body, func(q wire.Request) string {
+		return fmt.Sprintf("Asked to extend your %s assignment of %s: %s (request %s); an administrator decides.", what, t.name, q.Status, q.ID)
 	})
 }
 
-func (e *Env) roles(ctx context.Context, args []string) error {
-	fs, o := e.flags("roles")
-	group := fs.Bool("group", false, "group memberships and ownerships instead of directory roles")
-	pos, err := parse(fs, args)
+// scheduleWithNames is a schedule or request with what $expand adds: the
+// principal's and the role's or group's names.
+type scheduleWithNames struct {
+	wire.Schedule
+	Principal      *named `json:"principal"`
+	RoleDefinition *named `json:"roleDefinition"`
+	Group          *named `json:"group"`
+}
+
+type requestWithNames struct {
+	wire.Request
+	Principal      *named `json:"principal"`
+	RoleDefinition *named `json:"roleDefinition"`
+	Group          *named `json:"group"`
+}
+
+type named struct {
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+}
+
+// roleLabel names a role: the API's name, else a built-in name, else the id marked.
+func roleLabel(id domain.ObjectID, n *named) string {
+	if n != nil && n.DisplayName != "" {
+		return n.DisplayName
+	}
+	if role, ok := domain.BuiltInRoleByID(id); ok {
+		return role.DisplayName
+	}
+	return string(id) + " (name not found)"
+}
+
+func (r *runner) roles(ctx context.Context, group bool) error {
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("roles takes no arguments, got %q", pos[0])
+	base, elig, act, expand := rmBase, "roleEligibilityScheduleInstances", "roleAssignmentScheduleInstances", "roleDefinition"
+	if group {
+		base, elig, act, expand = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances", "group"
 	}
-	c, err := e.client(o)
+	mine := "/filterByCurrentUser(on='principal')?$expand=" + expand
+	eligible, err := wire.ListAll[scheduleWithNames](ctx, c, base+elig+mine)
 	if err != nil {
 		return err
 	}
-	base, elig, act := rmBase, "roleEligibilityScheduleInstances", "roleAssignmentScheduleInstances"
-	if *group {
-		base, elig, act = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances"
-	}
-	const mine = "/filterByCurrentUser(on='principal')"
-	eligible, err := wire.ListAll[wire.Schedule](ctx, c, base+elig+mine)
+	active, err := wire.ListAll[scheduleWithNames](ctx, c, base+act+mine)
 	if err != nil {
 		return err
 	}
-	active, err := wire.ListAll[wire.Schedule](ctx, c, base+act+mine)
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return e.printJSON(map[string]any{"eligible": nonNil(eligible), "active": nonNil(active)})
+	if r.json {
+		return r.printJSON(map[string]any{"eligible": nonNil(eligible), "active": nonNil(active)})
 	}
 	if len(eligible)+len(active) == 0 {
-		if *group {
-			fmt.Fprintln(e.Stdout, "You have no eligible or active group memberships or ownerships.")
+		if group {
+			fmt.Fprintln(r.Stdout, "You have no eligible or active group memberships or ownerships.")
 		} else {
-			fmt.Fprintln(e.Stdout, "You have no eligible or active roles. (For groups: jitpim roles --group)")
+			fmt.Fprintln(r.Stdout, "You have no eligible or active roles. (For groups: jitpim roles --group)")
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 2, 4, 2, ' ', 0)
-	if *group {
-		fmt.Fprintln(tw, "STATE\tGROUP\tACCESS\tUNTIL\tHOW")
+	tw := tabwriter.NewWriter(r.Stdout, 2, 4, 2, ' ', 0)
+	if group {
+		fmt.Fprintln(tw, "STATE\tGROUP\tACCESS\tUNTIL\tHOW\tGROUP ID")
 	} else {
-		fmt.Fprintln(tw, "STATE\tROLE\tROLE ID\tUNTIL\tHOW")
+		fmt.Fprintln(tw, "STATE\tROLE\tUNTIL\tHOW\tROLE ID")
 	}
 	for _, set := range []struct {
 		state string
-		items []wire.Schedule
+		items []scheduleWithNames
 	}{{"eligible", eligible}, {"active", active}} {
 		for _, in := range set.items {
 			until := "permanent"
@@ -286,59 +417,74 @@ func (e *Env) roles(ctx context.Context, args []string) error {
 			if set.state == "active" {
 				how = strings.ToLower(in.AssignmentType)
 			}
-			if *group {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, in.GroupID, in.AccessID, until, how)
-			} else {
-				name := string(in.RoleDefinitionID)
-				if r, ok := domain.BuiltInRoleByID(in.RoleDefinitionID); ok {
-					name = r.DisplayName
+			if group {
+				name := string(in.GroupID) + " (name not found)"
+				if in.Group != nil && in.Group.DisplayName != "" {
+					name = in.Group.DisplayName
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, name, in.RoleDefinitionID, until, how)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", set.state, name, in.AccessID, until, how, in.GroupID)
+			} else {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", set.state, roleLabel(in.RoleDefinitionID, in.RoleDefinition), until, how, in.RoleDefinitionID)
 			}
 		}
 	}
 	return tw.Flush()
 }
 
-func (e *Env) approvals(ctx context.Context, args []string) error {
-	fs, o := e.flags("approvals")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("approvals takes no arguments, got %q", pos[0])
-	}
-	c, err := e.client(o)
+func (r *runner) approverCommands() []*cobra.Command {
+	approvals := &cobra.Command{Use: "approvals", Short: "approvals waiting for you", Args: noArgs,
+		RunE: r.run(func(ctx context.Context, args []string) error { return r.approvals(ctx) })}
+	var ajust, djust string
+	approve := &cobra.Command{Use: "approve ID", Short: "approve a request waiting for you",
+		Example: "  jitpim approve 5b1c… --justification \"CAB approved CHG0040001\"",
+		RunE:    r.run(func(ctx context.Context, args []string) error { return r.decide(ctx, args, "Approve", ajust) })}
+	approve.Flags().StringVar(&ajust, "justification", "", "the reason for your decision")
+	deny := &cobra.Command{Use: "deny ID", Short: "deny a request waiting for you",
+		RunE: r.run(func(ctx context.Context, args []string) error { return r.decide(ctx, args, "Deny", djust) })}
+	deny.Flags().StringVar(&djust, "justification", "", "the reason for your decision")
+	return []*cobra.Command{approvals, approve, deny}
+}
+
+func (r *runner) approvals(ctx context.Context) error {
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
 	const mine = "/filterByCurrentUser(on='approver')"
-	roles, err := wire.ListAll[wire.Request](ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine)
+	roles, err := wire.ListAll[requestWithNames](ctx, c, rmBase+"roleAssignmentScheduleRequests"+mine+"?$expand=principal,roleDefinition")
 	if err != nil {
 		return err
 	}
-	groups, err := wire.ListAll[wire.Request](ctx, c, pgBase+"assignmentScheduleRequests"+mine)
+	groups, err := wire.ListAll[requestWithNames](ctx, c, pgBase+"assignmentScheduleRequests"+mine+"?$expand=principal,group")
 	if err != nil {
 		return err
 	}
 	all := append(roles, groups...)
-	if o.json {
-		return e.printJSON(map[string]any{"value": nonNil(all)})
+	if r.json {
+		plain := make([]wire.Request, len(all))
+		for i, p := range all {
+			plain[i] = p.Request
+		}
+		return r.printJSON(map[string]any{"value": nonNil(plain)})
 	}
 	if len(all) == 0 {
-		fmt.Fprintln(e.Stdout, "No approvals are waiting for you.")
+		fmt.Fprintln(r.Stdout, "No approvals are waiting for you.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tREQUESTER\tTARGET\tDURATION\tTICKET\tJUSTIFICATION")
+	tw := tabwriter.NewWriter(r.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUESTER\tTARGET\tDURATION\tTICKET\tJUSTIFICATION\tID")
 	for _, p := range all {
-		tgt := string(p.RoleDefinitionID)
-		if r, ok := domain.BuiltInRoleByID(p.RoleDefinitionID); ok {
-			tgt = r.DisplayName
-		}
+		tgt := roleLabel(p.RoleDefinitionID, p.RoleDefinition)
 		if p.GroupID != "" {
-			tgt = p.AccessID + " of group " + string(p.GroupID)
+			g := string(p.GroupID) + " (name not found)"
+			if p.Group != nil && p.Group.DisplayName != "" {
+				g = p.Group.DisplayName
+			}
+			tgt = p.AccessID + " of group " + g
+		}
+		who := string(p.PrincipalID) + " (name not found)"
+		if n := p.Principal; n != nil && n.DisplayName != "" {
+			who = domain.PersonName(domain.User{DisplayName: n.DisplayName, UserPrincipalName: n.UserPrincipalName})
 		}
 		exp := p.ScheduleInfo.Expiration
 		dur := text(exp.Duration)
@@ -350,12 +496,12 @@ func (e *Env) approvals(ctx context.Context, args []string) error {
 			}
 		}
 		ticket := strings.TrimSpace(text(p.TicketInfo.TicketSystem) + " " + text(p.TicketInfo.TicketNumber))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.PrincipalID, tgt, dur, ticket, oneLine(p.Justification, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", who, tgt, dur, ticket, oneLine(p.Justification, 60), p.ID)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.Stdout, "\nDecide with: jitpim approve ID --justification \"…\"   or   jitpim deny ID --justification \"…\"")
+	fmt.Fprintln(r.Stdout, "\nDecide with: jitpim approve ID --justification \"…\"   or   jitpim deny ID --justification \"…\"")
 	return nil
 }
 
@@ -367,22 +513,16 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-func (e *Env) decide(ctx context.Context, args []string, result string) error {
+func (r *runner) decide(ctx context.Context, args []string, result, just string) error {
 	name := strings.ToLower(result)
-	fs, o := e.flags(name)
-	just := fs.String("justification", "", "the reason for your decision")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
+	if len(args) != 1 {
 		return usagef("%s needs one request id (jitpim approvals lists them)", name)
 	}
-	id := pos[0]
+	id := args[0]
 	if !domain.IsGUID(id) {
 		return usagef("%s: %q is not a request id", name, id)
 	}
-	c, err := e.client(o)
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
@@ -417,17 +557,17 @@ func (e *Env) decide(ctx context.Context, args []string, result string) error {
 		return refusedError{fmt.Sprintf("no stage of request %s is waiting for your decision (it may be decided already, or you are not its approver, or it is your own request)", id)}
 	}
 	body := map[string]any{"reviewResult": result}
-	if *just != "" {
-		body["justification"] = *just
+	if just != "" {
+		body["justification"] = just
 	}
 	if err := c.Call(ctx, "PATCH", base+id+decisions+step, body, nil, nil); err != nil {
 		return err
 	}
-	if o.json {
-		return e.printJSON(map[string]any{"id": id, "stepId": step, "reviewResult": result})
+	if r.json {
+		return r.printJSON(map[string]any{"id": id, "stepId": step, "reviewResult": result})
 	}
 	verb := map[string]string{"Approve": "Approved", "Deny": "Denied"}[result]
-	fmt.Fprintf(e.Stdout, "%s request %s (%s).\n", verb, id, step)
+	fmt.Fprintf(r.Stdout, "%s request %s (%s).\n", verb, id, step)
 	return nil
 }
 

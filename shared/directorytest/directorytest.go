@@ -38,6 +38,8 @@ type Seeder interface {
 	SetEnabled(id domain.ObjectID, on bool)
 	// AddGroup creates an empty security group (not role-assignable).
 	AddGroup(id domain.ObjectID)
+	// AddNamedGroup is AddGroup with the group's display name.
+	AddNamedGroup(id domain.ObjectID, displayName string)
 	// AddMember puts a user or a group (nesting) directly in a group.
 	AddMember(groupID, memberID domain.ObjectID)
 	// AddOwner makes a user an owner of a group.
@@ -56,6 +58,7 @@ func Run(t *testing.T, newDir func(t *testing.T) (Directory, Seeder)) {
 		fn   func(*testing.T, Directory, Seeder)
 	}{
 		{"Users", testUsers},
+		{"Names", testNames},
 		{"FindUser", testFindUser},
 		{"CanonicalIDs", testCanonicalIDs},
 		{"GroupMembers", testGroupMembers},
@@ -730,4 +733,36 @@ func wantSignIns(t *testing.T, what string, got []domain.SignIn, want ...domain.
 	if !slices.EqualFunc(got, want, same) {
 		t.Fatalf("sign-ins %s, oldest first:\n got %+v\nwant %+v", what, got, want)
 	}
+}
+
+// testNames: groups and roles are named by display name, whichever case
+// their id is spelled in; an id that names nothing is CodeNotFound, and a
+// missing id is refused before any call.
+func testNames(t *testing.T, d Directory, s Seeder) {
+	ctx := context.Background()
+	s.AddNamedGroup(pag, "PAG-SERVICE-DESK")
+	for _, id := range []domain.ObjectID{pag, pagUpper} {
+		g, err := d.GetGroup(ctx, id)
+		if err != nil || g.ID != pag || g.DisplayName != "PAG-SERVICE-DESK" {
+			t.Fatalf("GetGroup(%s) = %+v, %v", id, g, err)
+		}
+	}
+	_, err := d.GetGroup(ctx, noGroup)
+	wantCode(t, "GetGroup(unknown group)", err, domain.CodeNotFound)
+	_, err = d.GetGroup(ctx, domain.NoID)
+	wantCode(t, "GetGroup(no id)", err, domain.CodeInvalid)
+
+	for _, tc := range []struct {
+		id   domain.ObjectID
+		name string
+	}{{roleGA, "Global Administrator"}, {roleExch, "Exchange Administrator"}, {roleReader, "Global Reader"}} {
+		r, err := d.GetRoleDefinition(ctx, tc.id)
+		if err != nil || r.ID != tc.id || r.DisplayName != tc.name || !r.IsBuiltIn {
+			t.Fatalf("GetRoleDefinition(%s) = %+v, %v; want built-in %q", tc.id, r, err, tc.name)
+		}
+	}
+	_, err = d.GetRoleDefinition(ctx, noGroup)
+	wantCode(t, "GetRoleDefinition(unknown role)", err, domain.CodeNotFound)
+	_, err = d.GetRoleDefinition(ctx, domain.NoID)
+	wantCode(t, "GetRoleDefinition(no id)", err, domain.CodeInvalid)
 }

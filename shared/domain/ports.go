@@ -149,4 +149,6 @@ type Directory interface {
 	// FindUser resolves a user principal name (or e-mail address) to the
 	// account, so that outside systems' names become object ids.
 	FindUser(ctx context.Context, name string) (User, error)
+	// DirectoryNames names groups and roles for people.
+	DirectoryNames
 }

@@ -139,7 +139,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			return domain.Invalid("justification", "this stage requires the approver's justification")
 		}
 		st.Status, st.ReviewResult, st.ReviewedBy, st.ReviewedAt, st.Justification = domain.StageCompleted, result, c.Caller.ID, c.Now, d.Justification
-		ev, reason := domain.EvDeny, "denied by "+string(c.Caller.ID)
+		ev, reason := domain.EvDeny, "denied by "+e.PersonName(ctx, c.Caller.ID)
 		if result == domain.ReviewApprove {
 			// Re-check: the account may be disabled or the eligibility gone since the request.
 			if err := e.activeUser(ctx, r.PrincipalID); err != nil {
@@ -186,13 +186,13 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			return r, err
 		}
 		if r.Status == domain.StatusProvisioned {
-			e.notifyDecision(ctx, c, r, notify.Approved, d.Justification)
+			e.notify().Decision(ctx, c, r, notify.Approved, d.Justification)
 		}
 	case domain.StatusDenied:
-		e.notifyDecision(ctx, c, r, notify.Denied, d.Justification)
-		e.ticketNote(ctx, c, r, "denied by "+string(c.Caller.ID))
+		e.notify().Decision(ctx, c, r, notify.Denied, d.Justification)
+		e.ticketNote(ctx, c, r, "denied by "+e.PersonName(ctx, c.Caller.ID))
 	case domain.StatusPendingApproval:
-		e.notifyApprovers(ctx, c, r) // the next stage's approvers
+		e.notify().Approvers(ctx, c, r) // the next stage's approvers
 		e.ticketNote(ctx, c, r, e.pendingNote(ctx, r))
 	}
 	return r, nil

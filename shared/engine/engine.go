@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/names"
+	"github.com/jitpim/jitpim/shared/notify"
 	"github.com/jitpim/jitpim/shared/outbox"
 )
 
@@ -43,6 +45,8 @@ type Config struct {
 	StuckAfter time.Duration
 	// AdminRecipients get the policies' "Admin" notifications and alert mail.
 	AdminRecipients []string
+	// Names bounds the cache of display names (zero: shared/names defaults).
+	Names names.Options
 }
 
 // DefaultConfig is the configuration used when a setting is not given.
@@ -59,6 +63,7 @@ type Kernel struct {
 	store domain.Store
 	dir   domain.Directory
 	mail  *outbox.Outbox
+	names *names.Resolver
 	cfg   Config
 }
 
@@ -74,23 +79,25 @@ func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, c
 	if cfg.MinActivation <= 0 {
 		cfg.MinActivation = d.MinActivation
 	}
-	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), cfg: cfg}
+	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), names: names.New(dir, cfg.Names), cfg: cfg}
 }
 
-// Links makes the personal links that approval and confirmation mails
-// carry (shared/approvallink implements it).
-type Links interface {
-	ApprovalLink(requestID, stageID string, approverID domain.ObjectID, expires time.Time) (string, error)
-	ConfirmLink(requestID, stageID string, requesterID domain.ObjectID, expires time.Time) (string, error)
+// Notifier tells people what happened to requests and assignments
+// (shared/notices implements it; nil tells nobody).
+type Notifier interface {
+	Provisioned(ctx context.Context, c *Call, r domain.Request)
+	Decision(ctx context.Context, c *Call, r domain.Request, kind notify.Kind, reason string)
+	Approvers(ctx context.Context, c *Call, r domain.Request)
+	Expired(ctx context.Context, c *Call, s domain.Schedule)
 }
 
 // Deps are the engine's outside collaborators besides the kernel's; each
 // may be nil: no ticket system (tickets are free text), no alarm (failing
-// revokes are only logged), no links (mails go without them).
+// revokes are only logged), no notifier (nobody is told).
 type Deps struct {
 	Tickets domain.TicketSystem
 	Alarm   domain.Alarm
-	Links   Links
+	Notices Notifier
 }
 
 // Engine runs the request use cases: submitting, approving, cancelling and
@@ -99,12 +106,12 @@ type Engine struct {
 	*Kernel
 	tickets domain.TicketSystem
 	alarm   domain.Alarm
-	links   Links
+	notices Notifier
 }
 
 // New builds an engine on a kernel.
 func New(k *Kernel, deps Deps) *Engine {
-	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, links: deps.Links}
+	return &Engine{Kernel: k, tickets: deps.Tickets, alarm: deps.Alarm, notices: deps.Notices}
 }
 
 // Config returns the settings the kernel runs with, defaults filled in.

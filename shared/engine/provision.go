@@ -106,8 +106,8 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		return nil // someone else finished it
 	}
 	if err == nil {
-		e.notifyProvisioned(ctx, c, *r)
-		e.ticketNote(ctx, c, *r, "granted "+domain.TargetName(r.Target)+" until "+fmtEnd(r.EndAt))
+		e.notify().Provisioned(ctx, c, *r)
+		e.ticketNote(ctx, c, *r, "granted "+e.TargetName(ctx, r.Target)+" until "+fmtEnd(r.EndAt))
 	}
 	return err
 }

@@ -120,7 +120,7 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		return false, err
 	}
 	if status == domain.ScheduleExpired && ended { // only the caller that ended it announces it
-		e.notifyExpired(ctx, c, s)
+		e.notify().Expired(ctx, c, s)
 	}
 	if ended && status == domain.ScheduleRevoked && s.CreatedUsing != "" {
 		r, err := e.store.GetRequest(ctx, s.CreatedUsing)
@@ -181,7 +181,7 @@ func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validat
 			} else if r.Action == domain.ActionSelfDeactivate {
 				what = "an active activation"
 			}
-			return domain.Errorf(domain.CodeNotFound, "%s has no %s for %s to remove", r.PrincipalID, what, r.Target)
+			return domain.Errorf(domain.CodeNotFound, "%s has no %s for %s to remove", e.PersonName(ctx, r.PrincipalID), what, e.TargetName(ctx, r.Target))
 		}
 	}
 	if err != nil {

@@ -49,7 +49,7 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 		}
 	}
 	if !named {
-		return domain.Errorf(domain.CodeForbidden, "ticket %s does not name %s as its caller, requester or assignee", chk.Number, r.PrincipalID)
+		return domain.Errorf(domain.CodeForbidden, "ticket %s does not name %s as its caller, requester or assignee", chk.Number, e.PersonName(ctx, r.PrincipalID))
 	}
 	r.Ticket = domain.TicketInfo{Number: chk.Number, System: chk.System, Table: chk.Table, SysID: chk.SysID, Validated: true}
 	return nil
@@ -76,10 +76,10 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 	st := r.Approval.Stages[i]
 	if st.Confirmation {
 		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
-			domain.TargetName(r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
+			e.TargetName(ctx, r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
 	}
 	var names []string
-	for _, id := range e.approversOf(ctx, st) {
+	for _, id := range e.ApproverIDs(ctx, st) {
 		if id == r.PrincipalID || len(names) == 5 {
 			continue
 		}
@@ -90,7 +90,7 @@ func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
 	if len(names) > 0 {
 		by = strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%s for %s is pending approval by %s (stage %d of %d, until %s)", domain.TargetName(r.Target), name, by, i+1,
+	return fmt.Sprintf("%s for %s is pending approval by %s (stage %d of %d, until %s)", e.TargetName(ctx, r.Target), name, by, i+1,
 		len(r.Approval.Stages), st.TimeoutAt.UTC().Format(time.RFC3339))
 }
 
@@ -195,7 +195,7 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		if err := e.remove(ctx, &rc, &r, false); err != nil {
 			return refuse(err)
 		}
-		e.ticketNote(ctx, &rc, r, "deactivated "+domain.TargetName(r.Target))
+		e.ticketNote(ctx, &rc, r, "deactivated "+e.TargetName(ctx, r.Target))
 		c.queued = append(c.queued, rc.queued...)
 		return r, nil
 	}

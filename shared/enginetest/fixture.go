@@ -12,6 +12,7 @@ import (
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/fakedir"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 )
 
@@ -22,7 +23,7 @@ type Setup struct {
 	Config  engine.Config
 	Mailer  domain.Mailer
 	Tickets domain.TicketSystem
-	Links   engine.Links
+	Links   notices.Links
 }
 
 // newEngine is the one place the suite builds the services, as
@@ -30,7 +31,8 @@ type Setup struct {
 // raises through (when the store keeps alerts), the engine and policies.
 func (f *Fixture) newEngine(store domain.Store, s Setup) {
 	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
-	deps := engine.Deps{Tickets: s.Tickets, Links: s.Links}
+	f.Notices = notices.New(f.Kernel, f.Store, s.Links)
+	deps := engine.Deps{Tickets: s.Tickets, Notices: f.Notices}
 	if as, ok := store.(domain.AlertStore); ok {
 		f.Alarms = alert.NewAlarms(f.Kernel, as, nil)
 		deps.Alarm = f.Alarms
@@ -70,6 +72,7 @@ type Fixture struct {
 	Kernel   *engine.Kernel
 	Eng      *engine.Engine
 	Policies *policy.Service
+	Notices  *notices.Notices
 	Alarms   *alert.Alarms
 	Cfg      engine.Config
 	// Now is the clock: every call is made at Now. Advance moves it, never

@@ -171,7 +171,7 @@ func testExpiringReminderOnce(t *testing.T, su suite) {
 	alice := f.NewUser()
 	f.MustSubmit(f.Admin, EligibilitySub(alice, RoleOther, Lasting(10*24*time.Hour)))
 	for i := 0; i < 3; i++ { // a daily timer that runs three times, or twice at once
-		if _, err := f.Eng.SendReminders(f.Ctx, f.System()); err != nil {
+		if _, err := f.Notices.SendReminders(f.Ctx, f.System()); err != nil {
 			t.Fatal(err)
 		}
 	}

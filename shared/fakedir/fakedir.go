@@ -41,7 +41,10 @@ type Dir struct {
 	calls   map[string]int
 	// governance data (governance.go)
 	managers map[domain.ObjectID]domain.ObjectID
-	signIns  []domain.SignIn
+	// names (names.go)
+	groupNames map[domain.ObjectID]string
+	roleDefs   map[domain.ObjectID]domain.RoleDefinition
+	signIns    []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
 }

@@ -368,11 +368,17 @@ func (s *Server) expandPIM(ctx context.Context, c *engine.Call, items []map[stri
 				def := map[string]any{"id": id}
 				if role, ok := domain.BuiltInRoleByID(domain.CanonicalID(id)); ok {
 					def = map[string]any{"id": id, "displayName": role.DisplayName, "templateId": role.ID, "isBuiltIn": true}
+				} else if name := s.eng.Names().Role(ctx, domain.CanonicalID(id)); name != domain.UnnamedRole(domain.CanonicalID(id)) {
+					def = map[string]any{"id": id, "displayName": name, "templateId": id, "isBuiltIn": false}
 				}
 				it["roleDefinition"] = def
 			case "group":
 				id, _ := it["groupId"].(string)
-				it["group"] = map[string]any{"@odata.type": "#microsoft.graph.group", "id": id}
+				g := map[string]any{"@odata.type": "#microsoft.graph.group", "id": id}
+				if name, ok := s.eng.Names().GroupName(ctx, domain.CanonicalID(id)); ok {
+					g["displayName"] = name
+				}
+				it["group"] = g
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/notices"
 	"github.com/jitpim/jitpim/shared/policy"
 	"github.com/jitpim/jitpim/shared/review"
 )
@@ -26,12 +27,12 @@ type services struct {
 func newServices(store *memstore.Store, dir *fakedir.Dir, cfg engine.Config, links *approvallink.Links) services {
 	k := engine.NewKernel(store, dir, nil, cfg)
 	alarms := alert.NewAlarms(k, store, slog.New(slog.DiscardHandler))
-	deps := engine.Deps{Alarm: alarms}
 	var reviewLinks review.Links
+	var mailLinks notices.Links
 	if links != nil {
-		deps.Links, reviewLinks = links, links
+		reviewLinks, mailLinks = links, links
 	}
-	eng := engine.New(k, deps)
+	eng := engine.New(k, engine.Deps{Alarm: alarms, Notices: notices.New(k, store, mailLinks)})
 	return services{eng: eng, policies: policy.New(eng, store),
 		alerts: alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alert.Settings{}),
 		reviews: review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir,

@@ -241,7 +241,7 @@ func (svc *Service) mailReviewers(ctx context.Context, c *engine.Call, in *domai
 	for _, u := range users {
 		addr, _ := svc.eng.AddressOf(ctx, u)
 		d := notify.Data{Kind: kind, TargetName: in.DisplayName, Start: in.Start, End: in.End,
-			Reason: fmt.Sprintf("%d assignment(s) of %s wait for your decision.", st.pending[u], in.Scope)}
+			Reason: fmt.Sprintf("%d assignment(s) of %s wait for your decision.", st.pending[u], svc.scopeName(ctx, in.Scope))}
 		if svc.links != nil {
 			link, err := svc.links.ReviewLink(in.DefinitionID, in.ID, u, in.End)
 			if err != nil {
@@ -406,3 +406,15 @@ func (svc *Service) completeInstance(ctx context.Context, c *engine.Call, in *do
 // derived from the item, so a repeated or concurrent apply removes once.
 // Items already applied are skipped; failures stay for the next run. The
 // instance becomes Applied when every removal has landed.
+
+// scopeName names what a review covers for its mails, by the role's or
+// group's display name.
+func (svc *Service) scopeName(ctx context.Context, s domain.ReviewScope) string {
+	switch s.Kind {
+	case domain.ReviewScopeRole:
+		return svc.eng.TargetName(ctx, domain.RoleTarget(s.RoleDefinitionID, domain.TenantScope)) + " (every directory scope)"
+	case domain.ReviewScopeGroup:
+		return svc.eng.TargetName(ctx, domain.GroupTarget(s.GroupID, s.AccessID))
+	}
+	return s.String()
+}
