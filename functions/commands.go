@@ -71,6 +71,11 @@ func auditVerify(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "audit chain intact: %d records in table %s\n", n, a.Table())
+	if p, err := a.Pending(ctx); err != nil {
+		return err
+	} else if p > 0 {
+		fmt.Fprintf(w, "%d newer records are written but not linked yet: the expirySweep timer links them within a minute\n", p)
+	}
 	return nil
 }
 

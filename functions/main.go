@@ -174,7 +174,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 			n, err := mail.SendReminders(ctx, c)
 			return map[string]int{"queued": n}, err
 		},
-		"expirySweep":     func(ctx context.Context, c *engine.Call) (any, error) { return eng.Sweep(ctx, c) },
+		"expirySweep": func(ctx context.Context, c *engine.Call) (any, error) {
+			res, err := eng.Sweep(ctx, c)
+			if _, cerr := eng.ChainAudit(ctx, c); cerr != nil { // records of the sweep and of the requests since the last run
+				err = errors.Join(err, cerr)
+			}
+			return res, err
+		},
 		"breakGlassCheck": func(ctx context.Context, c *engine.Call) (any, error) { return alerts.CheckBreakGlass(ctx, c) },
 		"alertScan":       func(ctx context.Context, c *engine.Call) (any, error) { return alerts.ScanAlerts(ctx, c) },
 		"accessReviews":   func(ctx context.Context, c *engine.Call) (any, error) { return reviews.RunReviews(ctx, c) },

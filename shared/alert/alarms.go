@@ -147,8 +147,10 @@ func (al *Alarms) put(ctx context.Context, c *engine.Call, w alertWrite) (alertO
 	const maxAudited = 50 // per alert and run; the summary counts the rest
 	for i, inc := range out.added {
 		if i == maxAudited {
-			al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.raise", Category: "Governance", Reason: fmt.Sprintf("%d more new incidents", len(out.added)-i),
-				Details: map[string]string{"alert_id": w.def.ID, "severity": w.severity}})
+			if err := al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.raise", Category: "Governance", Reason: fmt.Sprintf("%d more new incidents", len(out.added)-i),
+				Details: map[string]string{"alert_id": w.def.ID, "severity": w.severity}}); err != nil {
+				return out, err
+			}
 			break
 		}
 		d := map[string]string{"alert_id": w.def.ID, "incident_id": inc.ID, "severity": w.severity}
@@ -157,12 +159,16 @@ func (al *Alarms) put(ctx context.Context, c *engine.Call, w alertWrite) (alertO
 				d[k] = v
 			}
 		}
-		al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.raise", Category: "Governance", Target: inc.Target, PrincipalID: inc.PrincipalID,
-			Outcome: "failure", Reason: inc.Description, Details: d})
+		if err := al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.raise", Category: "Governance", Target: inc.Target, PrincipalID: inc.PrincipalID,
+			Outcome: "failure", Reason: inc.Description, Details: d}); err != nil {
+			return out, err
+		}
 	}
 	if out.resolved {
-		al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.resolve", Category: "Governance", Reason: "no incidents remain",
-			Details: map[string]string{"alert_id": w.def.ID}})
+		if err := al.k.Audit(ctx, c, domain.AuditRecord{Action: "alert.resolve", Category: "Governance", Reason: "no incidents remain",
+			Details: map[string]string{"alert_id": w.def.ID}}); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

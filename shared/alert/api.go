@@ -147,8 +147,10 @@ func (svc *Service) DismissAlert(ctx context.Context, c *engine.Call, id string)
 		return err
 	}
 	if changed {
-		svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "alert.dismiss", Category: "Governance",
-			Details: map[string]string{"alert_id": id, "incident_count": fmt.Sprint(count)}})
+		if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "alert.dismiss", Category: "Governance",
+			Details: map[string]string{"alert_id": id, "incident_count": fmt.Sprint(count)}}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

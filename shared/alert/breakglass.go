@@ -166,10 +166,12 @@ func (svc *Service) CheckBreakGlass(ctx context.Context, c *engine.Call) (BreakG
 	}
 	res.Problems = mis.alert.IncidentCount
 	res.Errors += len(errs)
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.breakGlassCheck"), Category: "Governance", Outcome: outcomeOf(res.Errors),
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.breakGlassCheck"), Category: "Governance", Outcome: outcomeOf(res.Errors),
 		Details: map[string]string{"check": "breakGlassCheck", "accounts": fmt.Sprint(res.Accounts), "window_start": res.WindowStart.UTC().Format(time.RFC3339),
 			"sign_ins": fmt.Sprint(res.SignIns), "new_sign_ins": fmt.Sprint(res.NewSignIns), "problems": fmt.Sprint(res.Problems),
-			"errors": fmt.Sprint(res.Errors)}})
+			"errors": fmt.Sprint(res.Errors)}}); err != nil {
+		return res, err
+	}
 	svc.eng.FlushMail(ctx, c)
 	if len(errs) > 0 {
 		return res, errs[0]

@@ -154,7 +154,9 @@ func (svc *Service) ScanAlerts(ctx context.Context, c *engine.Call) (ScanResult,
 	for id, n := range res.Incidents {
 		details["incidents:"+id] = fmt.Sprint(n)
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.alertScan"), Category: "Governance", Outcome: outcomeOf(res.Errors), Details: details})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: summaryAction(c, "timer.alertScan"), Category: "Governance", Outcome: outcomeOf(res.Errors), Details: details}); err != nil {
+		return res, err
+	}
 	svc.eng.FlushMail(ctx, c)
 	if firstErr == nil && res.Errors > 0 {
 		firstErr = domain.Errorf(domain.CodeTransient, "alert scan: %d reads failed (logged); the alerts they feed kept their previous incidents", res.Errors)

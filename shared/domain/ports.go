@@ -43,15 +43,22 @@ type AuditQuery struct {
 // id exists, which makes deterministic ids double as idempotency keys.
 // Get fails with CodeNotFound. Successful writes set the new Version on the
 // value passed in.
+//
+// The writes of requests, schedules, grants and policies take the audit records of
+// the change they make: the store writes them atomically with the change
+// (all or nothing), so a change is never stored without its records and no
+// record names a change that did not happen. Records become part of the
+// hash chain when ChainAudit links them; ListAudit links what is pending
+// before it reads its first page, so readers see every committed record.
 type Store interface {
-	CreateRequest(ctx context.Context, r *Request) error
+	CreateRequest(ctx context.Context, r *Request, audit ...AuditRecord) error
 	GetRequest(ctx context.Context, id string) (Request, error)
-	UpdateRequest(ctx context.Context, r *Request) error
+	UpdateRequest(ctx context.Context, r *Request, audit ...AuditRecord) error
 	ListRequests(ctx context.Context, q RequestQuery) (Page[Request], error)
 
-	CreateSchedule(ctx context.Context, s *Schedule) error
+	CreateSchedule(ctx context.Context, s *Schedule, audit ...AuditRecord) error
 	GetSchedule(ctx context.Context, id string) (Schedule, error)
-	UpdateSchedule(ctx context.Context, s *Schedule) error
+	UpdateSchedule(ctx context.Context, s *Schedule, audit ...AuditRecord) error
 	ListSchedules(ctx context.Context, q ScheduleQuery) (Page[Schedule], error)
 	// SchedulesEndingBy returns live schedules whose End is at or before t,
 	// at most limit of them; its cost grows with what is due, not with
@@ -62,17 +69,25 @@ type Store interface {
 	GetGrant(ctx context.Context, key string) (Grant, error)
 	// PutGrant creates the grant when Version is empty, else replaces it
 	// conditionally.
-	PutGrant(ctx context.Context, g *Grant) error
+	PutGrant(ctx context.Context, g *Grant, audit ...AuditRecord) error
 	// UnsettledGrants returns grants whose directory state is not yet known
 	// to match their holders (a failed or interrupted grant or revoke).
 	UnsettledGrants(ctx context.Context, limit int) ([]Grant, error)
 
 	// GetPolicy fails with CodeNotFound for a policy never stored.
 	GetPolicy(ctx context.Context, id string) (Policy, error)
-	PutPolicy(ctx context.Context, p *Policy) error
+	PutPolicy(ctx context.Context, p *Policy, audit ...AuditRecord) error
 	ListPolicies(ctx context.Context) ([]Policy, error)
 
+	// AppendAudit durably records a record that accompanies no write of
+	// this store (a refusal, a timer's summary); it is chained like the
+	// others. An error means the record was not written.
 	AppendAudit(ctx context.Context, rec *AuditRecord) error
+	// ChainAudit links committed records into the hash chain and reports
+	// how many it linked; records pending when it starts are linked when it
+	// returns without error.
+	ChainAudit(ctx context.Context) (int, error)
+	// ListAudit lists chained records; the first page links pending ones.
 	ListAudit(ctx context.Context, q AuditQuery) (Page[AuditRecord], error)
 
 	// EnqueueMail queues a mail; CodeConflict when its id is already queued.

@@ -182,17 +182,17 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 		if err := r.Apply(ev, c.Now, reason); err != nil {
 			return err
 		}
-		return Stale(e.store.UpdateRequest(ctx, &r))
+		outcome := "success"
+		if r.Status == domain.StatusFailed {
+			outcome = "failure"
+		}
+		rec := e.Stamp(c, domain.AuditRecord{Action: "approval.decide", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Outcome: outcome, Reason: d.Justification, Details: map[string]string{"stage": d.StageID, "result": result, "status": string(r.Status)}})
+		return Stale(e.store.UpdateRequest(ctx, &r, rec))
 	})
 	if err != nil {
 		return domain.Request{}, err
 	}
-	outcome := "success"
-	if r.Status == domain.StatusFailed {
-		outcome = "failure"
-	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.decide", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
-		Outcome: outcome, Reason: d.Justification, Details: map[string]string{"stage": d.StageID, "result": result, "status": string(r.Status)}})
 	c.Log.InfoContext(ctx, "approval decided", "stage", d.StageID, "result", result, "status", r.Status)
 	switch r.Status {
 	case domain.StatusGranted:

@@ -124,7 +124,9 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 			return domain.Errorf(domain.CodeConflict, "schedule %s ended meanwhile", s.ID)
 		}
 		cur.End, cur.ModifiedAt = end, c.Now
-		return Stale(e.store.UpdateSchedule(ctx, &cur))
+		rec := e.Stamp(c, domain.AuditRecord{Action: "schedule.update", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Details: map[string]string{"schedule_id": s.ID, "end": fmtEnd(end)}})
+		return Stale(e.store.UpdateSchedule(ctx, &cur, rec))
 	}); err != nil {
 		_ = e.transition(ctx, c, r, domain.EvFail, err.Error())
 		return err
@@ -134,8 +136,6 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 			return err
 		}
 	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "schedule.update", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
-		Details: map[string]string{"schedule_id": s.ID, "end": fmtEnd(end)}})
 	return e.transition(ctx, c, r, domain.EvProvisioned, "")
 }
 

@@ -218,10 +218,11 @@ func (k *Kernel) RequireAdminWrite(ctx context.Context, c *Call, what string) er
 	return domain.CheckAdminWrite(what, c.Caller.Auth, c.Now, k.cfg.MFAFreshness)
 }
 
-// Audit appends a record, stamped with the call's time, actor and
-// invocation. A failed append is logged and reported, but never undoes the
-// state change it describes: the state is the truth.
-func (k *Kernel) Audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
+// Stamp completes an audit record with what every record carries: a fresh
+// id, the call's time, actor and invocation, and the defaults of outcome
+// and category. A change's records go to the store with the write that
+// makes the change (the store writes both or neither).
+func (k *Kernel) Stamp(c *Call, rec domain.AuditRecord) domain.AuditRecord {
 	rec.ID = uuid.NewString()
 	rec.Time = c.Now
 	if rec.ActorID == "" {
@@ -237,9 +238,32 @@ func (k *Kernel) Audit(ctx context.Context, c *Call, rec domain.AuditRecord) {
 			rec.Category = "GroupManagement"
 		}
 	}
+	return rec
+}
+
+// Audit durably records a record that goes with no store write (a refusal,
+// a directory call, a timer's summary). A record that cannot be written is
+// an error the caller returns: jitpim never carries on as if it had been
+// recorded.
+func (k *Kernel) Audit(ctx context.Context, c *Call, rec domain.AuditRecord) error {
+	rec = k.Stamp(c, rec)
 	if err := k.store.AppendAudit(ctx, &rec); err != nil {
 		c.Log.ErrorContext(ctx, "audit append failed", "action", rec.Action, "request_id", rec.RequestID, "error", err)
+		return domain.Wrap(domain.ErrorCode(err), err, "recording %s in the audit log", rec.Action)
 	}
+	return nil
+}
+
+// ChainAudit links the audit records written since the last run into the
+// hash chain, off the request path; the expirySweep timer runs it after
+// the sweep. Readers never wait for it: listing the audit log links what
+// is pending first.
+func (k *Kernel) ChainAudit(ctx context.Context, c *Call) (int, error) {
+	n, err := k.store.ChainAudit(ctx)
+	if err != nil {
+		c.Log.ErrorContext(ctx, "linking audit records failed; the next run retries", "linked", n, "error", err)
+	}
+	return n, err
 }
 
 // ErrStale marks a conditional write that lost to another writer.

@@ -124,15 +124,17 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			g.LastError = domain.Clip(dirErr.Error(), 1000) // bounded: it is stored with the grant
 			g.NextAttempt = c.Now.Add(domain.RetryBackoff(g.FailedAttempts))
 			g.ModifiedAt = c.Now
-			if err := e.store.PutGrant(ctx, &g); err != nil && !domain.IsCode(err, domain.CodeConflict) {
-				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
-			}
 			verb := "grant"
 			if !want {
 				verb = "revoke"
 			}
-			e.Audit(ctx, c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
+			rec := e.Stamp(c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
 				Reason: dirErr.Error(), Details: map[string]string{"attempt": fmt.Sprint(g.FailedAttempts)}})
+			if err := e.store.PutGrant(ctx, &g, rec); domain.IsCode(err, domain.CodeConflict) {
+				// Another caller changed the grant meanwhile and records its own outcome.
+			} else if err != nil {
+				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
+			}
 			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, e.TargetName(ctx, t), e.PersonName(ctx, principal))
 		}
 		wasApplied := g.Applied
@@ -142,18 +144,22 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			g.DirectoryID = ""
 		}
 		g.ModifiedAt = c.Now
-		if err := e.store.PutGrant(ctx, &g); domain.IsCode(err, domain.CodeConflict) {
-			raced = true
-			continue
-		} else if err != nil {
-			return err
-		}
+		// The record goes with the write that marks the directory change
+		// done: if that write loses, the loop calls the directory again and
+		// records then.
+		var recs []domain.AuditRecord
 		if wasApplied != want {
 			action := "grant.add"
 			if !want {
 				action = "grant.remove"
 			}
-			e.Audit(ctx, c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal})
+			recs = append(recs, e.Stamp(c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal}))
+		}
+		if err := e.store.PutGrant(ctx, &g, recs...); domain.IsCode(err, domain.CodeConflict) {
+			raced = true
+			continue
+		} else if err != nil {
+			return err
 		}
 		return nil
 	}
@@ -268,12 +274,12 @@ func (e *Engine) RevokeOutside(ctx context.Context, c *Call, ra domain.RoleAssig
 			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", e.TargetName(ctx, t), e.PersonName(ctx, ra.PrincipalID))
 		}
 		g.Applied, g.DirectoryID, g.External, g.ModifiedAt = true, ra.ID, false, c.Now
-		return Stale(e.store.PutGrant(ctx, &g))
+		rec := e.Stamp(c, domain.AuditRecord{Action: "alert.remediate", Target: t, PrincipalID: ra.PrincipalID, Reason: why, Details: details})
+		return Stale(e.store.PutGrant(ctx, &g, rec))
 	})
 	if err != nil {
 		return err
 	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "alert.remediate", Target: t, PrincipalID: ra.PrincipalID, Reason: why, Details: details})
 	return e.reconcile(ctx, c, ra.PrincipalID, t)
 }
 

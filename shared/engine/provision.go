@@ -20,10 +20,10 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if ok := errors.As(cause, &de); ok {
 			msg = de.Message
 		}
-		if err := e.transition(ctx, c, r, domain.EvFail, msg); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: "request.fail", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: msg})
+		if err := e.transition(ctx, c, r, domain.EvFail, msg, rec); err != nil {
 			return err
 		}
-		e.Audit(ctx, c, domain.AuditRecord{Action: "request.fail", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: msg})
 		e.ticketNote(ctx, c, *r, "refused: "+msg)
 		c.Log.WarnContext(ctx, "request failed", "reason", msg)
 		return nil

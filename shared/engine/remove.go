@@ -91,7 +91,11 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			}
 		}
 	}
-	ended := false
+	action := "schedule.revoke"
+	if status == domain.ScheduleExpired {
+		action = "schedule.expire"
+	}
+	ended := false // else a concurrent caller ended it, and audited it
 	err = Retry(func() error {
 		cur, err := e.store.GetSchedule(ctx, s.ID)
 		if err != nil {
@@ -104,7 +108,9 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		if cur.End.IsZero() || cur.End.After(c.Now) {
 			cur.End = c.Now
 		}
-		if err := e.store.UpdateSchedule(ctx, &cur); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: action, Target: s.Target, PrincipalID: s.PrincipalID, RequestID: s.CreatedUsing, Reason: reason,
+			Details: map[string]string{"schedule_id": s.ID, "kind": string(s.Kind)}})
+		if err := e.store.UpdateSchedule(ctx, &cur, rec); err != nil {
 			return Stale(err)
 		}
 		ended = true
@@ -113,16 +119,8 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	if err != nil {
 		return false, err
 	}
-	action := "schedule.revoke"
-	if status == domain.ScheduleExpired {
-		action = "schedule.expire"
-		if ended { // only the caller that ended it announces it
-			e.notify().Expired(ctx, c, s)
-		}
-	}
-	if ended { // else a concurrent caller ended it, and audits it
-		e.Audit(ctx, c, domain.AuditRecord{Action: action, Target: s.Target, PrincipalID: s.PrincipalID, RequestID: s.CreatedUsing, Reason: reason,
-			Details: map[string]string{"schedule_id": s.ID, "kind": string(s.Kind)}})
+	if status == domain.ScheduleExpired && ended { // only the caller that ended it announces it
+		e.notify().Expired(ctx, c, s)
 	}
 	if ended && status == domain.ScheduleRevoked && s.CreatedUsing != "" {
 		r, err := e.store.GetRequest(ctx, s.CreatedUsing)
@@ -222,10 +220,9 @@ func (e *Engine) finishRemoval(ctx context.Context, c *Call, r *domain.Request, 
 		return err
 	}
 	if pending {
-		e.Audit(ctx, c, domain.AuditRecord{Action: "request.removalPending", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+		return e.Audit(ctx, c, domain.AuditRecord{Action: "request.removalPending", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
 			Outcome: "pending", Reason: "the directory has not confirmed the removal yet; jitpim retries until it does",
 			Details: map[string]string{"schedule_id": s.ID}})
-		return nil
 	}
 	if err := e.transition(ctx, c, r, domain.EvRemoved, ""); err != nil && !(domain.IsCode(err, domain.CodeConflict) && r.Status == domain.StatusRevoked) {
 		return err

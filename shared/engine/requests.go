@@ -234,7 +234,16 @@ func (e *Engine) accept(ctx context.Context, c *Call, r *domain.Request, ev doma
 
 // create stores a new request and audits it.
 func (e *Engine) create(ctx context.Context, c *Call, r *domain.Request) error {
-	if err := e.store.CreateRequest(ctx, r); err != nil {
+	details := map[string]string{"action": string(r.Action), "status": string(r.Status)}
+	if r.Ticket.Number != "" {
+		details["ticket"] = r.Ticket.System + ":" + r.Ticket.Number
+	}
+	if !r.EndAt.IsZero() {
+		details["end"] = r.EndAt.UTC().Format(time.RFC3339)
+	}
+	rec := e.Stamp(c, domain.AuditRecord{Action: "request.create", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+		Reason: r.Justification, Details: details})
+	if err := e.store.CreateRequest(ctx, r, rec); err != nil {
 		if domain.IsCode(err, domain.CodeConflict) {
 			// Same idempotency key submitted concurrently: the first submission carries the
 			// request out (a second one provisioning it too would call the directory again);
@@ -243,22 +252,14 @@ func (e *Engine) create(ctx context.Context, c *Call, r *domain.Request) error {
 		}
 		return err
 	}
-	details := map[string]string{"action": string(r.Action), "status": string(r.Status)}
-	if r.Ticket.Number != "" {
-		details["ticket"] = r.Ticket.System + ":" + r.Ticket.Number
-	}
-	if !r.EndAt.IsZero() {
-		details["end"] = r.EndAt.UTC().Format(time.RFC3339)
-	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "request.create", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
-		Reason: r.Justification, Details: details})
 	c.Log.InfoContext(ctx, "request created", "action", r.Action, "status", r.Status, "target", r.Target.Key())
 	return nil
 }
 
 // transition applies ev to the stored request with a conditional write,
-// re-reading on a lost race. It returns the request as stored.
-func (e *Engine) transition(ctx context.Context, c *Call, r *domain.Request, ev domain.Event, reason string) error {
+// re-reading on a lost race. It returns the request as stored. audit, if
+// given, is written with the change.
+func (e *Engine) transition(ctx context.Context, c *Call, r *domain.Request, ev domain.Event, reason string, audit ...domain.AuditRecord) error {
 	first := true
 	return Retry(func() error {
 		if !first {
@@ -272,7 +273,7 @@ func (e *Engine) transition(ctx context.Context, c *Call, r *domain.Request, ev 
 		if err := r.Apply(ev, c.Now, reason); err != nil {
 			return err
 		}
-		return Stale(e.store.UpdateRequest(ctx, r))
+		return Stale(e.store.UpdateRequest(ctx, r, audit...))
 	})
 }
 
@@ -313,9 +314,9 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 			return r, err
 		}
 	}
-	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.PersonName(ctx, c.Caller.ID)); err != nil {
+	rec := e.Stamp(c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
+	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.PersonName(ctx, c.Caller.ID), rec); err != nil {
 		return r, err
 	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
 	return r, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
@@ -91,22 +92,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	if err != nil {
 		return res, err
 	}
-	for _, s := range due {
-		if e.isBreakGlass(s.PrincipalID) {
-			continue
-		}
-		pending, err := e.endSchedule(ctx, c, s, domain.ScheduleExpired, "reached its end")
-		if err != nil {
-			res.Errors++
-			c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
-			continue
-		}
-		if pending {
-			res.RevokesPending++ // the directory still holds it: it stays listed, and due
-			continue
-		}
-		res.Expired++
-	}
+	e.expireDue(ctx, c, due, &res)
 	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
 	if err != nil {
 		return res, err
@@ -129,14 +115,14 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			continue
 		}
 		r := r
-		if err := e.transition(ctx, c, &r, domain.EvTimeout, "approval timed out"); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
+		if err := e.transition(ctx, c, &r, domain.EvTimeout, "approval timed out", rec); err != nil {
 			if !domain.IsCode(err, domain.CodeConflict) {
 				res.Errors++
 			}
 			continue
 		}
 		res.ApprovalsExpired++
-		e.Audit(ctx, c, domain.AuditRecord{Action: "approval.timeout", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID, Outcome: "failure", Reason: "no decision before " + r.Approval.Stages[i].TimeoutAt.UTC().String()})
 	}
 	mail, err := e.DeliverMail(ctx, c)
 	if err != nil {
@@ -144,12 +130,12 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	}
 	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
-		e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
+		err = e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
 			"expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
 			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
 	}
-	return res, nil
+	return res, err
 }
 
 // escalate opens a stage to its escalation approvers once its escalation
@@ -170,7 +156,9 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 			return err
 		}
 		r.Approval.Stages[i].Status = domain.StageEscalated
-		if err := Stale(e.store.UpdateRequest(ctx, &r)); err != nil {
+		rec := e.Stamp(c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
+			Details: map[string]string{"stage": stageID}})
+		if err := Stale(e.store.UpdateRequest(ctx, &r, rec)); err != nil {
 			return err
 		}
 		done = true
@@ -179,8 +167,6 @@ func (e *Engine) escalate(ctx context.Context, c *Call, id, stageID string) erro
 	if err != nil || !done {
 		return err
 	}
-	e.Audit(ctx, c, domain.AuditRecord{Action: "approval.escalate", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID,
-		Details: map[string]string{"stage": stageID}})
 	e.notify().Approvers(ctx, c, r)
 	return nil
 }
@@ -195,5 +181,50 @@ func (e *Engine) raise(ctx context.Context, c *Call, definitionID, severity stri
 		DefinitionID: definitionID, Severity: severity, Incidents: []domain.AlertIncident{inc}})
 	if err != nil {
 		c.Log.ErrorContext(ctx, "raising an alert failed", "alert_id", definitionID, "error", err)
+	}
+}
+
+// expiryWorkers bounds how many due schedules one sweep ends at once: each
+// expiry waits mostly on storage and directory round trips, so a batch of
+// 100 runs in about the time of a few, while the directory and the store
+// see at most this many calls in flight from one sweep.
+const expiryWorkers = 16
+
+// expireDue ends the due schedules, expiryWorkers at a time. Each worker
+// has its own fork of the call (mail merged back at the end); two
+// schedules of one grant racing are settled by the conditional writes, as
+// concurrent API calls are.
+func (e *Engine) expireDue(ctx context.Context, c *Call, due []domain.Schedule, res *SweepResult) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, expiryWorkers)
+	forks := make([]*Call, len(due))
+	for i, s := range due {
+		if e.isBreakGlass(s.PrincipalID) {
+			continue
+		}
+		forks[i] = c.Fork()
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			pending, err := e.endSchedule(ctx, forks[i], s, domain.ScheduleExpired, "reached its end")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				res.Errors++
+				c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
+			case pending:
+				res.RevokesPending++ // the directory still holds it: it stays listed, and due
+			default:
+				res.Expired++
+			}
+		})
+	}
+	wg.Wait()
+	for _, f := range forks {
+		if f != nil {
+			c.Join(f)
+		}
 	}
 }

@@ -23,7 +23,7 @@ var storeOps = []string{
 	"CreateSchedule", "GetSchedule", "UpdateSchedule", "ListSchedules", "SchedulesEndingBy",
 	"GetGrant", "PutGrant", "UnsettledGrants",
 	"GetPolicy", "PutPolicy", "ListPolicies",
-	"AppendAudit", "ListAudit",
+	"AppendAudit", "ChainAudit", "ListAudit",
 	"EnqueueMail", "MailDue", "UpdateMail",
 	"ClaimOnce",
 }
@@ -48,9 +48,9 @@ func (s *countingStore) calls() map[string]int {
 	return out
 }
 
-func (s *countingStore) CreateRequest(ctx context.Context, r *domain.Request) error {
+func (s *countingStore) CreateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
 	s.count("CreateRequest")
-	return s.next.CreateRequest(ctx, r)
+	return s.next.CreateRequest(ctx, r, audit...)
 }
 
 func (s *countingStore) GetRequest(ctx context.Context, id string) (domain.Request, error) {
@@ -58,9 +58,9 @@ func (s *countingStore) GetRequest(ctx context.Context, id string) (domain.Reque
 	return s.next.GetRequest(ctx, id)
 }
 
-func (s *countingStore) UpdateRequest(ctx context.Context, r *domain.Request) error {
+func (s *countingStore) UpdateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
 	s.count("UpdateRequest")
-	return s.next.UpdateRequest(ctx, r)
+	return s.next.UpdateRequest(ctx, r, audit...)
 }
 
 func (s *countingStore) ListRequests(ctx context.Context, q domain.RequestQuery) (domain.Page[domain.Request], error) {
@@ -68,9 +68,9 @@ func (s *countingStore) ListRequests(ctx context.Context, q domain.RequestQuery)
 	return s.next.ListRequests(ctx, q)
 }
 
-func (s *countingStore) CreateSchedule(ctx context.Context, sc *domain.Schedule) error {
+func (s *countingStore) CreateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
 	s.count("CreateSchedule")
-	return s.next.CreateSchedule(ctx, sc)
+	return s.next.CreateSchedule(ctx, sc, audit...)
 }
 
 func (s *countingStore) GetSchedule(ctx context.Context, id string) (domain.Schedule, error) {
@@ -78,9 +78,9 @@ func (s *countingStore) GetSchedule(ctx context.Context, id string) (domain.Sche
 	return s.next.GetSchedule(ctx, id)
 }
 
-func (s *countingStore) UpdateSchedule(ctx context.Context, sc *domain.Schedule) error {
+func (s *countingStore) UpdateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
 	s.count("UpdateSchedule")
-	return s.next.UpdateSchedule(ctx, sc)
+	return s.next.UpdateSchedule(ctx, sc, audit...)
 }
 
 func (s *countingStore) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (domain.Page[domain.Schedule], error) {
@@ -98,9 +98,9 @@ func (s *countingStore) GetGrant(ctx context.Context, key string) (domain.Grant,
 	return s.next.GetGrant(ctx, key)
 }
 
-func (s *countingStore) PutGrant(ctx context.Context, g *domain.Grant) error {
+func (s *countingStore) PutGrant(ctx context.Context, g *domain.Grant, audit ...domain.AuditRecord) error {
 	s.count("PutGrant")
-	return s.next.PutGrant(ctx, g)
+	return s.next.PutGrant(ctx, g, audit...)
 }
 
 func (s *countingStore) UnsettledGrants(ctx context.Context, limit int) ([]domain.Grant, error) {
@@ -113,9 +113,9 @@ func (s *countingStore) GetPolicy(ctx context.Context, id string) (domain.Policy
 	return s.next.GetPolicy(ctx, id)
 }
 
-func (s *countingStore) PutPolicy(ctx context.Context, p *domain.Policy) error {
+func (s *countingStore) PutPolicy(ctx context.Context, p *domain.Policy, audit ...domain.AuditRecord) error {
 	s.count("PutPolicy")
-	return s.next.PutPolicy(ctx, p)
+	return s.next.PutPolicy(ctx, p, audit...)
 }
 
 func (s *countingStore) ListPolicies(ctx context.Context) ([]domain.Policy, error) {
@@ -126,6 +126,11 @@ func (s *countingStore) ListPolicies(ctx context.Context) ([]domain.Policy, erro
 func (s *countingStore) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
 	s.count("AppendAudit")
 	return s.next.AppendAudit(ctx, rec)
+}
+
+func (s *countingStore) ChainAudit(ctx context.Context) (int, error) {
+	s.count("ChainAudit")
+	return s.next.ChainAudit(ctx)
 }
 
 func (s *countingStore) ListAudit(ctx context.Context, q domain.AuditQuery) (domain.Page[domain.AuditRecord], error) {

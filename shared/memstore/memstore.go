@@ -88,10 +88,10 @@ func cloneMail(m domain.Mail) domain.Mail {
 }
 
 // CreateRequest implements domain.Store.
-func (s *Store) CreateRequest(ctx context.Context, r *domain.Request) error {
+func (s *Store) CreateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
 	s.lock("CreateRequest")
 	defer s.mu.Unlock()
-	return s.requests.create(r.ID, r)
+	return s.withAudit(s.requests.create(r.ID, r), audit)
 }
 
 // GetRequest implements domain.Store.
@@ -102,10 +102,10 @@ func (s *Store) GetRequest(ctx context.Context, id string) (domain.Request, erro
 }
 
 // UpdateRequest implements domain.Store.
-func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request) error {
+func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
 	s.lock("UpdateRequest")
 	defer s.mu.Unlock()
-	return s.requests.update(r.ID, r)
+	return s.withAudit(s.requests.update(r.ID, r), audit)
 }
 
 // ListRequests implements domain.Store, oldest first.
@@ -146,10 +146,10 @@ func page[T any](all []T, cursor string, limit int) (domain.Page[T], error) {
 }
 
 // CreateSchedule implements domain.Store.
-func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule) error {
+func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
 	s.lock("CreateSchedule")
 	defer s.mu.Unlock()
-	return s.schedules.create(sc.ID, sc)
+	return s.withAudit(s.schedules.create(sc.ID, sc), audit)
 }
 
 // GetSchedule implements domain.Store.
@@ -160,10 +160,10 @@ func (s *Store) GetSchedule(ctx context.Context, id string) (domain.Schedule, er
 }
 
 // UpdateSchedule implements domain.Store.
-func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule) error {
+func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
 	s.lock("UpdateSchedule")
 	defer s.mu.Unlock()
-	return s.schedules.update(sc.ID, sc)
+	return s.withAudit(s.schedules.update(sc.ID, sc), audit)
 }
 
 // ListSchedules implements domain.Store, ordered by start then id.
@@ -211,10 +211,10 @@ func (s *Store) GetGrant(ctx context.Context, key string) (domain.Grant, error) 
 }
 
 // PutGrant implements domain.Store.
-func (s *Store) PutGrant(ctx context.Context, g *domain.Grant) error {
+func (s *Store) PutGrant(ctx context.Context, g *domain.Grant, audit ...domain.AuditRecord) error {
 	s.lock("PutGrant")
 	defer s.mu.Unlock()
-	return s.grants.put(g.Key(), g)
+	return s.withAudit(s.grants.put(g.Key(), g), audit)
 }
 
 // UnsettledGrants implements domain.Store.
@@ -237,10 +237,10 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (domain.Policy, error)
 }
 
 // PutPolicy implements domain.Store.
-func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy) error {
+func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy, audit ...domain.AuditRecord) error {
 	s.lock("PutPolicy")
 	defer s.mu.Unlock()
-	return s.policies.put(p.ID, p)
+	return s.withAudit(s.policies.put(p.ID, p), audit)
 }
 
 // ListPolicies implements domain.Store, ordered by id.
@@ -256,17 +256,39 @@ func (s *Store) ListPolicies(ctx context.Context) ([]domain.Policy, error) {
 func (s *Store) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
 	s.lock("AppendAudit")
 	defer s.mu.Unlock()
+	*rec = s.chain(*rec)
+	return nil
+}
+
+// withAudit chains the records of a write that succeeded (err nil), under
+// the same lock as the write: the change and its records are one step.
+func (s *Store) withAudit(err error, audit []domain.AuditRecord) error {
+	if err != nil {
+		return err
+	}
+	for _, r := range audit {
+		s.chain(r)
+	}
+	return nil
+}
+
+// chain links one record after the newest; the caller holds the lock.
+func (s *Store) chain(rec domain.AuditRecord) domain.AuditRecord {
 	prev := ""
 	if n := len(s.audit); n > 0 {
 		prev = s.audit[n-1].Hash
 	}
 	rec.PrevHash = prev
-	rec.Hash = domain.AuditHash(*rec)
-	c := *rec
+	rec.Hash = domain.AuditHash(rec)
+	c := rec
 	c.Details = maps.Clone(rec.Details)
 	s.audit = append(s.audit, c)
-	return nil
+	return rec
 }
+
+// ChainAudit implements domain.Store: the memory store links every record
+// as it is written, so nothing is ever pending.
+func (s *Store) ChainAudit(ctx context.Context) (int, error) { return 0, nil }
 
 // ListAudit implements domain.Store, newest first.
 func (s *Store) ListAudit(ctx context.Context, q domain.AuditQuery) (domain.Page[domain.AuditRecord], error) {

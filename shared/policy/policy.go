@@ -94,7 +94,8 @@ func (svc *Service) UpdatePolicy(ctx context.Context, c *engine.Call, id string,
 			return err
 		}
 		p.ModifiedBy, p.ModifiedAt = c.Caller.ID, c.Now
-		if err := svc.store.PutPolicy(ctx, &p); err != nil {
+		rec := svc.eng.Stamp(c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}})
+		if err := svc.store.PutPolicy(ctx, &p, rec); err != nil {
 			return engine.Stale(err)
 		}
 		out = p
@@ -103,6 +104,5 @@ func (svc *Service) UpdatePolicy(ctx context.Context, c *engine.Call, id string,
 	if err != nil {
 		return domain.Policy{}, err
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "policy.update", Category: "Policy", Target: t, Details: map[string]string{"policy_id": id}})
 	return out, nil
 }

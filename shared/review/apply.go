@@ -99,9 +99,11 @@ func (svc *Service) applyInstance(ctx context.Context, c *engine.Call, in *domai
 	if res != nil {
 		res.Applied++
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.apply", Category: "Governance", Details: map[string]string{
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.apply", Category: "Governance", Details: map[string]string{
 		"instance_id": in.ID, "definition_id": in.DefinitionID, "name": in.DisplayName, "removed": strconv.Itoa(in.Removed),
-		"defaulted_to_deny": strconv.Itoa(defaulted), "default_decision": in.Settings.DefaultDecision}})
+		"defaulted_to_deny": strconv.Itoa(defaulted), "default_decision": in.Settings.DefaultDecision}}); err != nil {
+		return err
+	}
 	c.Log.InfoContext(ctx, "access review applied", "instance_id", in.ID, "removed", in.Removed)
 	return nil
 }

@@ -255,8 +255,10 @@ func (svc *Service) DecideReview(ctx context.Context, c *engine.Call, definition
 	if err != nil {
 		return domain.ReviewDecision{}, err
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.decide", Category: "Governance", Target: it.Target, PrincipalID: it.PrincipalID,
-		Reason: it.Justification, Details: map[string]string{"decision": decision, "instance_id": instanceID, "item_id": itemID, "schedule_id": it.ScheduleID}})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.decide", Category: "Governance", Target: it.Target, PrincipalID: it.PrincipalID,
+		Reason: it.Justification, Details: map[string]string{"decision": decision, "instance_id": instanceID, "item_id": itemID, "schedule_id": it.ScheduleID}}); err != nil {
+		return it, err
+	}
 	// The review may have ended while this decision was written; say so rather than let it seem applied.
 	if cur, err := svc.reviews.GetReviewInstance(ctx, instanceID); err == nil && cur.Status != domain.ReviewInProgress {
 		return it, domain.Errorf(domain.CodeConflict, "the review ended (%s) while your decision was recorded; it may not have been applied", cur.Status)

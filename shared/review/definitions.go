@@ -167,7 +167,9 @@ func (svc *Service) CreateReviewDefinition(ctx context.Context, c *engine.Call, 
 	details := map[string]string{"definition_id": d.ID, "scope": d.Scope.String(), "default_decision": d.Settings.DefaultDecision,
 		"auto_apply": strconv.FormatBool(d.Settings.AutoApply), "reviewers": reviewerList(d.Reviewers), "fallback": reviewerList(d.FallbackReviewers),
 		"recurrence": fmt.Sprintf("%s/%d", d.Settings.Recurrence.Type, d.Settings.Recurrence.Interval), "duration_days": strconv.Itoa(d.Settings.DurationInDays)}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.definition.create", Category: "Governance", Reason: strings.Join(Warnings(d.Settings), " "), Details: details})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.definition.create", Category: "Governance", Reason: strings.Join(Warnings(d.Settings), " "), Details: details}); err != nil {
+		return d, err
+	}
 	c.Log.InfoContext(ctx, "access review defined", "definition_id", d.ID, "default_decision", d.Settings.DefaultDecision, "auto_apply", d.Settings.AutoApply)
 	return d, nil
 }
@@ -269,7 +271,9 @@ func (svc *Service) DeleteReviewDefinition(ctx context.Context, c *engine.Call, 
 			return err
 		}
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.definition.delete", Category: "Governance", Reason: d.DisplayName,
-		Details: map[string]string{"definition_id": id, "instances_canceled": strconv.Itoa(canceled)}})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.definition.delete", Category: "Governance", Reason: d.DisplayName,
+		Details: map[string]string{"definition_id": id, "instances_canceled": strconv.Itoa(canceled)}}); err != nil {
+		return err
+	}
 	return nil
 }

@@ -65,10 +65,12 @@ func (svc *Service) RunReviews(ctx context.Context, c *engine.Call) (RunResult, 
 		res.Errors++
 	}
 	if res != (RunResult{}) {
-		svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "timer.accessReviews", Category: "Governance", Details: map[string]string{
+		if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "timer.accessReviews", Category: "Governance", Details: map[string]string{
 			"started": fmt.Sprint(res.Started), "items_written": fmt.Sprint(res.ItemsWritten), "completed": fmt.Sprint(res.Completed),
 			"applied": fmt.Sprint(res.Applied), "removed": fmt.Sprint(res.Removed), "apply_failures": fmt.Sprint(res.ApplyFailures),
-			"reminders": fmt.Sprint(res.Reminders), "errors": fmt.Sprint(res.Errors)}})
+			"reminders": fmt.Sprint(res.Reminders), "errors": fmt.Sprint(res.Errors)}}); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -299,11 +301,13 @@ func (svc *Service) openInstance(ctx context.Context, c *engine.Call, in *domain
 	if err != nil || !opened {
 		return false, err
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.start", Category: "Governance", Reason: warn, Details: map[string]string{
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: "review.start", Category: "Governance", Reason: warn, Details: map[string]string{
 		"instance_id": in.ID, "definition_id": in.DefinitionID, "name": in.DisplayName, "items": strconv.Itoa(st.total),
 		"items_without_reviewer": strconv.Itoa(st.noReviewer), "deny_recommended": strconv.Itoa(st.denyRecommended),
 		"reviewers": strconv.Itoa(len(st.pending)), "default_decision": in.Settings.DefaultDecision,
-		"auto_apply": strconv.FormatBool(in.Settings.AutoApply), "end": in.End.UTC().Format(time.RFC3339)}})
+		"auto_apply": strconv.FormatBool(in.Settings.AutoApply), "end": in.End.UTC().Format(time.RFC3339)}}); err != nil {
+		return true, err
+	}
 	c.Log.InfoContext(ctx, "access review started", "instance_id", in.ID, "items", st.total, "auto_deny", warn != "")
 	return true, nil
 }
@@ -390,8 +394,10 @@ func (svc *Service) completeInstance(ctx context.Context, c *engine.Call, in *do
 	if stop {
 		action = "review.stop"
 	}
-	svc.eng.Audit(ctx, c, domain.AuditRecord{Action: action, Category: "Governance", Details: map[string]string{
-		"instance_id": in.ID, "definition_id": in.DefinitionID, "name": in.DisplayName, "status": in.Status}})
+	if err := svc.eng.Audit(ctx, c, domain.AuditRecord{Action: action, Category: "Governance", Details: map[string]string{
+		"instance_id": in.ID, "definition_id": in.DefinitionID, "name": in.DisplayName, "status": in.Status}}); err != nil {
+		return true, err
+	}
 	return true, nil
 }
 

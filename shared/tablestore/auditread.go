@@ -100,6 +100,17 @@ func (a *AuditReader) errEmpty(what string) error {
 		"A deployment in use always has some: check AzureWebJobsStorage and JITPIM_TABLE_PREFIX", a.table, a.describePrefix(), what)
 }
 
+// Pending counts the records written but not yet linked into the chain
+// (the expirySweep timer links them every minute); it only reads.
+func (a *AuditReader) Pending(ctx context.Context) (int, error) {
+	ents, _, err := a.s.query(ctx, a.s.audit, "PartitionKey eq "+odataString(auditPK)+" and RowKey ge "+odataString(pendingPrefix)+
+		" and RowKey lt "+odataString(pendingEnd), 0)
+	if err != nil {
+		return 0, a.s.fail(err, "reading the pending audit records in %s", a.table)
+	}
+	return len(ents), nil
+}
+
 // Records returns every audit record, oldest first. An empty log is a
 // CodeNotFound error: an export of nothing is more likely the wrong
 // prefix than a new deployment.
@@ -132,6 +143,10 @@ func (a *AuditReader) Verify(ctx context.Context) (int, error) {
 	if len(recs) == 0 {
 		if head.exists {
 			return 0, domain.Errorf(domain.CodeConflict, "audit chain broken in %s: the head names record %d but the table holds no records", a.table, head.seq)
+		}
+		if n, err := a.Pending(ctx); err == nil && n > 0 {
+			return 0, domain.Errorf(domain.CodeNotFound, "the audit table %s (%s) holds %d records written but none linked into the chain yet: "+
+				"the expirySweep timer links them every minute; verify again after it ran", a.table, a.describePrefix(), n)
 		}
 		return 0, a.errEmpty("verify")
 	}

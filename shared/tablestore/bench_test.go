@@ -150,6 +150,18 @@ func TestRoundTrips(t *testing.T) {
 	alice := eligibleUser(f)
 	n := measure(s, func() { f.MustActivate(alice, roleApp, time.Hour) })
 	figs = append(figs, figure{"selfActivate (no approval)", n, 30})
+	// The chain writer links that activation's records, off the request
+	// path (the expirySweep timer runs it after the sweep).
+	linked := 0
+	n = measure(s, func() {
+		var err error
+		if linked, err = s.ChainAudit(f.Ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Per record: one marker read, one marker delete; per run: the pending
+	// read, the head read and one transaction per 49 records.
+	figs = append(figs, figure{fmt.Sprintf("ChainAudit after one activation (%d records)", linked), n, int64(3 + 2*linked)})
 
 	// One selfDeactivate of that activation.
 	n = measure(s, func() {
@@ -199,6 +211,22 @@ func TestRoundTrips(t *testing.T) {
 	figs = append(figs, figure{"Sweep expiring 1", n, 24})
 	idle := measure(s, func() { f.Sweep() })
 	figs = append(figs, figure{"Sweep with nothing due", idle, 6})
+	linked = 0
+	n = measure(s, func() {
+		var err error
+		if linked, err = s.ChainAudit(f.Ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Per record: one marker read, one marker delete; per run: the pending
+	// read, the head read and one transaction per 49 records.
+	figs = append(figs, figure{fmt.Sprintf("ChainAudit after the expiry (%d records)", linked), n, int64(3 + 2*linked)})
+	idle = measure(s, func() {
+		if _, err := s.ChainAudit(f.Ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	figs = append(figs, figure{"ChainAudit with nothing pending", idle, 1})
 
 	for _, g := range figs {
 		t.Logf("%-28s %3d round trips (limit %d)", g.name, g.n, g.limit)

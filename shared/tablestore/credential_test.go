@@ -97,6 +97,9 @@ func TestTokenCredentialAzurite(t *testing.T) {
 	if err := s.AppendAudit(context.Background(), &domain.AuditRecord{ID: "a1", Time: time.Now().UTC(), ActorID: "system", Action: "test", Category: "Governance", Outcome: "success"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.ChainAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	a, err := tablestore.OpenAuditReader(context.Background(), "", o)
 	if err != nil {
 		t.Fatal(err)

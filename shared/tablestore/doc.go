@@ -29,6 +29,8 @@
 //	Policies       "policy"               {policy id}              all policies, one partition
 //	Audit          "audit"                {MaxInt64-seq, 19 digits} records, newest first
 //	Audit          "audit"                "head"                   chain head: last seq and hash
+//	Audit          "audit"                "p|"{t}|{t}|{gen}        records pending, not yet chained
+//	Requests, Schedules, Grants  {id}     "~~audit|"{gen}          commit marker of a pending record
 //
 // Index entities carry the record's raw id and the properties queries
 // filter on (kind, target key, principal), which the service evaluates.
@@ -97,24 +99,57 @@
 // its own the earlier attempt landed and the write succeeded. So a lost
 // answer never turns into a false conflict or a second entity.
 //
-// # Audit chain
+// # Audit outbox and chain: no record lost, no writer contending
 //
-// AppendAudit submits one entity group transaction in the "audit"
-// partition: insert record n+1 and replace the head with (n+1, hash). The
-// record's PrevHash is the head's hash and its Hash is domain.AuditHash.
-// Of two appenders that read head n only one batch can insert record n+1;
-// the other fails whole, re-reads the head and re-links. The head replace
-// is conditional on the head's ETag when this process read it; after its
-// own append (a batch returns no ETags) the unique insert of n+1 is the
-// guard, sufficient because records are never deleted. The chain therefore
-// never forks and verifies with domain.VerifyChain, oldest first. Steady
-// state: one round trip per append.
+// A change's audit records are written with the change or not at all.
+// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant
+// and PutPolicy take the records of the change they make:
+//
+//  0. each record is inserted as a pending row in the audit partition,
+//     RowKey "p|"{record time}|{t written}|{gen} (fresh keys: writers
+//     never contend; the chain follows key order);
+//  1. index entries, as below (policies have none);
+//  2. the entity and one marker row per record, RowKey "~~audit|"{gen}
+//     (named by the pending row) in the entity's own partition, go in one
+//     entity group transaction: the marker exists exactly when the change
+//     does. The SDK drops the ETags of a transaction's answer; a pipeline
+//     policy (batchETags) reads them, so the entity's new Version costs no
+//     read (when an answer lacks them the entity is read back).
+//
+// A write that fails for sure deletes its pending rows. The chain writer
+// (ChainAudit; the expirySweep timer runs it after the sweep, every
+// minute, and ListAudit before its first page) reads the pending rows, keeps those whose marker exists (or
+// that need none: AppendAudit's records, which accompany no write), and
+// links up to 49 per entity group transaction of the audit partition:
+// insert records n+1..n+k (RowKey MaxInt64-seq, 19 digits, newest first),
+// replace the head ("head": last seq and hash), delete the k pending rows
+// If-Match. The record's PrevHash is the previous hash and its Hash is
+// domain.AuditHash. Two chain writers racing for the same rows cannot both
+// win: the loser's transaction fails whole (record n+1 exists, or a
+// pending row is gone) and it reads again, so the chain never forks and
+// never links a record twice; VerifyChain holds, oldest first. A pending
+// row whose marker is still missing staleGrace after it was written (by
+// the writer's clock, as index entries are aged)
+// belongs to a change that never happened (a crash between steps 0 and
+// 2, each write bounded by writeDeadline): the chain writer deletes it in
+// its transaction, unchained. Markers are deleted once linked.
+//
+// Crash safety, step by step: after 0 only, an orphan pending row, dropped
+// after staleGrace; after 2, change and marker both exist and the record
+// is chained whenever a chain writer runs; after a lost answer on 2, the
+// retry meets 409/412 and tells its own landed write by the WriteId (as
+// above), or by its marker when a later write already replaced it (the
+// Version it returns then fails any write conditional on it). So the count of records in the chain equals the count of changes
+// made (BenchmarkAuditedChanges counts both). Appends never contend with
+// each other: the only contended row, the head, is written by chain
+// writers, once per 49 records.
 //
 // OpenAuditReader is the operator commands' way in (audit verify, audit
 // export): it sends no CreateTable and no write, reports a missing audit
 // table (CodeNotFound, naming table and prefix) instead of creating it, and
 // Verify also fails on an empty chain, a gap in the sequence numbers, a
-// missing head, or fewer records than the head names.
+// missing head, or fewer records than the head names. Pending counts the
+// records not linked yet; a chain holding none linked says so.
 //
 // # Mapping and limits
 //
@@ -132,6 +167,7 @@
 // RoundTrips counts every HTTP request sent. Typical figures (Azurite): a
 // point read 1; CreateRequest 3; CreateSchedule 4; an update that moves no
 // index entry 1; a schedule ending 6; SchedulesEndingBy 1 + one per due
-// schedule; PutGrant 1–2; AppendAudit 1 (2 on a cold start, 4 after losing
-// a race).
+// schedule; PutGrant 1–2; a write with audit records 2 more (the pending
+// rows and the read-back); AppendAudit 1; ChainAudit 2 when nothing is
+// pending, else 3 + one marker read and one marker delete per record.
 package tablestore

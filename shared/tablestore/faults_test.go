@@ -141,6 +141,17 @@ func (r *rig) advance(d time.Duration) {
 	r.now = r.now.Add(d)
 }
 
+// pendingRows counts the audit records waiting to be chained.
+func pendingRows(r *rig) int {
+	n := 0
+	for _, row := range r.rows("Audit") {
+		if strings.HasPrefix(row, "audit p|") {
+			n++
+		}
+	}
+	return n
+}
+
 // rows returns "PK/RK etag" for every entity of a table, sorted.
 func (r *rig) rows(table string) []string {
 	r.t.Helper()
@@ -318,33 +329,150 @@ func TestFaults(t *testing.T) {
 
 	t.Run("AuditBatchLandedThen500", func(t *testing.T) {
 		r := newRig(t, conn)
+		// The chain writer's transaction lands, then its answer is lost
+		// (500): the retry meets its own records and must count them as
+		// linked, once. Then one that the service refuses (503) is retried.
 		first := domain.AuditRecord{ID: "a-0", Time: t0}
 		if err := r.s.AppendAudit(ctx, &first); err != nil {
 			t.Fatal(err)
 		}
-		rl := r.f.add(&rule{method: "POST", table: "$batch", status: 500, times: 1, after: true})
-		rec := domain.AuditRecord{ID: "a-1", Time: t0}
+		if _, err := r.s.ChainAudit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rec := domain.AuditRecord{ID: "a-1", Time: t0.Add(time.Second)}
 		if err := r.s.AppendAudit(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		rl := r.f.add(&rule{method: "POST", table: "$batch", status: 500, times: 1, after: true})
+		if n, err := r.s.ChainAudit(ctx); err != nil || n != 1 {
+			t.Fatalf("chain after a lost answer: %d %v", n, err)
+		}
+		if r.f.count(rl) != 1 {
+			t.Fatal("fault did not fire")
+		}
+		last := domain.AuditRecord{ID: "a-2", Time: t0.Add(2 * time.Second)}
+		if err := r.s.AppendAudit(ctx, &last); err != nil {
+			t.Fatal(err)
+		}
+		r.f.add(&rule{method: "POST", table: "$batch", status: 503, times: 1})
+		p, err := r.s.ListAudit(ctx, domain.AuditQuery{})
+		if err != nil || len(p.Items) != 3 {
+			t.Fatalf("want 3 records, each once: %d %v", len(p.Items), err)
+		}
+		if p.Items[0].ID != "a-2" || p.Items[1].ID != "a-1" || p.Items[2].ID != "a-0" || p.Items[1].PrevHash != p.Items[2].Hash || p.Items[0].PrevHash != p.Items[1].Hash {
+			t.Fatalf("chain: %+v", p.Items)
+		}
+		// With transactions refused for good, appending still records (a
+		// pending row); linking fails loudly, and the record waits.
+		r.f.add(&rule{method: "POST", table: "$batch", status: 503, times: -1})
+		waits := domain.AuditRecord{ID: "a-3", Time: t0.Add(3 * time.Second)}
+		if err := r.s.AppendAudit(ctx, &waits); err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.s.ChainAudit(ctx)
+		wantCode(t, err, domain.CodeTransient)
+		if n := pendingRows(r); n != 1 {
+			t.Fatalf("%d pending rows, want the one record waiting", n)
+		}
+	})
+
+	// --- audited writes: the record lands with the change or not at all ---
+
+	auditRec := func(id string) domain.AuditRecord {
+		return domain.AuditRecord{ID: id, Time: t0, ActorID: userA, Action: "request.update", Category: "RoleManagement", Outcome: "success"}
+	}
+	chainIDs := func(r *rig) []string {
+		t.Helper()
+		p, err := r.s.ListAudit(ctx, domain.AuditQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, rec := range p.Items {
+			ids = append(ids, rec.ID)
+		}
+		return ids
+	}
+
+	t.Run("AuditedWriteRefused", func(t *testing.T) {
+		// The transaction of entity and marker is refused (503, not
+		// applied): the change fails, and its record is gone with it.
+		r := newRig(t, conn)
+		req := request("req-a")
+		if err := r.s.CreateRequest(ctx, &req, auditRec("create")); err != nil {
+			t.Fatal(err)
+		}
+		r.f.add(&rule{method: "POST", table: "$batch", status: 503, times: 4})
+		req.Status = domain.StatusGranted
+		wantCode(t, r.s.UpdateRequest(ctx, &req, auditRec("refused")), domain.CodeTransient)
+		if n := pendingRows(r); n != 1 { // "create" only
+			t.Fatalf("%d pending rows, want 1: the refused change's record must be withdrawn", n)
+		}
+		if ids := chainIDs(r); !slices.Equal(ids, []string{"create"}) {
+			t.Fatalf("chain %v, want [create]", ids)
+		}
+		cur, err := r.s.GetRequest(ctx, "req-a")
+		if err != nil || cur.Status != domain.StatusPendingApproval {
+			t.Fatalf("the refused change was stored: %s %v", cur.Status, err)
+		}
+	})
+
+	t.Run("CrashBetweenRecordAndChange", func(t *testing.T) {
+		// The process dies after its pending record and before the change:
+		// simulated by a transaction whose outcome is unknown (500 without
+		// applying) on every try. The record must never be chained, and
+		// once older than the grace period it is dropped.
+		r := newRig(t, conn)
+		req := request("req-b")
+		if err := r.s.CreateRequest(ctx, &req); err != nil {
+			t.Fatal(err)
+		}
+		r.f.add(&rule{method: "POST", table: "$batch", status: 500, times: 4})
+		req.Status = domain.StatusGranted
+		wantCode(t, r.s.UpdateRequest(ctx, &req, auditRec("never-happened")), domain.CodeTransient)
+		if n := pendingRows(r); n != 1 {
+			t.Fatalf("%d pending rows, want the undecided one", n)
+		}
+		if n, err := r.s.ChainAudit(ctx); err != nil || n != 0 {
+			t.Fatalf("linked %d (%v): a record without its change must wait", n, err)
+		}
+		r.advance(11 * time.Minute)
+		if _, err := r.s.ChainAudit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := pendingRows(r); n != 0 {
+			t.Fatalf("%d pending rows after the grace period, want 0", n)
+		}
+		if ids := chainIDs(r); len(ids) != 0 {
+			t.Fatalf("chain %v, want empty: the change never happened", ids)
+		}
+	})
+
+	t.Run("AuditedWriteLandedAnswerLost", func(t *testing.T) {
+		// The change lands, its answer is lost (500 after applying): the
+		// retry meets 412, recognises its own write, and the record is
+		// chained exactly once.
+		r := newRig(t, conn)
+		req := request("req-c")
+		if err := r.s.CreateRequest(ctx, &req); err != nil {
+			t.Fatal(err)
+		}
+		rl := r.f.add(&rule{method: "POST", table: "$batch", status: 500, times: 1, after: true})
+		req.Status = domain.StatusGranted
+		if err := r.s.UpdateRequest(ctx, &req, auditRec("landed")); err != nil {
 			t.Fatal(err)
 		}
 		if r.f.count(rl) != 1 {
 			t.Fatal("fault did not fire")
 		}
-		r.f.add(&rule{method: "POST", table: "$batch", status: 503, times: 1})
-		last := domain.AuditRecord{ID: "a-2", Time: t0}
-		if err := r.s.AppendAudit(ctx, &last); err != nil {
-			t.Fatal(err)
+		if ids := chainIDs(r); !slices.Equal(ids, []string{"landed"}) {
+			t.Fatalf("chain %v, want [landed]", ids)
 		}
-		p, err := r.s.ListAudit(ctx, domain.AuditQuery{})
-		if err != nil || len(p.Items) != 3 {
-			t.Fatalf("want 3 records, each once: %d %v", len(p.Items), err)
+		// The version the write returned is current: a further change works.
+		req.Justification = "next"
+		if err := r.s.UpdateRequest(ctx, &req); err != nil {
+			t.Fatalf("update on the returned version: %v", err)
 		}
-		if p.Items[0].ID != "a-2" || p.Items[1].ID != "a-1" || p.Items[1].PrevHash != first.Hash || p.Items[0].PrevHash != rec.Hash {
-			t.Fatalf("chain: %+v", p.Items)
-		}
-		r.f.add(&rule{method: "POST", table: "$batch", status: 503, times: -1})
-		never := domain.AuditRecord{ID: "a-3", Time: t0}
-		wantCode(t, r.s.AppendAudit(ctx, &never), domain.CodeTransient)
 	})
 
 	t.Run("CrashAfterIndexBeforeEntity", func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // a version is a conflict, as in memstore.
 func grantRecords(s *Store, main, index *aztables.Client) *indexed[domain.Grant] {
 	return &indexed[domain.Grant]{
-		family: &family{kind: kind{what: "grant", missingIsConflict: true}, main: main, index: index},
+		family: &family{kind: kind{what: "grant", missingIsConflict: true}, name: tblGrants, main: main, index: index},
 		codec:  codec[domain.Grant]{grantProps, grantFrom, func(g *domain.Grant) *string { return &g.Version }},
 		s:      s,
 		id:     func(g *domain.Grant) string { return g.Key() },
@@ -39,8 +39,8 @@ func (s *Store) GetGrant(ctx context.Context, key string) (domain.Grant, error) 
 // PutGrant implements domain.Store. The unsettled marker is written before
 // a grant that becomes unsettled and deleted after one that settles, so a
 // grant the directory may not match is never missing from the index.
-func (s *Store) PutGrant(ctx context.Context, g *domain.Grant) error {
-	return s.grants.put(ctx, g)
+func (s *Store) PutGrant(ctx context.Context, g *domain.Grant, audit ...domain.AuditRecord) error {
+	return s.grants.put(ctx, g, audit)
 }
 
 // UnsettledGrants implements domain.Store: one query of the unsettled

@@ -26,6 +26,7 @@ const mainRK = "@"
 // id) plus index entities in a second table.
 type family struct {
 	kind
+	name        string // the main table's name without prefix: where its audit markers are
 	main, index *aztables.Client
 }
 
@@ -129,7 +130,7 @@ func (s *Store) forget(f *family, id string) {
 // A crash anywhere leaves at worst unreferenced index entries, which
 // readers skip and eventually delete; it never leaves a record without
 // the entries it names.
-func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants []ixWant, version string) (string, error) {
+func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants []ixWant, version string, audit []domain.AuditRecord) (string, error) {
 	if p.err != nil {
 		return "", p.err
 	}
@@ -202,23 +203,36 @@ func (s *Store) put(ctx context.Context, f *family, id string, p *props, wants [
 			return "", err
 		}
 	}
+	pending, marks, err := s.pendingFor(f.name, pk, audit)
+	if err != nil {
+		return "", err
+	}
+
+	// 0. The audit records, pending, so the chain writer finds them; their
+	// markers go in one transaction with the entity (step 2).
+	start := time.Now()
+	if err := s.writePending(ctx, pending); err != nil {
+		return "", s.fail(err, "recording the audit records of %s %s", f.what, id)
+	}
 
 	// 1. New index entries first.
-	start := time.Now()
 	errs := parallel(len(fresh), func(i int) error { return s.insertIndex(ctx, f.index, fresh[i]) })
 	if err := errors.Join(errs...); err != nil {
 		s.dropIndex(ctx, f.index, fresh)
+		s.dropIndex(ctx, s.audit, pending)
 		return "", s.fail(err, "indexing %s %s", f.what, id)
 	}
 
 	// 2. The record itself.
-	etag, maybeApplied, err := s.writeMain(ctx, f.main, main, version, start)
+	etag, maybeApplied, err := s.writeMain(ctx, f.main, main, version, start, marks...)
 	if err != nil {
 		s.forget(f, id)
 		st := statusOf(err)
 		if !maybeApplied || st == http.StatusConflict || st == http.StatusPreconditionFailed || st == http.StatusNotFound {
-			// Definitely not written: nobody references the fresh entries.
+			// Definitely not written: nobody references the fresh entries,
+			// and the records describe a change that did not happen.
 			s.dropIndex(ctx, f.index, fresh)
+			s.dropIndex(ctx, s.audit, pending)
 		}
 		return "", f.writeFailed(s, id, err)
 	}
@@ -260,18 +274,57 @@ func (s *Store) dropIndex(ctx context.Context, c *aztables.Client, ents []entity
 // if the WriteId is ours, the earlier attempt landed and this is success.
 // maybeApplied reports an attempt that failed in a way that may have
 // written. A non-zero start refuses to send once writeDeadline has passed.
-func (s *Store) writeMain(ctx context.Context, c *aztables.Client, e entity, version string, start time.Time) (etag string, maybeApplied bool, err error) {
+func (s *Store) writeMain(ctx context.Context, c *aztables.Client, e entity, version string, start time.Time, marks ...entity) (etag string, maybeApplied bool, err error) {
 	body, err := e.marshal()
 	if err != nil {
 		return "", false, err
 	}
 	wid, _ := e.Props["WriteId"].(string)
+	var actions []aztables.TransactionAction
+	if len(marks) > 0 {
+		a := aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: body}
+		if version != "" {
+			v := azcore.ETag(version)
+			a = aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: body, IfMatch: &v}
+		}
+		actions = append(actions, a)
+		for _, m := range marks {
+			b, err := m.marshal()
+			if err != nil {
+				return "", false, err
+			}
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: b})
+		}
+	}
 	err = s.try(ctx, func(ctx context.Context, retried bool) error {
 		if !start.IsZero() && time.Since(start) > writeDeadline {
 			return errDeadline
 		}
 		var err error
-		if version == "" {
+		if actions != nil {
+			// The entity and its audit markers, all or nothing. The SDK
+			// drops the ETags of a transaction's answer; batchETags keeps
+			// them, and failing that the entity is read back.
+			slot := &etagSlot{}
+			if _, err = c.SubmitTransaction(context.WithValue(ctx, etagSlotKey{}, slot), actions, nil); err == nil {
+				if len(slot.etags) == len(actions) {
+					etag = slot.etags[0] // the answer names each operation's ETag, the entity's first
+					return nil
+				}
+				cur, gerr := s.get(ctx, c, e.PK, e.RK)
+				switch {
+				case gerr != nil:
+					return gerr
+				case cur.Props["WriteId"] == wid:
+					etag = cur.ETag
+				default:
+					// Someone wrote after us already: our version is
+					// stale, and a write conditional on it must fail.
+					etag = supersededETag
+				}
+				return nil
+			}
+		} else if version == "" {
 			var resp aztables.AddEntityResponse
 			if resp, err = c.AddEntity(ctx, body, nil); err == nil {
 				etag = string(resp.ETag)
@@ -295,11 +348,24 @@ func (s *Store) writeMain(ctx context.Context, c *aztables.Client, e entity, ver
 				etag = cur.ETag
 				return nil
 			}
+			if gerr == nil && wid != "" && len(marks) > 0 {
+				// Our transaction may have landed and been overwritten
+				// since; its first marker says.
+				if _, merr := s.get(ctx, c, marks[0].PK, marks[0].RK); merr == nil {
+					etag = supersededETag
+					return nil
+				}
+			}
 		}
 		return err
 	})
 	return etag, maybeApplied, err
 }
+
+// supersededETag is the version of a write that another writer replaced
+// before this one could read its ETag back: a well-formed ETag no entity
+// has, so a write conditional on it fails with 412.
+const supersededETag = `W/"datetime'1601-01-01T00%3A00%3A00.0000000Z'"`
 
 // mayHaveApplied reports whether a failed write may still have been
 // carried out: any transient failure except the service saying it was too

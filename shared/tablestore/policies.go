@@ -31,11 +31,13 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (domain.Policy, error)
 }
 
 // PutPolicy implements domain.Store.
-func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy) error {
-	return s.policies.put(ctx, policyKey(p.ID), p)
+func (s *Store) PutPolicy(ctx context.Context, p *domain.Policy, audit ...domain.AuditRecord) error {
+	return s.policies.putAudited(ctx, tblPolicies, policyKey(p.ID), p, audit)
 }
 
 // ListPolicies implements domain.Store: one partition, every page of it.
 func (s *Store) ListPolicies(ctx context.Context) ([]domain.Policy, error) {
-	return s.policies.list(ctx, partition(policyPK))
+	// Audit markers share the partition; their keys sort after every
+	// escaped id.
+	return s.policies.list(ctx, partition(policyPK)+" and RowKey lt "+odataString(markPrefix[:2]))
 }

@@ -12,7 +12,7 @@ import (
 
 func requestRecords(s *Store, main, index *aztables.Client) *indexed[domain.Request] {
 	return &indexed[domain.Request]{
-		family: &family{kind: kind{what: "request"}, main: main, index: index},
+		family: &family{kind: kind{what: "request"}, name: tblRequests, main: main, index: index},
 		codec:  codec[domain.Request]{requestProps, requestFrom, func(r *domain.Request) *string { return &r.Version }},
 		s:      s,
 		id:     func(r *domain.Request) string { return r.ID },
@@ -53,8 +53,8 @@ func requestWants(r *domain.Request) []ixWant {
 }
 
 // CreateRequest implements domain.Store.
-func (s *Store) CreateRequest(ctx context.Context, r *domain.Request) error {
-	return s.requests.create(ctx, r)
+func (s *Store) CreateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
+	return s.requests.create(ctx, r, audit)
 }
 
 // GetRequest implements domain.Store.
@@ -63,8 +63,8 @@ func (s *Store) GetRequest(ctx context.Context, id string) (domain.Request, erro
 }
 
 // UpdateRequest implements domain.Store.
-func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request) error {
-	return s.requests.update(ctx, r)
+func (s *Store) UpdateRequest(ctx context.Context, r *domain.Request, audit ...domain.AuditRecord) error {
+	return s.requests.update(ctx, r, audit)
 }
 
 // ListRequests implements domain.Store. Statuses that all have a status

@@ -11,7 +11,7 @@ import (
 
 func scheduleRecords(s *Store, main, index *aztables.Client) *indexed[domain.Schedule] {
 	return &indexed[domain.Schedule]{
-		family: &family{kind: kind{what: "schedule"}, main: main, index: index},
+		family: &family{kind: kind{what: "schedule"}, name: tblSchedules, main: main, index: index},
 		codec:  codec[domain.Schedule]{scheduleProps, scheduleFrom, func(sc *domain.Schedule) *string { return &sc.Version }},
 		s:      s,
 		id:     func(sc *domain.Schedule) string { return sc.ID },
@@ -38,8 +38,8 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 }
 
 // CreateSchedule implements domain.Store.
-func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	return s.schedules.create(ctx, sc)
+func (s *Store) CreateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
+	return s.schedules.create(ctx, sc, audit)
 }
 
 // GetSchedule implements domain.Store.
@@ -50,8 +50,8 @@ func (s *Store) GetSchedule(ctx context.Context, id string) (domain.Schedule, er
 // UpdateSchedule implements domain.Store. A changed End, Start or Status
 // moves the schedule's index entries (new ones first, old ones deleted
 // after the schedule is written).
-func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule) error {
-	return s.schedules.update(ctx, sc)
+func (s *Store) UpdateSchedule(ctx context.Context, sc *domain.Schedule, audit ...domain.AuditRecord) error {
+	return s.schedules.update(ctx, sc, audit)
 }
 
 // ListSchedules implements domain.Store: by principal or by target from

@@ -145,7 +145,7 @@ func (t *table[T]) put(ctx context.Context, k key, v *T) error {
 // write sends v (insert when version is empty, else replace If-Match
 // version) and sets v's Version to the new ETag. writeMain tells a retry
 // that meets its own earlier success from a real conflict.
-func (t *table[T]) write(ctx context.Context, k key, v *T, version string) error {
+func (t *table[T]) write(ctx context.Context, k key, v *T, version string, marks ...entity) error {
 	p := t.encode(v)
 	if p.err != nil {
 		return p.err
@@ -158,7 +158,7 @@ func (t *table[T]) write(ctx context.Context, k key, v *T, version string) error
 	if err := checkEntity(e); err != nil {
 		return err
 	}
-	etag, _, err := t.s.writeMain(ctx, t.c, e, version, time.Time{})
+	etag, _, err := t.s.writeMain(ctx, t.c, e, version, time.Time{}, marks...)
 	if err == nil {
 		*t.ver(v) = etag
 		return nil
@@ -175,6 +175,32 @@ func (t *table[T]) write(ctx context.Context, k key, v *T, version string) error
 		}
 	}
 	return t.writeFailed(t.s, k.id, err)
+}
+
+// putAudited is put with the change's audit records, written as the
+// indexed kinds write theirs (see the package doc): pending rows first,
+// then the record and its markers in one transaction. name is the table's
+// name without prefix.
+func (t *table[T]) putAudited(ctx context.Context, name string, k key, v *T, audit []domain.AuditRecord) error {
+	if len(audit) == 0 {
+		return t.put(ctx, k, v)
+	}
+	if err := k.check(); err != nil {
+		return err
+	}
+	pending, marks, err := t.s.pendingFor(name, k.pk, audit)
+	if err != nil {
+		return err
+	}
+	if err := t.s.writePending(ctx, pending); err != nil {
+		return t.s.fail(err, "recording the audit records of %s %s", t.what, k.id)
+	}
+	err = t.write(ctx, k, v, *t.ver(v), marks...)
+	if domain.IsCode(err, domain.CodeConflict) || domain.IsCode(err, domain.CodeNotFound) || domain.IsCode(err, domain.CodeInvalid) {
+		// Not written: the records describe nothing that happened.
+		t.s.dropIndex(ctx, t.s.audit, pending)
+	}
+	return err
 }
 
 // remove deletes the record if version is still its ETag (whatever its
@@ -233,21 +259,25 @@ func (x *indexed[T]) get(ctx context.Context, id string) (T, error) {
 }
 
 // create inserts v; CodeConflict when its id exists.
-func (x *indexed[T]) create(ctx context.Context, v *T) error { return x.write(ctx, v, "") }
+func (x *indexed[T]) create(ctx context.Context, v *T, audit []domain.AuditRecord) error {
+	return x.write(ctx, v, "", audit)
+}
 
 // update replaces the record if v's Version is current.
-func (x *indexed[T]) update(ctx context.Context, v *T) error {
+func (x *indexed[T]) update(ctx context.Context, v *T, audit []domain.AuditRecord) error {
 	if *x.ver(v) == "" {
 		return x.changed(x.id(v), nil)
 	}
-	return x.put(ctx, v)
+	return x.put(ctx, v, audit)
 }
 
 // put inserts v when it has no Version, else replaces it as update does.
-func (x *indexed[T]) put(ctx context.Context, v *T) error { return x.write(ctx, v, *x.ver(v)) }
+func (x *indexed[T]) put(ctx context.Context, v *T, audit []domain.AuditRecord) error {
+	return x.write(ctx, v, *x.ver(v), audit)
+}
 
-func (x *indexed[T]) write(ctx context.Context, v *T, version string) error {
-	etag, err := x.s.put(ctx, x.family, x.id(v), x.encode(v), x.wants(v), version)
+func (x *indexed[T]) write(ctx context.Context, v *T, version string, audit []domain.AuditRecord) error {
+	etag, err := x.s.put(ctx, x.family, x.id(v), x.encode(v), x.wants(v), version, audit)
 	if err != nil {
 		return err
 	}

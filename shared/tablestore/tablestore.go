@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -193,7 +194,7 @@ func connect(connectionString string, opts Options) (*Store, error) {
 		co = *opts.Client
 	}
 	co.Retry = policy.RetryOptions{MaxRetries: -1}
-	co.PerRetryPolicies = append(append([]policy.Policy(nil), co.PerRetryPolicies...), countPolicy{&s.roundTrips})
+	co.PerRetryPolicies = append(append([]policy.Policy(nil), co.PerRetryPolicies...), countPolicy{&s.roundTrips}, batchETags{})
 	var svc *aztables.ServiceClient
 	var err error
 	if opts.Credential != nil {
@@ -569,4 +570,38 @@ func (s *Store) del(ctx context.Context, c *aztables.Client, pk, rk string, etag
 		return nil
 	}
 	return err
+}
+
+// etagSlot is where batchETags puts the ETags a transaction's answer
+// carries, for a caller that asks by putting a slot in the context.
+type etagSlot struct{ etags []string }
+
+type etagSlotKey struct{}
+
+// batchETagRE finds the ETag header of each operation in a transaction's
+// multipart answer, in the order of the operations.
+var batchETagRE = regexp.MustCompile(`(?im)^ETag:[ \t]*([^\r\n]+)`)
+
+// batchETags reads the ETags of a transaction's answer, which the SDK
+// drops (TransactionResponse has no fields), so that a write sent as a
+// transaction need not read its entity back for the new Version.
+type batchETags struct{}
+
+func (batchETags) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	slot, _ := req.Raw().Context().Value(etagSlotKey{}).(*etagSlot)
+	if err != nil || slot == nil || resp == nil || resp.StatusCode != http.StatusAccepted || resp.Body == nil {
+		return resp, err
+	}
+	// Payload leaves the body readable again (the pipeline buffered it),
+	// which the SDK and its error answers rely on.
+	body, rerr := runtime.Payload(resp)
+	if rerr != nil {
+		return resp, nil
+	}
+	slot.etags = slot.etags[:0]
+	for _, m := range batchETagRE.FindAllSubmatch(body, -1) {
+		slot.etags = append(slot.etags, strings.TrimSpace(string(m[1])))
+	}
+	return resp, nil
 }
