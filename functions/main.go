@@ -135,7 +135,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
 	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
-	mail := notices.New(kernel, store, links)
+	mail := notices.New(kernel, store, tickets, links)
 	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail, Azure: azure})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir, Azure: azure}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})

@@ -96,7 +96,7 @@ func newHarnessWith(t *testing.T, tickets domain.TicketSystem) *harness {
 	// Like a deployment without alerts and access reviews: the CLI must say
 	// what it could not apply.
 	alarms := alert.NewAlarms(k, nil, log)
-	eng := engine.New(k, engine.Deps{Alarm: alarms, Tickets: tickets, Notices: notices.New(k, h.store, nil)})
+	eng := engine.New(k, engine.Deps{Alarm: alarms, Tickets: tickets, Notices: notices.New(k, h.store, tickets, nil)})
 	h.api = httptest.NewServer(httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, h.store),
 		Alerts: alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: h.store, Directory: h.dir}, alert.Settings{})},
 		v, time.Now, log))

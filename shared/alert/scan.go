@@ -321,7 +321,7 @@ func (s *scan) outsideJitpim(ctx context.Context) {
 			continue
 		}
 		s.add(def, domain.AlertIncident{ID: "outside:" + domain.GrantKey(ra.PrincipalID, t), PrincipalID: ra.PrincipalID, Target: t,
-			Description: fmt.Sprintf("%s (%s) holds %s through an assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), kind, s.svc.eng.TargetName(ctx, t)),
+			Description: fmt.Sprintf("%s (%s) holds %s through an assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), kind, s.svc.eng.Names().Target(ctx, t)),
 			Details:     map[string]string{"assignmentId": ra.ID, "principalType": kind}})
 		if s.st.RemoveOutside && kind == "user" {
 			if err := s.svc.removeOutside(ctx, s.c, ra, t); err != nil {
@@ -376,12 +376,12 @@ func (s *scan) eligibilities(ctx context.Context) map[string]domain.Target {
 			}
 			s.add(domain.AlertAdminsNotUsingRoles, domain.AlertIncident{ID: "unused:" + id, PrincipalID: sc.PrincipalID, Target: sc.Target,
 				Description: fmt.Sprintf("%s has been eligible for %s since %s without activating it in %d days (%s)",
-					s.name(ctx, sc.PrincipalID), s.svc.eng.TargetName(ctx, sc.Target), sc.Start.UTC().Format(time.RFC3339), s.st.UnusedDays, lastText),
+					s.name(ctx, sc.PrincipalID), s.svc.eng.Names().Target(ctx, sc.Target), sc.Start.UTC().Format(time.RFC3339), s.st.UnusedDays, lastText),
 				Details: map[string]string{"eligibilityScheduleId": sc.ID}})
 		}
 		if inWindow >= s.st.ActivationCount {
 			s.add(domain.AlertActivatedTooOften, domain.AlertIncident{ID: "often:" + id, PrincipalID: sc.PrincipalID, Target: sc.Target,
-				Description: fmt.Sprintf("%s activated %s %d times within %s (limit %d)", s.name(ctx, sc.PrincipalID), s.svc.eng.TargetName(ctx, sc.Target),
+				Description: fmt.Sprintf("%s activated %s %d times within %s (limit %d)", s.name(ctx, sc.PrincipalID), s.svc.eng.Names().Target(ctx, sc.Target),
 					inWindow, s.st.ActivationWindow, s.st.ActivationCount),
 				Details: map[string]string{"activations": fmt.Sprint(inWindow), "window": s.st.ActivationWindow.String()}})
 		}
@@ -464,7 +464,7 @@ func (s *scan) noMFA(ctx context.Context, targets map[string]domain.Target) {
 			from = p.InheritedFrom
 		}
 		s.add(def, domain.AlertIncident{ID: "nomfa:" + k, Target: t,
-			Description: fmt.Sprintf("activating %s needs neither MFA nor an authentication context (policy %s)", s.svc.eng.TargetName(ctx, t), from),
+			Description: fmt.Sprintf("activating %s needs neither MFA nor an authentication context (policy %s)", s.svc.eng.Names().Target(ctx, t), from),
 			Details:     map[string]string{"policyId": from}})
 	}
 }

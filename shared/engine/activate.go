@@ -53,7 +53,7 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	if g, err := e.store.GetGrant(ctx, domain.GrantKey(r.PrincipalID, r.Target)); err == nil {
 		if h, ok := g.LiveActivation(c.Now); ok {
 			return domain.Policy{}, domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
-				e.TargetName(ctx, r.Target), h.End.UTC().Format(time.RFC3339))
+				e.Names().Target(ctx, r.Target), h.End.UTC().Format(time.RFC3339))
 		}
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
 		return domain.Policy{}, err
@@ -80,6 +80,6 @@ func (e *Engine) openActivation(ctx context.Context, c *Call, r *domain.Request,
 		return e.provision(ctx, c, r)
 	}
 	e.notify().Approvers(ctx, c, *r)
-	e.ticketNote(ctx, c, *r, e.pendingNote(ctx, *r))
+	e.notify().Pending(ctx, c, *r)
 	return nil
 }

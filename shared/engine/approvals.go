@@ -153,7 +153,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 			return domain.Invalid("justification", "this stage requires the approver's justification")
 		}
 		st.Status, st.ReviewResult, st.ReviewedBy, st.ReviewedAt, st.Justification = domain.StageCompleted, result, c.Caller.ID, c.Now, d.Justification
-		ev, reason := domain.EvDeny, "denied by "+e.PersonName(ctx, c.Caller.ID)
+		ev, reason := domain.EvDeny, "denied by "+e.Names().Person(ctx, c.Caller.ID)
 		if result == domain.ReviewApprove {
 			// Re-check: the account may be disabled or the eligibility gone since the request.
 			if err := e.activeUser(ctx, r.PrincipalID); err != nil {
@@ -204,10 +204,10 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 		}
 	case domain.StatusDenied:
 		e.notify().Decision(ctx, c, r, notify.Denied, d.Justification)
-		e.ticketNote(ctx, c, r, "denied by "+e.PersonName(ctx, c.Caller.ID))
+		e.notify().TicketNote(ctx, c, r, "denied by "+e.Names().Person(ctx, c.Caller.ID))
 	case domain.StatusPendingApproval:
 		e.notify().Approvers(ctx, c, r) // the next stage's approvers
-		e.ticketNote(ctx, c, r, e.pendingNote(ctx, r))
+		e.notify().Pending(ctx, c, r)
 	}
 	return r, nil
 }

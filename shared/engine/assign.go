@@ -53,7 +53,7 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 		if !s.End.IsZero() {
 			until = "until " + s.End.UTC().Format(time.RFC3339)
 		}
-		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", e.PersonName(ctx, r.PrincipalID), kindWord(r.Kind), until, s.ID)
+		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), until, s.ID)
 	}
 	if r.Kind == domain.KindAssignment {
 		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
@@ -87,7 +87,7 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 		var ok bool
 		s, ok, err = e.liveSchedule(ctx, c, r.Kind, r.PrincipalID, r.Target, false)
 		if err == nil && !ok {
-			return domain.Errorf(domain.CodeNotFound, "%s has no live %s for %s: use adminAssign or adminRenew", e.PersonName(ctx, r.PrincipalID), kindWord(r.Kind), e.TargetName(ctx, r.Target))
+			return domain.Errorf(domain.CodeNotFound, "%s has no live %s for %s: use adminAssign or adminRenew", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), e.Names().Target(ctx, r.Target))
 		}
 	}
 	if err != nil {

@@ -89,6 +89,8 @@ type Notifier interface {
 	Decision(ctx context.Context, c *Call, r domain.Request, kind notify.Kind, reason string)
 	Approvers(ctx context.Context, c *Call, r domain.Request)
 	Expired(ctx context.Context, c *Call, s domain.Schedule)
+	TicketNote(ctx context.Context, c *Call, r domain.Request, note string)
+	Pending(ctx context.Context, c *Call, r domain.Request)
 }
 
 // Deps are the engine's outside collaborators besides the kernel's; each

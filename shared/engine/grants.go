@@ -135,7 +135,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			} else if err != nil {
 				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
 			}
-			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, e.TargetName(ctx, t), e.PersonName(ctx, principal))
+			return domain.Wrap(domain.ErrorCode(dirErr), dirErr, "the directory refused to %s %s for %s", verb, e.Names().Target(ctx, t), e.Names().Person(ctx, principal))
 		}
 		wasApplied := g.Applied
 		g.Applied = want
@@ -163,7 +163,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 		}
 		return nil
 	}
-	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", e.TargetName(ctx, t), e.PersonName(ctx, principal))
+	return domain.Errorf(domain.CodeConflict, "too many concurrent changes to %s for %s; the sweep will finish it", e.Names().Target(ctx, t), e.Names().Person(ctx, principal))
 }
 
 // applyDirectory performs the directory (or Azure Resource Manager) call;
@@ -234,7 +234,7 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 			if domain.RoleTarget(ra.RoleDefinitionID, ra.DirectoryScopeID) == t { // RoleTarget reads an empty scope as the tenant
 				return domain.Errorf(domain.CodeConflict, "%s already holds %s through a role assignment made outside jitpim (assignment %s); "+
 					"jitpim never takes over or removes access it did not grant: remove that assignment in Entra first, or keep using it",
-					e.PersonName(ctx, principal), e.TargetName(ctx, t), ra.ID)
+					e.Names().Person(ctx, principal), e.Names().Target(ctx, t), ra.ID)
 			}
 		}
 	case domain.TargetAzureRole:
@@ -247,7 +247,7 @@ func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.Objec
 		if has {
 			return domain.Errorf(domain.CodeConflict, "%s is already %s through a membership made outside jitpim; "+
 				"jitpim never takes over or removes access it did not grant: remove it in Entra first, or keep using it",
-				e.PersonName(ctx, principal), e.TargetName(ctx, t))
+				e.Names().Person(ctx, principal), e.Names().Target(ctx, t))
 		}
 	}
 	return nil
@@ -271,7 +271,7 @@ func (e *Engine) RevokeOutside(ctx context.Context, c *Call, ra domain.RoleAssig
 			return err
 		}
 		if g.Wanted() {
-			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", e.TargetName(ctx, t), e.PersonName(ctx, ra.PrincipalID))
+			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", e.Names().Target(ctx, t), e.Names().Person(ctx, ra.PrincipalID))
 		}
 		g.Applied, g.DirectoryID, g.External, g.ModifiedAt = true, ra.ID, false, c.Now
 		rec := e.Stamp(c, domain.AuditRecord{Action: "alert.remediate", Target: t, PrincipalID: ra.PrincipalID, Reason: why, Details: details})

@@ -125,3 +125,5 @@ func (silent) Provisioned(context.Context, *Call, domain.Request)               
 func (silent) Decision(context.Context, *Call, domain.Request, notify.Kind, string) {}
 func (silent) Approvers(context.Context, *Call, domain.Request)                     {}
 func (silent) Expired(context.Context, *Call, domain.Schedule)                      {}
+func (silent) TicketNote(context.Context, *Call, domain.Request, string)            {}
+func (silent) Pending(context.Context, *Call, domain.Request)                       {}

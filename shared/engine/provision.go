@@ -24,7 +24,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.transition(ctx, c, r, domain.EvFail, msg, rec); err != nil {
 			return err
 		}
-		e.ticketNote(ctx, c, *r, "refused: "+msg)
+		e.notify().TicketNote(ctx, c, *r, "refused: "+msg)
 		c.Log.WarnContext(ctx, "request failed", "reason", msg)
 		return nil
 	}
@@ -107,7 +107,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	}
 	if err == nil {
 		e.notify().Provisioned(ctx, c, *r)
-		e.ticketNote(ctx, c, *r, "granted "+e.TargetName(ctx, r.Target)+" until "+fmtEnd(r.EndAt))
+		e.notify().TicketNote(ctx, c, *r, "granted "+e.Names().Target(ctx, r.Target)+" until "+fmtEnd(r.EndAt))
 	}
 	return err
 }

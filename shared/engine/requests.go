@@ -86,7 +86,7 @@ func (e *Engine) Submit(ctx context.Context, c *Call, in Submission) (domain.Req
 		}
 	}
 	if e.isBreakGlass(in.PrincipalID) {
-		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "%s is a break-glass account: jitpim never manages its access", e.PersonName(ctx, in.PrincipalID))
+		return domain.Request{}, domain.Errorf(domain.CodeForbidden, "%s is a break-glass account: jitpim never manages its access", e.Names().Person(ctx, in.PrincipalID))
 	}
 	if in.Action.IsAdmin() {
 		check := e.RequireAdminWrite
@@ -214,7 +214,7 @@ func (e *Engine) eligibilityNow(ctx context.Context, c *Call, principal domain.O
 		return s, err
 	}
 	if !ok || !s.ActiveAt(c.Now) {
-		return s, domain.Errorf(domain.CodeForbidden, "%s is not eligible for %s", e.PersonName(ctx, principal), e.TargetName(ctx, t))
+		return s, domain.Errorf(domain.CodeForbidden, "%s is not eligible for %s", e.Names().Person(ctx, principal), e.Names().Target(ctx, t))
 	}
 	return s, nil
 }
@@ -315,7 +315,7 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 		}
 	}
 	rec := e.Stamp(c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
-	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.PersonName(ctx, c.Caller.ID), rec); err != nil {
+	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.Names().Person(ctx, c.Caller.ID), rec); err != nil {
 		return r, err
 	}
 	return r, nil

@@ -56,7 +56,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			if !g.Wanted() && g.FailedAttempts+1 >= RevokeAlertAfter {
 				// Access that should be gone is still there: say so loudly.
 				inc := domain.AlertIncident{ID: "revoke|" + g.Key(), PrincipalID: g.PrincipalID, Target: g.Target,
-					Description: fmt.Sprintf("revoking %s from %s has failed %d times: %s", e.TargetName(ctx, g.Target), e.PersonName(ctx, g.PrincipalID),
+					Description: fmt.Sprintf("revoking %s from %s has failed %d times: %s", e.Names().Target(ctx, g.Target), e.Names().Person(ctx, g.PrincipalID),
 						g.FailedAttempts+1, domain.Clip(err.Error(), 300))}
 				e.raise(ctx, c, domain.AlertRevokeFailing, domain.SeverityHigh, inc)
 			}

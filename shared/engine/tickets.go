@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -49,49 +48,10 @@ func (e *Engine) validateTicket(ctx context.Context, r *domain.Request, p domain
 		}
 	}
 	if !named {
-		return domain.Errorf(domain.CodeForbidden, "ticket %s does not name %s as its caller, requester or assignee", chk.Number, e.PersonName(ctx, r.PrincipalID))
+		return domain.Errorf(domain.CodeForbidden, "ticket %s does not name %s as its caller, requester or assignee", chk.Number, e.Names().Person(ctx, r.PrincipalID))
 	}
 	r.Ticket = domain.TicketInfo{Number: chk.Number, System: chk.System, Table: chk.Table, SysID: chk.SysID, Validated: true}
 	return nil
-}
-
-// ticketNote writes to the ticket a request came with; a failure is
-// logged and never changes the request.
-func (e *Engine) ticketNote(ctx context.Context, c *Call, r domain.Request, note string) {
-	if note == "" || e.tickets == nil || !r.Ticket.Validated || r.Ticket.SysID == "" {
-		return
-	}
-	ref := domain.TicketCheck{System: r.Ticket.System, Table: r.Ticket.Table, Number: r.Ticket.Number, SysID: r.Ticket.SysID}
-	if err := e.tickets.AddNote(ctx, ref, "jitpim: "+note+" (request "+r.ID+")"); err != nil {
-		c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", r.Ticket.Number, "error", err)
-	}
-}
-
-func (e *Engine) pendingNote(ctx context.Context, r domain.Request) string {
-	i := r.Approval.Current()
-	if i < 0 {
-		return ""
-	}
-	_, name := e.AddressOf(ctx, r.PrincipalID)
-	st := r.Approval.Stages[i]
-	if st.Confirmation {
-		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
-			e.TargetName(ctx, r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
-	}
-	var names []string
-	for _, id := range e.ApproverIDs(ctx, st) {
-		if id == r.PrincipalID || len(names) == 5 {
-			continue
-		}
-		_, n := e.AddressOf(ctx, id)
-		names = append(names, n)
-	}
-	by := "the jitpim administrators"
-	if len(names) > 0 {
-		by = strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s for %s is pending approval by %s (stage %d of %d, until %s)", e.TargetName(ctx, r.Target), name, by, i+1,
-		len(r.Approval.Stages), st.TimeoutAt.UTC().Format(time.RFC3339))
 }
 
 // confirmationStage is the id of the requester's confirmation stage.
@@ -195,7 +155,7 @@ func (e *Engine) SubmitTicket(ctx context.Context, c *Call, in TicketRequest) (d
 		if err := e.remove(ctx, &rc, &r, false); err != nil {
 			return refuse(err)
 		}
-		e.ticketNote(ctx, &rc, r, "deactivated "+e.TargetName(ctx, r.Target))
+		e.notify().TicketNote(ctx, &rc, r, "deactivated "+e.Names().Target(ctx, r.Target))
 		c.queued = append(c.queued, rc.queued...)
 		return r, nil
 	}

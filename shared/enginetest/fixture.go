@@ -32,7 +32,7 @@ type Setup struct {
 // raises through (when the store keeps alerts), the engine and policies.
 func (f *Fixture) newEngine(store domain.Store, s Setup) {
 	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
-	f.Notices = notices.New(f.Kernel, f.Store, s.Links)
+	f.Notices = notices.New(f.Kernel, f.Store, s.Tickets, s.Links)
 	deps := engine.Deps{Tickets: s.Tickets, Notices: f.Notices, Azure: f.ARM}
 	if as, ok := store.(domain.AlertStore); ok {
 		f.Alarms = alert.NewAlarms(f.Kernel, as, nil)

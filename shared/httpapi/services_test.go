@@ -32,7 +32,7 @@ func newServices(store *memstore.Store, dir *fakedir.Dir, cfg engine.Config, lin
 	if links != nil {
 		reviewLinks, mailLinks = links, links
 	}
-	eng := engine.New(k, engine.Deps{Alarm: alarms, Notices: notices.New(k, store, mailLinks)})
+	eng := engine.New(k, engine.Deps{Alarm: alarms, Notices: notices.New(k, store, nil, mailLinks)})
 	return services{eng: eng, policies: policy.New(eng, store),
 		alerts: alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir}, alert.Settings{}),
 		reviews: review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir,

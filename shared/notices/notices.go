@@ -8,6 +8,8 @@ package notices
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -24,14 +26,16 @@ type Links interface {
 
 // Notices composes and queues the mail.
 type Notices struct {
-	k     *engine.Kernel
-	store domain.Store
-	links Links
+	k       *engine.Kernel
+	store   domain.Store
+	tickets domain.TicketSystem
+	links   Links
 }
 
-// New builds the notices; links may be nil (mails go without links).
-func New(k *engine.Kernel, store domain.Store, links Links) *Notices {
-	return &Notices{k: k, store: store, links: links}
+// New builds the notices; tickets and links may be nil (no work notes;
+// mails go without links).
+func New(k *engine.Kernel, store domain.Store, tickets domain.TicketSystem, links Links) *Notices {
+	return &Notices{k: k, store: store, tickets: tickets, links: links}
 }
 
 var _ engine.Notifier = (*Notices)(nil)
@@ -76,7 +80,7 @@ func ticketText(t domain.TicketInfo) string {
 }
 
 func (n *Notices) requestData(ctx context.Context, kind notify.Kind, r domain.Request) notify.Data {
-	return notify.Data{Kind: kind, TargetName: n.k.TargetName(ctx, r.Target), Start: r.StartAt, End: r.EndAt,
+	return notify.Data{Kind: kind, TargetName: n.k.Names().Target(ctx, r.Target), Start: r.StartAt, End: r.EndAt,
 		Justification: r.Justification, Ticket: ticketText(r.Ticket), RequestID: r.ID}
 }
 
@@ -196,7 +200,7 @@ func (n *Notices) SendReminders(ctx context.Context, c *engine.Call) (int, error
 		if s.Kind == domain.KindEligibility {
 			event = domain.EventAdminEligibility
 		}
-		d := notify.Data{Kind: notify.ExpiringSoon, TargetName: n.k.TargetName(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
+		d := notify.Data{Kind: notify.ExpiringSoon, TargetName: n.k.Names().Target(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
 		n.byPolicy(ctx, c, p, event, "expiring:"+s.ID+":"+s.End.UTC().Format(time.RFC3339), s.PrincipalID, d)
 		queued++
 	}
@@ -217,6 +221,50 @@ func (n *Notices) Expired(ctx context.Context, c *engine.Call, s domain.Schedule
 	if s.Kind == domain.KindEligibility {
 		event = domain.EventAdminEligibility
 	}
-	d := notify.Data{Kind: notify.Expired, TargetName: n.k.TargetName(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
+	d := notify.Data{Kind: notify.Expired, TargetName: n.k.Names().Target(ctx, s.Target), Start: s.Start, End: s.End, RequestID: s.CreatedUsing}
 	n.byPolicy(ctx, c, p, event, "expired:"+s.ID, s.PrincipalID, d)
+}
+
+// TicketNote writes to the ticket a request came with; a failure is
+// logged and never changes the request.
+func (n *Notices) TicketNote(ctx context.Context, c *engine.Call, r domain.Request, note string) {
+	if note == "" || n.tickets == nil || !r.Ticket.Validated || r.Ticket.SysID == "" {
+		return
+	}
+	ref := domain.TicketCheck{System: r.Ticket.System, Table: r.Ticket.Table, Number: r.Ticket.Number, SysID: r.Ticket.SysID}
+	if err := n.tickets.AddNote(ctx, ref, "jitpim: "+note+" (request "+r.ID+")"); err != nil {
+		c.Log.WarnContext(ctx, "writing the ticket's work note failed", "ticket", r.Ticket.Number, "error", err)
+	}
+}
+
+// Pending tells the ticket whom a request waits for.
+func (n *Notices) Pending(ctx context.Context, c *engine.Call, r domain.Request) {
+	n.TicketNote(ctx, c, r, n.pendingNote(ctx, r))
+}
+
+func (n *Notices) pendingNote(ctx context.Context, r domain.Request) string {
+	i := r.Approval.Current()
+	if i < 0 {
+		return ""
+	}
+	_, name := n.k.AddressOf(ctx, r.PrincipalID)
+	st := r.Approval.Stages[i]
+	if st.Confirmation {
+		return fmt.Sprintf("%s for %s is waiting for %s to confirm with multi-factor sign-in (link sent by e-mail, valid until %s)",
+			n.k.Names().Target(ctx, r.Target), name, name, st.TimeoutAt.UTC().Format(time.RFC3339))
+	}
+	var names []string
+	for _, id := range n.k.ApproverIDs(ctx, st) {
+		if id == r.PrincipalID || len(names) == 5 {
+			continue
+		}
+		_, who := n.k.AddressOf(ctx, id)
+		names = append(names, who)
+	}
+	by := "the jitpim administrators"
+	if len(names) > 0 {
+		by = strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s for %s is pending approval by %s (stage %d of %d, until %s)", n.k.Names().Target(ctx, r.Target), name, by, i+1,
+		len(r.Approval.Stages), st.TimeoutAt.UTC().Format(time.RFC3339))
 }

@@ -114,7 +114,7 @@ func (svc *Service) applyInstance(ctx context.Context, c *engine.Call, in *domai
 // record.
 func (svc *Service) applyItem(ctx context.Context, c *engine.Call, in *domain.ReviewInstance, it domain.ReviewDecision) (bool, error) {
 	result, reqID, applyErr := domain.ApplySuccess, engine.RequestID(engine.SystemActor, "review:"+in.ID+":"+it.ID), ""
-	why := "denied by " + svc.eng.PersonName(ctx, it.ReviewedBy)
+	why := "denied by " + svc.eng.Names().Person(ctx, it.ReviewedBy)
 	if it.Defaulted() {
 		why = "nobody answered; the default decision is " + in.Settings.DefaultDecision
 		if in.Settings.DefaultDecision == domain.DefaultRecommendation {
@@ -189,7 +189,7 @@ func (svc *Service) applyItem(ctx context.Context, c *engine.Call, in *domain.Re
 	if result == domain.ApplySuccess {
 		addr, name := svc.eng.AddressOf(ctx, it.PrincipalID)
 		svc.eng.QueueMail(ctx, c, "review:"+in.ID+":removed:"+it.ID, []string{addr}, notify.Data{Kind: notify.ReviewAccessRemoved,
-			PrincipalName: name, TargetName: svc.eng.TargetName(ctx, it.Target), Actor: in.DisplayName, Reason: capitalize(why) + "."})
+			PrincipalName: name, TargetName: svc.eng.Names().Target(ctx, it.Target), Actor: in.DisplayName, Reason: capitalize(why) + "."})
 	}
 	return true, nil
 }

@@ -412,9 +412,9 @@ func (svc *Service) completeInstance(ctx context.Context, c *engine.Call, in *do
 func (svc *Service) scopeName(ctx context.Context, s domain.ReviewScope) string {
 	switch s.Kind {
 	case domain.ReviewScopeRole:
-		return svc.eng.TargetName(ctx, domain.RoleTarget(s.RoleDefinitionID, domain.TenantScope)) + " (every directory scope)"
+		return svc.eng.Names().Target(ctx, domain.RoleTarget(s.RoleDefinitionID, domain.TenantScope)) + " (every directory scope)"
 	case domain.ReviewScopeGroup:
-		return svc.eng.TargetName(ctx, domain.GroupTarget(s.GroupID, s.AccessID))
+		return svc.eng.Names().Target(ctx, domain.GroupTarget(s.GroupID, s.AccessID))
 	}
 	return s.String()
 }
