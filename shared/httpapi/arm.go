@@ -228,12 +228,15 @@ func armVisible(t domain.Target, scope string) bool {
 	return t.Kind == domain.TargetAzureRole && domain.AzureScopeCovers(scope, t.ResourceScope)
 }
 
-var armRequestTypes = map[string]domain.Action{}
-
-func init() {
+// armRequestType reads ARM's requestType, which Azure spells in
+// PascalCase (AdminAssign, SelfActivate), as one of Graph's actions.
+func armRequestType(s string) (domain.Action, bool) {
 	for _, a := range domain.Actions {
-		armRequestTypes[strings.ToLower(string(a))] = a
+		if strings.EqualFold(s, string(a)) {
+			return a, true
+		}
 	}
+	return "", false
 }
 
 // armRoleDefinitionID reads a role definition's resource id
@@ -290,7 +293,7 @@ func (s *Server) armSubmit(ctx context.Context, c *engine.Call, r *http.Request,
 // armSubmission reads an ARM request body into a submission; every
 // refusal names the property.
 func armSubmission(in armRequestProps, p armPath, kind domain.RequestKind) (engine.Submission, error) {
-	action, ok := armRequestTypes[strings.ToLower(in.RequestType)]
+	action, ok := armRequestType(in.RequestType)
 	if !ok {
 		return engine.Submission{}, domain.Invalid("properties.requestType", "must be AdminAssign, AdminRemove, AdminUpdate, AdminExtend, AdminRenew, SelfActivate, SelfDeactivate, SelfExtend or SelfRenew, got %q", clip(in.RequestType))
 	}
