@@ -13,14 +13,12 @@
 package browser
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,7 +85,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &stack.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err = stack.Start(ctx, stack.Options{Root: root, HandlerBinary: filepath.Join(bin, "jitpim"), HostBinary: filepath.Join(bin, "jitpim-host"),
@@ -108,23 +106,6 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "---- stack logs ----\n%s", s[max(0, len(s)-20000):])
 	}
 	return code
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // person is one browser (its own cookies) for one demo user.

@@ -8,7 +8,6 @@
 package lambdae2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,23 +30,6 @@ var (
 	clockFile string
 	secretHit bool
 )
-
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -74,7 +55,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	logs := &lockedWriter{}
+	logs := &stack.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err = stack.Start(ctx, stack.Options{Root: root, HandlerBinary: filepath.Join(bin, "jitpim"),
@@ -109,7 +90,7 @@ func run(m *testing.M) int {
 // launcher starts the handler as AWS would: under the Runtime API, its
 // storage connection string not in its environment but in a secret served
 // by a stand-in for the Parameters and Secrets extension.
-func launcher(binary string, out *lockedWriter) func(context.Context, []string, string) (func(), error) {
+func launcher(binary string, out *stack.LogBuffer) func(context.Context, []string, string) (func(), error) {
 	return func(ctx context.Context, env []string, addr string) (func(), error) {
 		const token = "session-token-of-this-environment"
 		secret := map[string]string{}

@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 )
 
@@ -55,4 +57,25 @@ func (s *Stack) Activation(alias, role, dur string) map[string]any {
 	return map[string]any{"action": "selfActivate", "principalId": UserID(s.Tenant, alias), "roleDefinitionId": role, "directoryScopeId": "/",
 		"justification": "outage", "ticketInfo": map[string]any{"ticketNumber": DemoTicket(alias), "ticketSystem": "ServiceNow"},
 		"scheduleInfo": map[string]any{"expiration": map[string]any{"type": "afterDuration", "duration": dur}}}
+}
+
+// LogBuffer collects the output of the stack's processes, written from
+// several goroutines, for a suite to print when it fails.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
