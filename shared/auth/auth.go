@@ -13,8 +13,10 @@
 // IDTokenVerifier has no configurable leeway on exp and its errors are
 // plain strings. golang-jwt gives exactly the checks we need as options
 // (alg allow list, leeway, injected clock, strict base64) and typed errors.
-// The browser sign-in (shared/weblogin) does use go-oidc: its ID tokens
-// arrive from the token endpoint over TLS, not from callers.
+// The browser sign-in (shared/weblogin) does use go-oidc for its ID-token
+// checks, but with this package's rate-limited key cache (KeySet) in place
+// of RemoteKeySet, because with App Service Authentication trusted its ID
+// tokens arrive in a request header.
 package auth
 
 import (

@@ -53,6 +53,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/jitpim/jitpim/shared/auth"
 	"github.com/jitpim/jitpim/shared/domain"
 )
 
@@ -268,7 +269,11 @@ func (w *Web) provider(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifi
 	ep.AuthStyle = oauth2.AuthStyleInParams
 	w.oauth = &oauth2.Config{ClientID: w.cfg.ClientID, ClientSecret: w.cfg.ClientSecret, Endpoint: ep,
 		RedirectURL: w.cfg.RedirectURL, Scopes: []string{oidc.ScopeOpenID, "profile"}}
-	w.verifier = p.VerifierContext(oidc.ClientContext(context.Background(), w.client), &oidc.Config{
+	// Keys come from shared/auth's rate-limited cache, not go-oidc's
+	// RemoteKeySet, which refetches for every unknown kid: with
+	// TrustEasyAuth, anyone can send an ID token in a header.
+	keys := auth.NewKeySet(w.cfg.Issuer, doc.JWKS, w.client, w.now)
+	w.verifier = oidc.NewVerifier(w.cfg.Issuer, keys, &oidc.Config{
 		ClientID: w.cfg.ClientID, SupportedSigningAlgs: []string{oidc.RS256}, Now: w.now,
 	})
 	w.lastErr = nil

@@ -53,6 +53,7 @@ type env struct {
 	tamper     func(idToken string) string // rewrites the id_token of /token answers
 	idTokens   []string                    // id_tokens the issuer handed out
 	tokenForms []url.Values                // bodies of token requests
+	keyFetches int                         // GETs of the issuer's key set
 }
 
 func newEnv(t *testing.T, edit func(*weblogin.Config)) *env {
@@ -60,6 +61,11 @@ func newEnv(t *testing.T, edit func(*weblogin.Config)) *env {
 	e := &env{clock: &clock{t: time.Now()}}
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keys" {
+			e.mu.Lock()
+			e.keyFetches++
+			e.mu.Unlock()
+		}
 		if r.URL.Path != "/token" || r.Method != http.MethodPost {
 			h.ServeHTTP(w, r)
 			return
@@ -652,6 +658,52 @@ func TestEasyAuth(t *testing.T) {
 	s, err = withHeader(plain.web, []string{mint(forger, nil)}, psc)
 	if err != nil || s.ObjectID != "44444444-4444-4444-8444-444444444444" {
 		t.Fatalf("session %+v, err %v", s, err)
+	}
+}
+
+// Tokens with made-up key ids must not make jitpim fetch the issuer's keys
+// once per token: with TrustEasyAuth anyone can send one in a header.
+func TestEasyAuthUnknownKeysAreRateLimited(t *testing.T) {
+	e := newEnv(t, func(c *weblogin.Config) { c.TrustEasyAuth = true })
+	send := func(iss *devissuer.Issuer) error {
+		tok, err := iss.Mint(devissuer.TokenRequest{ObjectID: approver, Name: "Ada", Audience: clientID,
+			Extra: map[string]any{"scp": nil}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, appURL+"/", nil)
+		req.Header.Set(weblogin.EasyAuthIDTokenHeader, tok)
+		_, err = e.web.Session(req)
+		return err
+	}
+	fetches := func() int { e.mu.Lock(); defer e.mu.Unlock(); return e.keyFetches }
+	if err := send(e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetches(); got != 1 {
+		t.Fatalf("key set fetched %d times for the first token, want 1", got)
+	}
+	for range 20 {
+		forger, err := devissuer.New(e.srv.URL) // a fresh key, so a kid never published
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantUnauthorized(t, send(forger), "signing key is not known")
+	}
+	if got := fetches(); got != 1 {
+		t.Fatalf("20 tokens with unknown kids fetched the key set %d more times, want 0", got-1)
+	}
+	// After the interval one refetch is allowed, so a rotated key is found.
+	e.clock.Advance(31 * time.Second)
+	kid, err := e.iss.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := send(e.iss); err != nil {
+		t.Fatalf("token signed with rotated key %s: %v", kid, err)
+	}
+	if got := fetches(); got != 2 {
+		t.Fatalf("key set fetched %d times after rotation, want 2", got)
 	}
 }
 
