@@ -48,12 +48,16 @@ type Portal struct {
 	now     func() time.Time
 	log     *slog.Logger
 	screens *template.Template
+	adm     Admin
+	links   *adminLinks
 }
 
 // New builds the portal. signIn is the path of the sign-in endpoint (the
-// mailed pages' /api/approvals/login, whose callback is registered in Entra).
-func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger) *Portal {
-	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: screens}
+// mailed pages' /api/approvals/login, whose callback is registered in
+// Entra); adm holds the services the Admin screens act through.
+func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger, adm Admin) *Portal {
+	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: allScreens, adm: adm,
+		links: &adminLinks{seen: map[domain.ObjectID]adminLink{}}}
 }
 
 // csp allows only this site's stylesheet and script: no inline code, no CDN.
@@ -145,6 +149,8 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.myRequests(v)
 	case rest == "approvals":
 		p.approvals(v)
+	case rest == "admin" || strings.HasPrefix(rest, "admin/"):
+		p.admin(v, rest)
 	case rest == "signout" && r.Method == http.MethodPost:
 		p.web.SignOut(w)
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
@@ -194,7 +200,7 @@ func (p *Portal) base(v *visit) page {
 	if me.Name == "" { // ID tokens without the profile claims: ask the directory
 		me = p.names(v).person(v.sess.ObjectID)
 	}
-	return page{SignedIn: true, Me: me.Name, MyUPN: me.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout")}
+	return page{SignedIn: true, Me: me.Name, MyUPN: me.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout"), IsAdmin: p.showAdmin(v)}
 }
 
 func messageOf(err error) string {
