@@ -1,9 +1,12 @@
 // Package portal is jitpim's web portal: the screens a requester and an
 // approver use (My roles with activate and deactivate, My requests with
-// cancel, Approve requests), served by the same handler at the app's root.
+// cancel, Approve requests) and an administrator's (assignments, settings,
+// access review definitions, alerts and break-glass, the audit log),
+// served by the same handler at the app's root.
 //
 // It is a client of the services exactly as the API is (engine.Engine for
-// requests, schedules and approvals); it never reads a store. People are
+// requests, schedules and approvals; policy, review and alert for the
+// Admin screens); it never reads a store. People are
 // signed in by shared/weblogin (one session with the mailed pages), every
 // form carries a CSRF token bound to the session and the form, and every
 // POST also passes net/http.CrossOriginProtection. A form that needs MFA or

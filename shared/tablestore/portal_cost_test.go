@@ -139,8 +139,8 @@ func TestRoundTripsPortal(t *testing.T) {
 	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 3, 2)
 	f.MustActivate(requester, roleApp, time.Hour)
 	add("portal My roles (1 active)", "/portal/", reqCookie, "Active", 9, 1)
-	// The Admin screens, for an admin: the fixture's three people, their
-	// two eligibilities, one activation and one pending request. The audit
+	// The Admin screens, for an admin: the requester's two eligibilities
+	// and one activation, and one pending request. The audit
 	// screen reads newest first (bounded: 200 matches or 5,000 records);
 	// its first read links the records waiting for the chain (the 14), as
 	// every audit listing does. Verify reads the whole audit table.
