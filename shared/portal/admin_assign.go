@@ -60,8 +60,22 @@ func (p *Portal) adminAssignments(v *visit, pg page) {
 	view := &assignmentsView{Filter: v.r.URL.Query().Get("target"), CSRF: p.web.CSRFToken(v.sess, "admin/assignments"), Kind: string(domain.KindEligibility)}
 	status := http.StatusOK
 	if v.r.Method == http.MethodPost {
+		view.Filter = v.r.PostForm.Get("filter")
+	}
+	// The listing's filter is read before any change: a bad one refuses
+	// the whole form, so "nothing was changed" is true.
+	var only *domain.Target
+	if view.Filter != "" {
+		t, err := domain.ParseTargetKey(view.Filter)
+		if err != nil {
+			p.adminFail(v, pg, "admin/assignments", domain.Invalid("filter", "is not a role, group or Azure role"))
+			return
+		}
+		only = &t
+		view.FilterName = p.eng.Names().Target(ctx, t)
+	}
+	if v.r.Method == http.MethodPost {
 		f := v.r.PostForm
-		view.Filter = f.Get("filter")
 		msg, err := p.changeAssignment(v, f)
 		if err != nil {
 			pg.Message, pg.Problem, status = "Nothing was changed: "+messageOf(err), true, httpapi.StatusOf(err)
@@ -69,16 +83,6 @@ func (p *Portal) adminAssignments(v *visit, pg page) {
 		} else {
 			pg.Message = msg
 		}
-	}
-	var only *domain.Target
-	if view.Filter != "" {
-		t, err := domain.ParseTargetKey(view.Filter)
-		if err != nil {
-			p.adminFail(v, pg, "admin/assignments", domain.Invalid("target", "is not a role, group or Azure role"))
-			return
-		}
-		only = &t
-		view.FilterName = p.eng.Names().Target(ctx, t)
 	}
 	n := p.names(v)
 	targets := map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
 )
 
 type auditView struct {
@@ -147,8 +148,11 @@ func (p *Portal) searchAudit(ctx context.Context, v *visit, f auditFilter, limit
 
 // auditActor names who acted: a person, or jitpim itself (its timers).
 func auditActor(n *names, id domain.ObjectID) person {
-	if id == "" || !id.Valid() {
-		return person{Name: "jitpim (" + string(id) + ")", ID: string(id)}
+	switch {
+	case id == engine.SystemActor:
+		return person{Name: "jitpim (a timer)", ID: string(id)}
+	case !id.Valid():
+		return person{Name: "unknown actor " + string(id), ID: string(id)}
 	}
 	return n.person(id)
 }

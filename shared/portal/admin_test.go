@@ -262,11 +262,18 @@ func TestAdminAssignments(t *testing.T) {
 	for k, v := range add {
 		bad[k] = v
 	}
-	bad.Set("principal", "Rita")
-	if code, body := a.post(c, "/portal/admin/assignments", bad); code != http.StatusBadRequest || !strings.Contains(body, "principal") {
-		t.Errorf("bad principal: %d\n%s", code, body)
+	for _, b := range []struct{ field, value string }{
+		{"principal", "Rita"}, {"kind", "owner"}, {"target", "Global Administrator"}, {"end", "P2Y"}, {"op", "promote"}, {"filter", "nonsense"},
+	} {
+		for k, v := range add {
+			bad[k] = v
+		}
+		bad.Set(b.field, b.value)
+		if code, body := a.post(c, "/portal/admin/assignments", bad); code != http.StatusBadRequest || !strings.Contains(body, b.field) || !strings.Contains(body, "Nothing was changed") {
+			t.Errorf("bad %s: %d\n%s", b.field, code, body[strings.Index(body, "<main"):])
+		}
+		a.f.AssertNoWrites(t, before)
 	}
-	a.f.AssertNoWrites(t, before)
 
 	code, body := a.post(c, "/portal/admin/assignments", add)
 	if code != http.StatusOK || !strings.Contains(body, "is eligible for") {
