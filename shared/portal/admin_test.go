@@ -291,7 +291,7 @@ func TestAdminAssignments(t *testing.T) {
 	if code, body := a.post(c, "/portal/admin/assignments", ext); code != http.StatusOK || !strings.Contains(body, "is eligible for") {
 		t.Errorf("extend: %d\n%s", code, body)
 	}
-	if got := a.f.SchedulesOf(user, domain.KindEligibility); len(got) != 1 || got[0].End.Sub(time.Now()) < 80*24*time.Hour {
+	if got := a.f.SchedulesOf(user, domain.KindEligibility); len(got) != 1 || time.Until(got[0].End) < 80*24*time.Hour {
 		t.Errorf("schedule after extend: %+v", got)
 	}
 	rm := url.Values{"op": {"remove"}, "kind": {"eligibility"}, "principal": {string(user)}, "target": {enginetest.RoleOther.Key()}}
