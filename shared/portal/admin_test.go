@@ -348,3 +348,32 @@ func TestAdminAuditExport(t *testing.T) {
 		t.Errorf("memory store verification:\n%s", body)
 	}
 }
+
+// TestRemovedAdminLosesTheScreensAtOnce: the navigation remembers for a
+// few minutes that a person is an administrator, but the Admin screens ask
+// the directory on every view: a Global Administrator whose role is taken
+// away is refused on the next view, while the link may still show.
+func TestRemovedAdminLosesTheScreensAtOnce(t *testing.T) {
+	a := newAdminFix(t)
+	user := a.f.NewUser()
+	ctx := context.Background()
+	id, _, err := a.f.Dir.AddRoleAssignment(ctx, user, domain.RoleGlobalAdministrator, domain.TenantScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.signIn(user, true)
+	if _, body, _ := a.get(c, "/portal/"); !strings.Contains(body, `href="/portal/admin/assignments"`) {
+		t.Fatalf("an active Global Administrator has no Admin link:\n%s", body)
+	}
+	if code, _, _ := a.get(c, "/portal/admin/settings"); code != http.StatusOK {
+		t.Fatalf("an active Global Administrator's settings screen: %d", code)
+	}
+	if err := a.f.Dir.RemoveRoleAssignment(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/portal/admin/settings", "/portal/admin/audit.csv"} {
+		if code, body, _ := a.get(c, path); code != http.StatusForbidden || !strings.Contains(body, "Only for jitpim administrators") {
+			t.Errorf("%s after the role was removed: %d\n%s", path, code, body)
+		}
+	}
+}
