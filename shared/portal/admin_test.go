@@ -377,3 +377,25 @@ func TestRemovedAdminLosesTheScreensAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminAssignsAnAzureRole: Azure roles at a scope are targets like any
+// other on the Assignments screen: added through adminAssign and listed by
+// name with their scope.
+func TestAdminAssignsAnAzureRole(t *testing.T) {
+	a := newAdminFix(t)
+	c := a.signIn(a.f.Admin, true)
+	user := a.f.NewUser()
+	add := url.Values{"op": {"add"}, "kind": {"eligibility"}, "principal": {string(user)}, "target": {enginetest.AzContributorRG.Key()},
+		"end": {"P30D"}, "justification": {"web team"}}
+	if code, body := a.post(c, "/portal/admin/assignments", add); code != http.StatusOK || !strings.Contains(body, "is eligible for") {
+		t.Fatalf("add: %d\n%s", code, body)
+	}
+	if got := a.f.SchedulesOf(user, domain.KindEligibility); len(got) != 1 || got[0].Target != enginetest.AzContributorRG {
+		t.Fatalf("schedules after add: %+v", got)
+	}
+	_, body, _ := a.get(c, "/portal/admin/assignments")
+	u, _ := a.f.Dir.GetUser(context.Background(), user)
+	if !strings.Contains(body, "Contributor") || !strings.Contains(body, "rg-web") || !strings.Contains(body, u.DisplayName) {
+		t.Errorf("the listing lacks the Azure assignment by name:\n%s", body)
+	}
+}
