@@ -81,6 +81,8 @@ fuzz:
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseRequest -fuzztime 20s
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzParseFilter -fuzztime 20s
 	$(GO) test ./shared/httpapi/ -run '^$$' -fuzz FuzzApplyRule -fuzztime 20s
+	$(GO) test ./shared/portal/ -run '^$$' -fuzz FuzzApplyPolicyForm -fuzztime 20s
+	$(GO) test ./shared/portal/ -run '^$$' -fuzz FuzzParseAuditFilter -fuzztime 20s
 	$(GO) test ./shared/funcproto/ -run '^$$' -fuzz FuzzEnvelope -fuzztime 20s
 	$(GO) test ./shared/auth/ -run '^$$' -fuzz FuzzVerify -fuzztime 20s
 	$(GO) test ./shared/servicenow/ -run '^$$' -fuzz FuzzParseWebhook -fuzztime 20s

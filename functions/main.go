@@ -76,6 +76,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		domain.AlertStore
 		domain.ReviewStore
 	}
+	var chain portal.AuditChain // the portal's audit verification; none in memory
 	if cfg.MemoryStore {
 		log.Warn("JITPIM_STORE=memory: state is lost when the process stops; for development only")
 		store = memstore.New()
@@ -88,7 +89,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("table storage: %w", err)
 		}
-		store = ts
+		store, chain = ts, ts.AuditChain(opts.TablePrefix)
 	}
 	dir, err := graph.New(ctx, cfg.Graph)
 	if err != nil {
@@ -139,7 +140,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail, Azure: azure})
 	alerts := alert.New(alert.Deps{Engine: eng, Alarms: alarms, Store: store, Directory: dir, Reader: dir, SignIns: dir, Azure: azure}, alertCfg)
 	reviews := review.New(review.Deps{Engine: eng, Reviews: store, Store: store, Directory: dir, Reader: dir, SignIns: dir, Alarm: alarms, Links: links})
-	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policy.New(eng, store), Reviews: reviews, Alerts: alerts}, verifier, now, log)
+	policies := policy.New(eng, store)
+	api := httpapi.New(httpapi.Services{Engine: eng, Policies: policies, Reviews: reviews, Alerts: alerts}, verifier, now, log)
 
 	// host.json's routePrefix is empty; every API function's route starts
 	// with api/ and its name, and the portal answers at / and /portal/.
@@ -153,7 +155,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
 	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
-	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log))
+	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log,
+		portal.Admin{Policies: policies, Reviews: reviews, Alerts: alerts, Chain: chain}))
 	fp.HandleHTTP("home", "req", "res", site)
 	if err := fp.HandleSite("portal", "req", "res", portal.Prefix, site); err != nil {
 		return err

@@ -159,6 +159,9 @@ func (r *Resolver) roleName(ctx context.Context, id domain.ObjectID) string {
 // Target names what a request or schedule is for: "Exchange
 // Administrator", "member of group PAG-DEV-TEAM" (domain.NameTarget).
 func (r *Resolver) Target(ctx context.Context, t domain.Target) string {
+	if t.Kind == domain.TargetAzureRole { // Azure's built-in roles, named without the directory
+		return domain.TargetName(t)
+	}
 	if t.Kind == domain.TargetGroup {
 		return domain.NameTarget(t, r.groupName(ctx, t.GroupID))
 	}

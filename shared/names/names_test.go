@@ -52,6 +52,7 @@ func TestNames(t *testing.T) {
 		{"role target", r.Target(ctx, domain.Target{Kind: domain.TargetRole, RoleDefinitionID: domain.RoleGlobalAdministrator, DirectoryScopeID: "/"}), "Global Administrator"},
 		{"scoped role target", r.Target(ctx, domain.Target{Kind: domain.TargetRole, RoleDefinitionID: custom, DirectoryScopeID: "/administrativeUnits/x"}), "Mailbox Helper at /administrativeUnits/x"},
 		{"group target", r.Target(ctx, domain.Target{Kind: domain.TargetGroup, GroupID: dev, AccessID: "member"}), "member of group PAG-DEV-TEAM"},
+		{"Azure role target", r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleContributor, "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-web")), "Contributor at resource group rg-web (subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590)"},
 		{"unknown group target", r.Target(ctx, domain.Target{Kind: domain.TargetGroup, GroupID: nobody, AccessID: "owner"}), "owner of group " + string(nobody) + " (name not found)"},
 	} {
 		if tc.got != tc.want {

@@ -1,9 +1,12 @@
 // Package portal is jitpim's web portal: the screens a requester and an
 // approver use (My roles with activate and deactivate, My requests with
-// cancel, Approve requests), served by the same handler at the app's root.
+// cancel, Approve requests) and an administrator's (assignments, settings,
+// access review definitions, alerts and break-glass, the audit log),
+// served by the same handler at the app's root.
 //
 // It is a client of the services exactly as the API is (engine.Engine for
-// requests, schedules and approvals); it never reads a store. People are
+// requests, schedules and approvals; policy, review and alert for the
+// Admin screens); it never reads a store. People are
 // signed in by shared/weblogin (one session with the mailed pages), every
 // form carries a CSRF token bound to the session and the form, and every
 // POST also passes net/http.CrossOriginProtection. A form that needs MFA or
@@ -48,12 +51,16 @@ type Portal struct {
 	now     func() time.Time
 	log     *slog.Logger
 	screens *template.Template
+	adm     Admin
+	links   *adminLinks
 }
 
 // New builds the portal. signIn is the path of the sign-in endpoint (the
-// mailed pages' /api/approvals/login, whose callback is registered in Entra).
-func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger) *Portal {
-	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: screens}
+// mailed pages' /api/approvals/login, whose callback is registered in
+// Entra); adm holds the services the Admin screens act through.
+func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger, adm Admin) *Portal {
+	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: allScreens, adm: adm,
+		links: &adminLinks{seen: map[domain.ObjectID]adminLink{}}}
 }
 
 // csp allows only this site's stylesheet and script: no inline code, no CDN.
@@ -145,6 +152,8 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.myRequests(v)
 	case rest == "approvals":
 		p.approvals(v)
+	case rest == "admin" || strings.HasPrefix(rest, "admin/"):
+		p.admin(v, rest)
 	case rest == "signout" && r.Method == http.MethodPost:
 		p.web.SignOut(w)
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
@@ -194,7 +203,7 @@ func (p *Portal) base(v *visit) page {
 	if me.Name == "" { // ID tokens without the profile claims: ask the directory
 		me = p.names(v).person(v.sess.ObjectID)
 	}
-	return page{SignedIn: true, Me: me.Name, MyUPN: me.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout")}
+	return page{SignedIn: true, Me: me.Name, MyUPN: me.UPN, Nav: v.path, SignOutCSRF: p.web.CSRFToken(v.sess, "signout"), IsAdmin: p.showAdmin(v)}
 }
 
 func messageOf(err error) string {

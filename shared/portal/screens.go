@@ -29,6 +29,8 @@ type page struct {
 	ApprovalsCSRF       string
 	ShowRoles, ShowReqs bool
 	ShowApprovals       bool
+	IsAdmin             bool       // the Admin link shows only to administrators
+	Admin               *adminView // an Admin screen
 }
 
 // when is a time shown in the viewer's zone (app.js) with UTC on hover;

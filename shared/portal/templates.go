@@ -16,6 +16,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <li><a href="/portal/"{{if eq .Nav "/portal/"}} aria-current="page"{{end}}>My roles</a></li>
 <li><a href="/portal/requests"{{if eq .Nav "/portal/requests"}} aria-current="page"{{end}}>My requests</a></li>
 <li><a href="/portal/approvals"{{if eq .Nav "/portal/approvals"}} aria-current="page"{{end}}>Approve requests</a></li>
+{{if .IsAdmin}}<li><a href="/portal/admin/assignments"{{if .Admin}} aria-current="page"{{end}}>Admin</a></li>{{end}}
 </ul></nav>
 <form class="signout" method="post" action="/portal/signout"><input type="hidden" name="csrf" value="{{.SignOutCSRF}}">
 <span class="me">{{.Me}}{{if .MyUPN}} <small>{{.MyUPN}}</small>{{end}}</span> <button type="submit" class="link">Sign out</button></form>{{end}}
@@ -29,6 +30,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{with .Extend}}{{template "extend" .}}{{end}}
 {{if .Requests}}{{template "requests" .}}{{end}}
 {{if .Approvals}}{{template "approvals" .}}{{end}}
+{{with .Admin}}{{template "admin" .}}{{end}}
 </main></body></html>{{end}}
 
 {{define "when"}}{{if .}}<time datetime="{{.ISO}}" title="{{.UTC}}">{{.UTC}}</time>{{else}}permanent{{end}}{{end}}

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitpim/jitpim/shared/alert"
 	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/enginetest"
 	"github.com/jitpim/jitpim/shared/portal"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/tablestore"
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 	"github.com/jitpim/jitpim/shared/weblogin"
@@ -64,7 +66,8 @@ func portalSignIn(t *testing.T, web *weblogin.Web, user domain.ObjectID) *http.C
 // bench prints the figures (its TestRoundTrips run includes this).
 func TestRoundTripsPortal(t *testing.T) {
 	conn := azuritetest.Start(t)
-	f, s := engineFixture(t, conn, tablestore.Options{})
+	opts := tablestore.Options{TablePrefix: prefix()}
+	f, s := engineFixture(t, conn, opts)
 	iss := httptest.NewServer(nil)
 	t.Cleanup(iss.Close)
 	di, err := devissuer.New(iss.URL)
@@ -79,7 +82,11 @@ func TestRoundTripsPortal(t *testing.T) {
 	}
 	// The portal runs on the wall clock, as sessions do; the fixture's
 	// permanent eligibilities are live at any time.
-	p := portal.New(web, f.Eng, "/api/approvals/login", time.Now, slog.New(slog.DiscardHandler))
+	discard := slog.New(slog.DiscardHandler)
+	reviews := review.New(review.Deps{Engine: f.Eng, Reviews: s, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Alarm: f.Alarms})
+	alerts := alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir}, alert.DefaultSettings())
+	p := portal.New(web, f.Eng, "/api/approvals/login", time.Now, discard,
+		portal.Admin{Policies: f.Policies, Reviews: reviews, Alerts: alerts, Chain: s.AuditChain(opts.TablePrefix)})
 
 	requester, approver := eligibleUser(f), f.NewUser()
 	other := enginetest.RoleGA
@@ -88,7 +95,7 @@ func TestRoundTripsPortal(t *testing.T) {
 	if r, err := f.Activate(requester, other, time.Hour); err != nil || r.Status != domain.StatusPendingApproval {
 		t.Fatalf("pending request: %s %v", r.Status, err)
 	}
-	reqCookie, apprCookie := portalSignIn(t, web, requester), portalSignIn(t, web, approver)
+	reqCookie, apprCookie, adminCookie := portalSignIn(t, web, requester), portalSignIn(t, web, approver), portalSignIn(t, web, f.Admin)
 
 	view := func(path string, c *http.Cookie, want string) (trips int64, graph int) {
 		t.Helper()
@@ -120,13 +127,32 @@ func TestRoundTripsPortal(t *testing.T) {
 		n, g := view(path, c, want)
 		figs = append(figs, figure{name, n, tripLimit, g, graphLimit})
 	}
-	view("/portal/", reqCookie, "My roles") // warm: policies, the audit head
+	// Warm: policies, the audit head, and whether each person sees the
+	// Admin link (the first view of a person in five minutes costs two
+	// more directory calls for it: admin group membership and roles).
+	view("/portal/", reqCookie, "My roles")
+	view("/portal/", apprCookie, "My roles")
+	view("/portal/", adminCookie, "My roles")
 	add("portal My roles (2 eligible)", "/portal/", reqCookie, "Activate", 8, 1)
 	add("portal Activate form", "/portal/activate?target="+url.QueryEscape(roleApp.Key()), reqCookie, "How long", 3, 1)
 	add("portal My requests (1)", "/portal/requests", reqCookie, "waiting for", 4, 2)
 	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 3, 2)
 	f.MustActivate(requester, roleApp, time.Hour)
 	add("portal My roles (1 active)", "/portal/", reqCookie, "Active", 9, 1)
+	// The Admin screens, for an admin: the requester's two eligibilities
+	// and one activation, and one pending request. The audit
+	// screen reads newest first (bounded: 200 matches or 5,000 records);
+	// its first read links the records waiting for the chain (the 14), as
+	// every audit listing does. Verify reads the whole audit table.
+	view("/portal/admin/assignments", adminCookie, "Assignments") // warm: role names
+	add("portal Admin assignments (3)", "/portal/admin/assignments", adminCookie, "Add an assignment", 6, 3)
+	add("portal Admin settings", "/portal/admin/settings", adminCookie, "Activation duration", 2, 3)
+	add("portal Admin settings edit", "/portal/admin/settings/edit?id="+url.QueryEscape(domain.PolicyID(other)), adminCookie, "Save settings", 2, 3)
+	add("portal Admin reviews (0)", "/portal/admin/reviews", adminCookie, "Define an access review", 2, 2)
+	add("portal Admin alerts", "/portal/admin/alerts", adminCookie, "Break-glass accounts", 2, 4)
+	add("portal Admin audit", "/portal/admin/audit", adminCookie, "Hash chain", 14, 4)
+	add("portal Admin audit verify", "/portal/admin/audit/verify", adminCookie, "Intact", 6, 4)
+	add("portal Admin audit CSV", "/portal/admin/audit.csv", adminCookie, "time,action", 3, 4)
 	for _, g := range figs {
 		t.Logf("%-30s %3d round trips (limit %d), %d directory calls (limit %d)", g.name, g.trips, g.tripLimit, g.graph, g.graphLim)
 		if g.trips > g.tripLimit || g.graph > g.graphLim {
