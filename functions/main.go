@@ -152,8 +152,10 @@ func run(ctx context.Context, log *slog.Logger) error {
 	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs", "subscriptions", "providers"} {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
-	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
-	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log))
+	// The mailed links land on the portal's screens (approvals: /api/approvals/…).
+	pages := portal.New(web, eng, reviews, links, now, log)
+	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(pages.Mailed()))
+	site := httpapi.Bodies(pages)
 	fp.HandleHTTP("home", "req", "res", site)
 	if err := fp.HandleSite("portal", "req", "res", portal.Prefix, site); err != nil {
 		return err

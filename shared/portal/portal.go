@@ -26,9 +26,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/httpapi"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
@@ -43,6 +45,8 @@ var static embed.FS
 type Portal struct {
 	web     *weblogin.Web
 	eng     *engine.Engine
+	reviews *review.Service
+	links   *approvallink.Links // opens the mailed links (mailed.go)
 	signIn  string // the sign-in endpoint, taking return=, mfa=1 and acrs=
 	cop     *http.CrossOriginProtection
 	now     func() time.Time
@@ -50,10 +54,11 @@ type Portal struct {
 	screens *template.Template
 }
 
-// New builds the portal. signIn is the path of the sign-in endpoint (the
-// mailed pages' /api/approvals/login, whose callback is registered in Entra).
-func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger) *Portal {
-	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: screens}
+// New builds the portal; reviews may be nil (the Access reviews screen then
+// says they are not configured). Its sign-in is SignInPath, under the
+// mailed links' prefix, whose callback is registered in Entra.
+func New(web *weblogin.Web, eng *engine.Engine, reviews *review.Service, links *approvallink.Links, now func() time.Time, log *slog.Logger) *Portal {
+	return &Portal{web: web, eng: eng, reviews: reviews, links: links, signIn: SignInPath, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: screens}
 }
 
 // csp allows only this site's stylesheet and script: no inline code, no CDN.
@@ -145,6 +150,10 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.myRequests(v)
 	case rest == "approvals":
 		p.approvals(v)
+	case rest == "reviews" && r.Method != http.MethodPost:
+		p.myReviews(v)
+	case rest == "review":
+		p.review(v)
 	case rest == "signout" && r.Method == http.MethodPost:
 		p.web.SignOut(w)
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
@@ -245,7 +254,10 @@ func (n *names) person(id domain.ObjectID) person {
 		}
 		n.users[id] = u
 	}
-	if u.DisplayName == "" {
+	switch {
+	case u.DisplayName == "" && u.UserPrincipalName != "":
+		return person{Name: u.UserPrincipalName, ID: string(id)}
+	case u.DisplayName == "":
 		return person{Name: "unknown user " + string(id), ID: string(id)}
 	}
 	return person{Name: u.DisplayName, UPN: u.UserPrincipalName, ID: string(id)}

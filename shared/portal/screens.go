@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,6 +30,9 @@ type page struct {
 	ApprovalsCSRF       string
 	ShowRoles, ShowReqs bool
 	ShowApprovals       bool
+	Reviews             []reviewListRow
+	Review              *reviewScreen
+	ShowReviews         bool
 }
 
 // when is a time shown in the viewer's zone (app.js) with UTC on hover;
@@ -56,13 +60,18 @@ type roleRow struct {
 	CSRF              string // the deactivate form's
 }
 
-// targetName names a role or group for people. Built-in roles have their
-// Entra names; a group shows as its id until the directory port can name it.
-func targetName(t domain.Target) (name, kind string) {
+// targetName names a role or group for people, through the names
+// resolver every service uses: built-in roles by their Entra names, groups
+// by their display name (an unknown group shows its id, marked).
+func (p *Portal) targetName(ctx context.Context, t domain.Target) (name, kind string) {
 	if t.Kind == domain.TargetGroup {
-		return "group " + string(t.GroupID), map[string]string{"owner": "Group owner"}[t.AccessID] + map[bool]string{true: "Group member"}[t.AccessID != "owner"]
+		g, ok := p.eng.Names().GroupName(ctx, t.GroupID)
+		if !ok {
+			g = domain.UnnamedGroup(t.GroupID)
+		}
+		return g, map[bool]string{true: "Group owner", false: "Group member"}[t.AccessID == "owner"]
 	}
-	return domain.TargetName(t), "Directory role"
+	return p.eng.Names().Target(ctx, t), "Directory role"
 }
 
 // needs says in words what activating asks for.
@@ -143,7 +152,7 @@ func (p *Portal) myRoles(v *visit) {
 		if r, ok := rows[k]; ok {
 			return r
 		}
-		name, kind := targetName(t)
+		name, kind := p.targetName(v.r.Context(), t)
 		rows[k] = &roleRow{Name: name, Kind: kind, TargetKey: k}
 		order = append(order, k)
 		return rows[k]
@@ -219,7 +228,7 @@ func (p *Portal) activate(v *visit) {
 	if v.r.Method != http.MethodPost && p.stepUp(v, Prefix+"activate?target="+url.QueryEscape(t.Key()), domain.StepUpOf(a), refused) {
 		return
 	}
-	name, kind := targetName(t)
+	name, kind := p.targetName(v.r.Context(), t)
 	if v.r.Method != http.MethodPost {
 		f := &activateForm{Name: name, Kind: kind, Needs: needs(a), TargetKey: t.Key(), CSRF: p.web.CSRFToken(v.sess, "activate"),
 			NeedJustification: a.RequireJustification, NeedTicket: a.RequireTicket || a.ValidateTicket}
@@ -263,7 +272,7 @@ func (p *Portal) activate(v *visit) {
 
 // outcome says in words where a request stands.
 func (p *Portal) outcome(v *visit, r domain.Request) string {
-	name, _ := targetName(r.Target)
+	name, _ := p.targetName(v.r.Context(), r.Target)
 	switch r.Status {
 	case domain.StatusProvisioned, domain.StatusGranted:
 		if r.EndAt.IsZero() {
@@ -340,7 +349,7 @@ func (p *Portal) deactivate(v *visit) {
 		return
 	}
 	v.call.Log.Info("deactivated through the portal", "request_id", req.ID, "status", req.Status)
-	name, _ := targetName(t)
+	name, _ := p.targetName(v.r.Context(), t)
 	pg.Title, pg.Message = "Deactivated", name+" is no longer active."
 	p.render(v.w, http.StatusOK, pg)
 }
@@ -373,7 +382,7 @@ func (p *Portal) myRequests(v *visit) {
 			p.fail(v.w, pg, err)
 			return
 		}
-		name, _ := targetName(r.Target)
+		name, _ := p.targetName(v.r.Context(), r.Target)
 		pg.Message = "Your request for " + name + " is canceled."
 	}
 	for _, kind := range []domain.RequestKind{domain.KindAssignment, domain.KindEligibility} {
@@ -383,7 +392,7 @@ func (p *Portal) myRequests(v *visit) {
 			return
 		}
 		for _, r := range list.Items {
-			name, _ := targetName(r.Target)
+			name, _ := p.targetName(v.r.Context(), r.Target)
 			row := requestRow{ID: r.ID, Kind: string(kind), What: name, Action: actionWords[r.Action], Status: statusWords(r.Status),
 				Justification: r.Justification, Created: at(r.CreatedAt), Until: at(r.EndAt)}
 			switch r.Status {
@@ -415,6 +424,8 @@ type approvalRow struct {
 	Window                  string
 	Requested               *when
 	JustificationIsRequired bool
+	Confirm                 bool   // the requester's own confirmation stage
+	Action, CSRF            string // where its form posts, and its token
 }
 
 // approvals is the approver's inbox: requests waiting for the caller, with
@@ -452,7 +463,7 @@ func (p *Portal) approvals(v *visit) {
 				return
 			}
 			v.call.Log.Info("decided through the portal", "request_id", got.ID, "status", got.Status)
-			name, _ := targetName(got.Target)
+			name, _ := p.targetName(v.r.Context(), got.Target)
 			done = append(done, p.names(v).person(got.PrincipalID).Name+", "+name+" ("+statusWords(got.Status)+")")
 		}
 		p.eng.FlushMail(ctx, v.call)
@@ -479,14 +490,8 @@ func (p *Portal) approvals(v *visit) {
 		if v.r.Method != http.MethodPost && p.stepUp(v, Prefix+"approvals", need, refused) {
 			return
 		}
-		name, _ := targetName(r.Target)
-		row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
-			Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired}
-		if d := r.Schedule.Duration; d > 0 {
-			row.Window = human(d) + ", counted from approval"
-		} else if !r.EndAt.IsZero() {
-			row.Window = "until " + r.EndAt.UTC().Format("Mon 2 Jan 15:04 UTC")
-		}
+		row := p.approvalRow(v, n, r, st)
+		row.Action, row.CSRF = Prefix+"approvals", p.web.CSRFToken(v.sess, "approvals")
 		pg.Approvals = append(pg.Approvals, row)
 	}
 	pg.ApprovalsCSRF = p.web.CSRFToken(v.sess, "approvals")
@@ -494,6 +499,20 @@ func (p *Portal) approvals(v *visit) {
 		pg.Message = "Nothing is waiting for your approval."
 	}
 	p.render(v.w, http.StatusOK, pg)
+}
+
+// approvalRow is what an approver sees of one request's open stage.
+func (p *Portal) approvalRow(v *visit, n *names, r domain.Request, st domain.ApprovalStage) approvalRow {
+	name, _ := p.targetName(v.r.Context(), r.Target)
+	row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
+		Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired,
+		Confirm: st.Confirmation}
+	if d := r.Schedule.Duration; d > 0 {
+		row.Window = human(d) + ", counted from approval"
+	} else if !r.EndAt.IsZero() {
+		row.Window = "until " + r.EndAt.UTC().Format("Mon 2 Jan 15:04 UTC")
+	}
+	return row
 }
 
 type extendForm struct {
@@ -514,7 +533,7 @@ func (p *Portal) extend(v *visit) {
 		p.fail(v.w, pg, domain.Invalid("target", "is not a role or group this portal offers"))
 		return
 	}
-	name, kind := targetName(t)
+	name, kind := p.targetName(v.r.Context(), t)
 	ctx := v.r.Context()
 	if v.r.Method != http.MethodPost {
 		elig, err := p.schedules(v, domain.KindEligibility)

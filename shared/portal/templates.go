@@ -16,6 +16,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <li><a href="/portal/"{{if eq .Nav "/portal/"}} aria-current="page"{{end}}>My roles</a></li>
 <li><a href="/portal/requests"{{if eq .Nav "/portal/requests"}} aria-current="page"{{end}}>My requests</a></li>
 <li><a href="/portal/approvals"{{if eq .Nav "/portal/approvals"}} aria-current="page"{{end}}>Approve requests</a></li>
+<li><a href="/portal/reviews"{{if eq .Nav "/portal/reviews"}} aria-current="page"{{end}}>Access reviews</a></li>
 </ul></nav>
 <form class="signout" method="post" action="/portal/signout"><input type="hidden" name="csrf" value="{{.SignOutCSRF}}">
 <span class="me">{{.Me}}{{if .MyUPN}} <small>{{.MyUPN}}</small>{{end}}</span> <button type="submit" class="link">Sign out</button></form>{{end}}
@@ -29,6 +30,8 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{with .Extend}}{{template "extend" .}}{{end}}
 {{if .Requests}}{{template "requests" .}}{{end}}
 {{if .Approvals}}{{template "approvals" .}}{{end}}
+{{if .Reviews}}{{template "reviews" .}}{{end}}
+{{with .Review}}{{template "review" .}}{{end}}
 </main></body></html>{{end}}
 
 {{define "when"}}{{if .}}<time datetime="{{.ISO}}" title="{{.UTC}}">{{.UTC}}</time>{{else}}permanent{{end}}{{end}}
@@ -93,10 +96,12 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{if .Ticket}}<dt>Ticket</dt><dd>{{.Ticket}}{{if .TicketValidated}} (validated in ServiceNow){{end}}</dd>{{end}}
 <dt>Asked</dt><dd>{{template "when" .Requested}}</dd>
 </dl>
-<form method="post" action="/portal/approvals" class="stack">
-<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="stage" value="{{.StageID}}">
-<label for="j-{{.ID}}">Your justification{{if .JustificationIsRequired}} (required){{end}}</label>
+<form method="post" action="{{.Action}}" class="stack">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="stage" value="{{.StageID}}">
+{{if .Confirm}}<p>Confirming activates it for you now. Your sign-in must have used multi-factor authentication.</p>
+<p><button type="submit" name="decision" value="Approve" class="primary">Confirm activation</button> <button type="submit" name="decision" value="Deny">Cancel it</button></p>
+{{else}}<label for="j-{{.ID}}">Your justification{{if .JustificationIsRequired}} (required){{end}}</label>
 <textarea id="j-{{.ID}}" name="justification" rows="2" maxlength="500"{{if .JustificationIsRequired}} required{{end}}></textarea>
-<p><button type="submit" name="decision" value="Approve" class="primary">Approve</button> <button type="submit" name="decision" value="Deny">Deny</button></p>
+<p><button type="submit" name="decision" value="Approve" class="primary">Approve</button> <button type="submit" name="decision" value="Deny">Deny</button></p>{{end}}
 </form></section>{{end}}{{end}}
-`))
+` + reviewTemplates))

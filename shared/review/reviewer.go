@@ -117,3 +117,6 @@ func (svc *Service) AcceptRecommendations(ctx context.Context, c *engine.Call, d
 
 // MaxAccept bounds the items one AcceptRecommendations call decides.
 const MaxAccept = 100
+
+// ScopeName names what a review covers, as its mails do.
+func (svc *Service) ScopeName(ctx context.Context, s domain.ReviewScope) string { return svc.scopeName(ctx, s) }
