@@ -146,7 +146,6 @@ func (b *browser) post(u string, form url.Values) (int, string) {
 
 var (
 	linkRE = regexp.MustCompile(`https?://[^"\s<]+/api/approvals/r/[A-Za-z0-9_.\-]+`)
-	csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	signRE = regexp.MustCompile(`href="(/api/approvals/login\?return=[^"]+)"`)
 )
 
@@ -241,7 +240,7 @@ func TestTicketConfirmationAndMailApproval(t *testing.T) {
 		t.Fatalf("no sign-in link on the page: %s", body)
 	}
 	code, body = rb.get(st.HostURL + strings.ReplaceAll(m[1], "&amp;", "&"))
-	if code != 403 || csrfRE.MatchString(body) || !strings.Contains(body, "multi-factor") || !strings.Contains(body, "Sign in again") ||
+	if code != 403 || formCSRF(body, linkPath(link)) != nil || !strings.Contains(body, "multi-factor") || !strings.Contains(body, "Sign in again") ||
 		!strings.Contains(body, "mfa=1") {
 		t.Fatalf("after sign-in without MFA: %d %s", code, body)
 	}

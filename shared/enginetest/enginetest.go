@@ -60,6 +60,7 @@ var tests = []struct {
 	{"AdminRemoveEligibilityEndsActivation", testAdminRemoveEligibilityEndsActivation},
 	{"AdminValidationOnlyAssign", testAdminValidationOnlyAssign},
 	{"SelfExtendNeedsAdminDecision", testSelfExtendNeedsAdminDecision},
+	{"RenewableEligibilities", testRenewableEligibilities},
 
 	{"PolicyTierInheritance", testPolicyTierInheritance},
 	{"PolicyUpdateRefusals", testPolicyUpdateRefusals},

@@ -146,6 +146,8 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.deactivate(v)
 	case rest == "extend":
 		p.extend(v)
+	case rest == "renew":
+		p.renew(v)
 	case rest == "requests":
 		p.myRequests(v)
 	case rest == "approvals":

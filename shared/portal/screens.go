@@ -56,6 +56,8 @@ type roleRow struct {
 	ActiveUntil       *when
 	ActivateURL       string
 	ExtendURL         string
+	ExpiredAt         *when // ran out; may be renewed at RenewURL
+	RenewURL          string
 	TargetKey         string
 	CSRF              string // the deactivate form's
 }
@@ -184,6 +186,12 @@ func (p *Portal) myRoles(v *visit) {
 		}
 		pg.Roles = append(pg.Roles, *r)
 	}
+	renewable, err := p.renewableRows(v, rows)
+	if err != nil {
+		p.fail(v.w, pg, err)
+		return
+	}
+	pg.Roles = append(pg.Roles, renewable...)
 	slices.SortStableFunc(pg.Roles, func(a, b roleRow) int { return strings.Compare(a.Name, b.Name) })
 	if len(pg.Roles) == 0 {
 		pg.Message = "You have no eligible or active roles."
@@ -518,6 +526,8 @@ func (p *Portal) approvalRow(v *visit, n *names, r domain.Request, st domain.App
 type extendForm struct {
 	Name, Kind, TargetKey, CSRF string
 	Until                       *when
+	Renew                       bool  // the form asks to renew one that ran out
+	Expired                     *when // when it ran out (Renew)
 }
 
 // extend asks an administrator to extend an eligibility that will end

@@ -40,10 +40,11 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <thead><tr><th scope="col">Role or group</th><th scope="col">State</th><th scope="col">Activation needs</th><th scope="col">Action</th></tr></thead><tbody>
 {{range .Roles}}<tr>
 <th scope="row" data-label="Role or group">{{.Name}} <small>{{.Kind}}</small></th>
-<td data-label="State">{{if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
-<td data-label="Activation needs">{{if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
+<td data-label="State">{{if .ExpiredAt}}Expired {{template "when" .ExpiredAt}}{{else if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
+<td data-label="Activation needs">{{if .ExpiredAt}}{{.Needs}}{{else if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
 <td data-label="Action">{{if .ActivateURL}}<a class="button" href="{{.ActivateURL}}">Activate<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .ExtendURL}}<a href="{{.ExtendURL}}">Extend<span class="sr"> {{.Name}}</span></a>{{end}}
+{{if .RenewURL}}<a class="button" href="{{.RenewURL}}">Renew<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .CSRF}}<form method="post" action="/portal/deactivate"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}"><button type="submit">Deactivate<span class="sr"> {{.Name}}</span></button></form>{{end}}</td>
 </tr>{{end}}</tbody></table>{{end}}
 
@@ -59,12 +60,13 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <p><button type="submit" class="primary">Activate</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
-{{define "extend"}}<p>{{.Kind}}, eligible until {{template "when" .Until}}. An administrator decides on the extension.</p>
-<form method="post" action="/portal/extend" class="stack">
+{{define "extend"}}{{if .Renew}}<p>{{.Kind}}, expired {{template "when" .Expired}}. An administrator decides on the renewal.</p>
+<form method="post" action="/portal/renew" class="stack">{{else}}<p>{{.Kind}}, eligible until {{template "when" .Until}}. An administrator decides on the extension.</p>
+<form method="post" action="/portal/extend" class="stack">{{end}}
 <input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}">
 <label for="justification">Why you still need it (required)</label>
 <textarea id="justification" name="justification" rows="3" maxlength="500" required></textarea>
-<p><button type="submit" class="primary">Ask to extend</button> <a href="/portal/">Back to my roles</a></p>
+<p><button type="submit" class="primary">Ask to {{if .Renew}}renew{{else}}extend{{end}}</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
 {{define "requests"}}<table class="cards"><caption class="sr">Your requests, newest first</caption>
