@@ -47,7 +47,7 @@ type Portal struct {
 	eng     *engine.Engine
 	reviews *review.Service
 	links   *approvallink.Links // opens the mailed links (mailed.go)
-	signIn  string // the sign-in endpoint, taking return=, mfa=1 and acrs=
+	signIn  string              // the sign-in endpoint, taking return=, mfa=1 and acrs=
 	cop     *http.CrossOriginProtection
 	now     func() time.Time
 	log     *slog.Logger

@@ -119,4 +119,6 @@ func (svc *Service) AcceptRecommendations(ctx context.Context, c *engine.Call, d
 const MaxAccept = 100
 
 // ScopeName names what a review covers, as its mails do.
-func (svc *Service) ScopeName(ctx context.Context, s domain.ReviewScope) string { return svc.scopeName(ctx, s) }
+func (svc *Service) ScopeName(ctx context.Context, s domain.ReviewScope) string {
+	return svc.scopeName(ctx, s)
+}
