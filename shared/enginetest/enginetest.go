@@ -61,6 +61,7 @@ var tests = []struct {
 	{"AdminValidationOnlyAssign", testAdminValidationOnlyAssign},
 	{"SelfExtendNeedsAdminDecision", testSelfExtendNeedsAdminDecision},
 	{"RenewableEligibilities", testRenewableEligibilities},
+	{"TicketCheckWhileTyping", testTicketCheckWhileTyping},
 
 	{"PolicyTierInheritance", testPolicyTierInheritance},
 	{"PolicyUpdateRefusals", testPolicyUpdateRefusals},

@@ -55,3 +55,41 @@ func testRenewableEligibilities(t *testing.T, su suite) {
 		t.Fatalf("renewable after the window: %v", got)
 	}
 }
+
+// testTicketCheckWhileTyping: checking a ticket before submitting answers
+// as the activation does (the same refusals, with their reasons, and the
+// ticket validated) and changes nothing.
+func testTicketCheckWhileTyping(t *testing.T, su suite) {
+	f, _, _, adam := ticketFixture(t, su)
+	bob := f.NewUser()
+	f.SetPolicy(domain.PolicyID(RoleOther), func(p *domain.Policy) {
+		p.Activation.RequireTicket, p.Activation.ValidateTicket = true, true
+	})
+	f.MakeEligible(adam, RoleOther)
+	before := f.Snapshot()
+	check := func(who domain.ObjectID, number string) (domain.TicketInfo, error) {
+		return f.Eng.CheckActivationTicket(f.Ctx, f.Call(who), RoleOther, number, time.Hour)
+	}
+	cases := []struct {
+		who      domain.ObjectID
+		number   string
+		code     domain.Code
+		contains string
+	}{
+		{bob, "INC0012345", domain.CodeForbidden, "does not name"},
+		{adam, "INC0012300", domain.CodeForbidden, "Resolved"},
+		{adam, "INC9999999", domain.CodeNotFound, "INC9999999"},
+		{adam, "", domain.CodeInvalid, "ticket"},
+		{adam, "INC\u202e1", domain.CodeInvalid, "ticketNumber"},
+	}
+	for _, c := range cases {
+		_, err := check(c.who, c.number)
+		WantCode(t, err, c.code)
+		WantContains(t, err, c.contains)
+	}
+	got, err := check(adam, " INC0012345 ")
+	if err != nil || !got.Validated || got.Number != "INC0012345" {
+		t.Fatalf("a good ticket: %+v %v", got, err)
+	}
+	f.AssertNoWrites(t, before)
+}

@@ -148,6 +148,8 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.extend(v)
 	case rest == "renew":
 		p.renew(v)
+	case rest == "ticket" && r.Method == http.MethodGet:
+		p.ticketCheck(v)
 	case rest == "requests":
 		p.myRequests(v)
 	case rest == "approvals":

@@ -56,7 +56,8 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <label for="justification">Justification{{if .NeedJustification}} (required){{end}}</label>
 <textarea id="justification" name="justification" rows="3" maxlength="500"{{if .NeedJustification}} required{{end}}></textarea>
 <label for="ticket">Ticket number{{if .NeedTicket}} (required){{end}}</label>
-<input id="ticket" name="ticket" type="text" maxlength="64" autocomplete="off"{{if .NeedTicket}} required{{end}}>
+<input id="ticket" name="ticket" type="text" maxlength="64" autocomplete="off" aria-describedby="ticket-status" data-check="/portal/ticket?target={{.TargetKey}}"{{if .NeedTicket}} required{{end}}>
+<p id="ticket-status" class="hint" role="status" aria-live="polite"></p>
 <p><button type="submit" class="primary">Activate</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
