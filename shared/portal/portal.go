@@ -1,16 +1,20 @@
-// Package portal is jitpim's web portal: the screens a requester and an
-// approver use (My roles with activate and deactivate, My requests with
-// cancel, Approve requests), served by the same handler at the app's root.
+// Package portal is jitpim's web portal: the screens a requester, an
+// approver and a reviewer use (My roles with activate, deactivate, extend
+// and renew; My requests with cancel; Approve requests; Access reviews),
+// served by the same handler at the app's root, and the same screens behind
+// the links in approval, confirmation and review mails (mailed.go).
 //
 // It is a client of the services exactly as the API is (engine.Engine for
-// requests, schedules and approvals); it never reads a store. People are
-// signed in by shared/weblogin (one session with the mailed pages), every
-// form carries a CSRF token bound to the session and the form, and every
-// POST also passes net/http.CrossOriginProtection. A form that needs MFA or
-// an authentication context is shown only after step-up sign-in, never
-// refused after submit. Pages work without JavaScript; the one small
-// script (local times) and the stylesheet are served from the binary, so
-// the Content-Security-Policy needs no 'unsafe-inline' and no CDN.
+// requests, schedules and approvals, review.Service for access reviews); it
+// never reads a store and holds no rule of its own. People are signed in by
+// shared/weblogin (one session for the portal and the mailed links), every
+// form carries a CSRF token bound to the session and the form (or the
+// link), and every POST also passes net/http.CrossOriginProtection. A form
+// that needs MFA or an authentication context is shown only after step-up
+// sign-in, never refused after submit. Pages work without JavaScript; the
+// one small script (local times, the ticket check while typing) and the
+// stylesheet are served from the binary, so the Content-Security-Policy
+// needs no 'unsafe-inline' and no CDN.
 package portal
 
 import (
