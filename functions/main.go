@@ -154,9 +154,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 	for _, fn := range []string{"roleManagement", "identityGovernance", "policies", "auditLogs", "subscriptions", "providers"} {
 		fp.HandleHTTP(fn, "req", "res", httpapi.Bodies(api))
 	}
-	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(httpapi.NewPages(links, web, eng, reviews, now, log)))
-	site := httpapi.Bodies(portal.New(web, eng, httpapi.SignInPath, now, log,
-		portal.Admin{Policies: policies, Reviews: reviews, Alerts: alerts, Chain: chain}))
+	// The mailed links land on the portal's screens (approvals: /api/approvals/…).
+	pages := portal.New(web, eng, reviews, links, now, log,
+		portal.Admin{Policies: policies, Reviews: reviews, Alerts: alerts, Chain: chain})
+	fp.HandleHTTP("approvals", "req", "res", httpapi.Bodies(pages.Mailed()))
+	site := httpapi.Bodies(pages)
 	fp.HandleHTTP("home", "req", "res", site)
 	if err := fp.HandleSite("portal", "req", "res", portal.Prefix, site); err != nil {
 		return err

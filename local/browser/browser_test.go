@@ -28,10 +28,11 @@ import (
 )
 
 var (
-	st       *stack.Stack
-	chromium string
-	axeJS    string
-	shotsDir string
+	st        *stack.Stack
+	clockFile string // the handler's test clock offset, in seconds (advance)
+	chromium  string
+	axeJS     string
+	shotsDir  string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -75,7 +76,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(bin)
 	for _, b := range [][]string{
-		{"build", "-o", filepath.Join(bin, "jitpim"), "./functions"},
+		{"build", "-tags", "testclock", "-o", filepath.Join(bin, "jitpim"), "./functions"},
 		{"build", "-o", filepath.Join(bin, "jitpim-host"), "./local/host"},
 	} {
 		cmd := exec.Command("go", b...)
@@ -85,11 +86,16 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	clockFile = filepath.Join(bin, "clock")
+	if err := os.WriteFile(clockFile, []byte("0"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	logs := &stack.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err = stack.Start(ctx, stack.Options{Root: root, HandlerBinary: filepath.Join(bin, "jitpim"), HostBinary: filepath.Join(bin, "jitpim-host"),
-		TenantFile: filepath.Join(root, "local", "demo", "tenant.json"), Output: logs})
+		TenantFile: filepath.Join(root, "local", "demo", "tenant.json"), Output: logs, Env: []string{"JITPIM_TEST_CLOCK_FILE=" + clockFile}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack: %v\n%s", err, logs.String())
 		return 1

@@ -166,7 +166,7 @@ func TestPortalSeveralAtOnce(t *testing.T) {
 	}
 	code, body := alice.post(st.HostURL+"/portal/approvals", form)
 	if code != 200 || !strings.Contains(body, "Denied: ") || !strings.Contains(body, "Rita Regular, Global Administrator (denied)") ||
-		!strings.Contains(body, "Rita Regular, group "+godMode) {
+		!strings.Contains(body, "Rita Regular, Global Administrators (God Mode) (denied)") {
 		t.Fatalf("several at once: %d %s", code, body)
 	}
 	for _, p := range picks {

@@ -102,12 +102,12 @@ func TestAccessReviewThroughTheHost(t *testing.T) {
 		t.Fatalf("the page before sign-in: %s", body)
 	}
 	code, body := b.get(st.HostURL + strings.ReplaceAll(m[1], "&amp;", "&"))
-	csrf := csrfRE.FindStringSubmatch(body)
+	csrf := formCSRF(body, linkPath(link))
 	if code != 200 || csrf == nil {
 		t.Fatalf("after sign-in: %d %s", code, body)
 	}
 	item := ""
-	for _, sec := range strings.Split(body, "<section>")[1:] {
+	for _, sec := range strings.Split(body, "<section ")[1:] {
 		if strings.Contains(sec, "steve@jitpimdemo.onmicrosoft.com") && strings.Contains(sec, "Helpdesk Administrator") {
 			if m := itemRE.FindStringSubmatch(sec); m != nil {
 				item = m[1]

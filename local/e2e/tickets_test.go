@@ -146,9 +146,17 @@ func (b *browser) post(u string, form url.Values) (int, string) {
 
 var (
 	linkRE = regexp.MustCompile(`https?://[^"\s<]+/api/approvals/r/[A-Za-z0-9_.\-]+`)
-	csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	signRE = regexp.MustCompile(`href="(/api/approvals/login\?return=[^"]+)"`)
 )
+
+// linkPath is a mailed link's path: the action of its screen's forms.
+func linkPath(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return link
+	}
+	return u.Path
+}
 
 // linkFor finds the newest approval link mailed to a demo user.
 func linkFor(t *testing.T, alias, subject string) string {
@@ -232,7 +240,7 @@ func TestTicketConfirmationAndMailApproval(t *testing.T) {
 		t.Fatalf("no sign-in link on the page: %s", body)
 	}
 	code, body = rb.get(st.HostURL + strings.ReplaceAll(m[1], "&amp;", "&"))
-	if code != 403 || csrfRE.MatchString(body) || !strings.Contains(body, "multi-factor") || !strings.Contains(body, "Sign in again") ||
+	if code != 403 || formCSRF(body, linkPath(link)) != nil || !strings.Contains(body, "multi-factor") || !strings.Contains(body, "Sign in again") ||
 		!strings.Contains(body, "mfa=1") {
 		t.Fatalf("after sign-in without MFA: %d %s", code, body)
 	}
@@ -244,8 +252,8 @@ func TestTicketConfirmationAndMailApproval(t *testing.T) {
 	rb = newBrowser(t, rita, true)
 	_, body = rb.get(link)
 	_, body = rb.get(st.HostURL + strings.ReplaceAll(signRE.FindStringSubmatch(body)[1], "&amp;", "&"))
-	csrf := csrfRE.FindStringSubmatch(body)
-	if code, body := rb.post(link, url.Values{"decision": {"Approve"}, "csrf": {csrf[1]}}); code != 200 || !strings.Contains(body, "PendingApproval") {
+	csrf := formCSRF(body, linkPath(link))
+	if code, body := rb.post(link, url.Values{"decision": {"Approve"}, "csrf": {csrf[1]}}); code != 200 || !strings.Contains(body, "waiting for Alice") {
 		t.Fatalf("confirmation: %d %s", code, body)
 	}
 	if code, _ := rb.post(link, url.Values{"decision": {"Approve"}, "csrf": {csrf[1]}}); code != 409 {
@@ -260,11 +268,11 @@ func TestTicketConfirmationAndMailApproval(t *testing.T) {
 	ab = newBrowser(t, alice, true)
 	_, body = ab.get(alink)
 	_, body = ab.get(st.HostURL + strings.ReplaceAll(signRE.FindStringSubmatch(body)[1], "&amp;", "&"))
-	csrf = csrfRE.FindStringSubmatch(body)
+	csrf = formCSRF(body, linkPath(alink))
 	if csrf == nil || !strings.Contains(body, "tenant-wide Conditional Access change") || !strings.Contains(body, "CHG0040001") {
 		t.Fatalf("approver page: %s", body)
 	}
-	if code, body := ab.post(alink, url.Values{"decision": {"Approve"}, "justification": {"CAB approved"}, "csrf": {csrf[1]}}); code != 200 || !strings.Contains(body, "Provisioned") {
+	if code, body := ab.post(alink, url.Values{"decision": {"Approve"}, "justification": {"CAB approved"}, "csrf": {csrf[1]}}); code != 200 || !strings.Contains(body, "Approved: Rita") || !strings.Contains(body, "(granted)") {
 		t.Fatalf("approval: %d %s", code, body)
 	}
 	if !st.Graph.InGroup(godMode, "member", rita) {

@@ -416,15 +416,19 @@ type ReviewDecision struct {
 	Fallback             bool
 	Recommendation       string // Approve, Deny or NotAvailable
 	RecommendationReason string
-	Decision             string // NotReviewed, Approve, Deny, DontKnow
-	Justification        string
-	ReviewedBy           ObjectID
-	ReviewedAt           time.Time
-	ApplyResult          string // empty until applied
-	AppliedAt            time.Time
-	ApplyRequestID       string
-	ApplyError           string
-	Version              string
+	// LastSignIn and LastActivation are what the recommendation saw when
+	// the item was written (zero: none seen, or not looked up), so the
+	// reviewer sees the evidence beside it.
+	LastSignIn, LastActivation time.Time
+	Decision                   string // NotReviewed, Approve, Deny, DontKnow
+	Justification              string
+	ReviewedBy                 ObjectID
+	ReviewedAt                 time.Time
+	ApplyResult                string // empty until applied
+	AppliedAt                  time.Time
+	ApplyRequestID             string
+	ApplyError                 string
+	Version                    string
 }
 
 // Final is the decision the item ends with: the reviewer's Approve or

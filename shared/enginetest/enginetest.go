@@ -60,6 +60,8 @@ var tests = []struct {
 	{"AdminRemoveEligibilityEndsActivation", testAdminRemoveEligibilityEndsActivation},
 	{"AdminValidationOnlyAssign", testAdminValidationOnlyAssign},
 	{"SelfExtendNeedsAdminDecision", testSelfExtendNeedsAdminDecision},
+	{"RenewableEligibilities", testRenewableEligibilities},
+	{"TicketCheckWhileTyping", testTicketCheckWhileTyping},
 
 	{"PolicyTierInheritance", testPolicyTierInheritance},
 	{"PolicyUpdateRefusals", testPolicyUpdateRefusals},

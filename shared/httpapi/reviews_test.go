@@ -20,11 +20,12 @@ import (
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/httpapi"
 	"github.com/jitpim/jitpim/shared/memstore"
+	"github.com/jitpim/jitpim/shared/portal"
 	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
-// reviewEnv is the API and the approval pages of one engine with access
+// reviewEnv is the API and the portal (with the mailed links' screens) of one engine with access
 // reviews on, against a dev issuer.
 type reviewEnv struct {
 	*env
@@ -60,7 +61,9 @@ func newReviewEnv(t *testing.T) *reviewEnv {
 	svc := newServices(e.store, e.dir, engine.DefaultConfig(), approvallink.NewLinks(links, e.api.URL, e.store, time.Now))
 	log := slog.New(slog.DiscardHandler)
 	mux := http.NewServeMux()
-	mux.Handle("/api/approvals/", httpapi.NewPages(approvallink.NewLinks(links, e.api.URL, e.store, time.Now), web, svc.eng, svc.reviews, time.Now, log))
+	site := portal.New(web, svc.eng, svc.reviews, approvallink.NewLinks(links, e.api.URL, e.store, time.Now), time.Now, log, portal.Admin{})
+	mux.Handle("/api/approvals/", site.Mailed())
+	mux.Handle("/portal/", site)
 	mux.Handle("/", httpapi.New(svc.api(), v, time.Now, log))
 	h = mux
 	return &reviewEnv{env: e, reviews: svc.reviews, links: links}
@@ -376,14 +379,18 @@ func TestReviewPage(t *testing.T) {
 
 	ab := newReviewBrowser(t, alice, true)
 	code, body = ab.signIn(e.api.URL, link)
-	csrf := csrfInputRE.FindStringSubmatch(body)
+	// The page's last form token is the review forms' (the first is sign-out's).
+	var csrf []string
+	if all := csrfInputRE.FindAllStringSubmatch(body, -1); len(all) > 1 {
+		csrf = all[len(all)-1]
+	}
 	items := itemInputRE.FindAllStringSubmatch(body, -1)
 	if code != 200 || csrf == nil || len(items) != 2 || !strings.Contains(body, "Exchange Administrator") || !strings.Contains(body, "cannot approve your own access") {
 		t.Fatalf("alice's page: %d %s", code, body)
 	}
 	var bobItem, aliceItem string
 	// Which form is whose: the page lists alice's own item with no Approve button.
-	sections := strings.Split(body, "<section>")
+	sections := strings.Split(body, "<section ")
 	for _, s := range sections[1:] {
 		m := itemInputRE.FindStringSubmatch(s)
 		if strings.Contains(s, alice+"@") {
@@ -407,7 +414,7 @@ func TestReviewPage(t *testing.T) {
 		t.Fatalf("deny: %d %s", code, body)
 	}
 	_, body = ab.do("GET", link, nil)
-	if !strings.Contains(body, "Deny (left)") {
+	if !strings.Contains(body, "Deny (remove) (left)") {
 		t.Fatalf("the page after deciding: %s", body)
 	}
 

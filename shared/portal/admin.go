@@ -150,9 +150,9 @@ type adminLink struct {
 // on doubt: when the directory cannot say, no link, and nothing is kept.
 func (p *Portal) showAdmin(v *visit) bool {
 	id := v.sess.ObjectID
-	p.links.mu.Lock()
-	e, ok := p.links.seen[id]
-	p.links.mu.Unlock()
+	p.adminNav.mu.Lock()
+	e, ok := p.adminNav.seen[id]
+	p.adminNav.mu.Unlock()
 	if ok && v.call.Now.Sub(e.at) < adminLinkTTL && !v.call.Now.Before(e.at) {
 		return e.admin
 	}
@@ -160,11 +160,11 @@ func (p *Portal) showAdmin(v *visit) bool {
 	if err != nil {
 		return false
 	}
-	p.links.mu.Lock()
-	if len(p.links.seen) >= maxAdminLinks {
-		clear(p.links.seen)
+	p.adminNav.mu.Lock()
+	if len(p.adminNav.seen) >= maxAdminLinks {
+		clear(p.adminNav.seen)
 	}
-	p.links.seen[id] = adminLink{admin: admin, at: v.call.Now}
-	p.links.mu.Unlock()
+	p.adminNav.seen[id] = adminLink{admin: admin, at: v.call.Now}
+	p.adminNav.mu.Unlock()
 	return admin
 }

@@ -32,7 +32,7 @@ type reviewInstanceRow struct {
 // maxProgressItems bounds the decision items read to show one instance's progress.
 const maxProgressItems = 1000
 
-var reviewStatusWords = map[string]string{domain.ReviewStarting: "starting", domain.ReviewInProgress: "in progress",
+var adminReviewStatusWords = map[string]string{domain.ReviewStarting: "starting", domain.ReviewInProgress: "in progress",
 	domain.ReviewCompleted: "completed, not applied", domain.ReviewApplying: "applying the removals", domain.ReviewApplied: "completed and applied",
 	domain.ReviewCanceled: "canceled"}
 
@@ -88,7 +88,7 @@ func (p *Portal) adminReviews(v *visit, pg page) {
 			return
 		}
 		for _, in := range insts {
-			ir := reviewInstanceRow{ID: in.ID, Status: reviewStatusWords[in.Status], Start: at(in.Start), End: at(in.End),
+			ir := reviewInstanceRow{ID: in.ID, Status: adminReviewStatusWords[in.Status], Start: at(in.Start), End: at(in.End),
 				Stoppable: in.Status == domain.ReviewInProgress}
 			ir.Progress = plural(in.ItemCount, "assignment") + " to review"
 			if in.Status == domain.ReviewInProgress {
@@ -164,7 +164,7 @@ func (p *Portal) changeReviews(ctx context.Context, v *visit) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "The review " + in.DisplayName + " is stopped: " + reviewStatusWords[in.Status] + ".", nil
+		return "The review " + in.DisplayName + " is stopped: " + adminReviewStatusWords[in.Status] + ".", nil
 	case "delete":
 		d, err := p.adm.Reviews.GetReviewDefinition(ctx, v.call, f.Get("definition"))
 		if err != nil {

@@ -52,7 +52,7 @@ func newAdminFix(t *testing.T) *adminFix {
 	}
 	reviews := review.New(review.Deps{Engine: f.Eng, Reviews: store, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Alarm: f.Alarms})
 	alerts := alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir}, alert.DefaultSettings())
-	p := portal.New(web, f.Eng, "/api/approvals/login", time.Now, slog.New(slog.DiscardHandler),
+	p := portal.New(web, f.Eng, reviews, nil, time.Now, slog.New(slog.DiscardHandler),
 		portal.Admin{Policies: f.Policies, Reviews: reviews, Alerts: alerts})
 	return &adminFix{t: t, f: f, web: web, p: p}
 }

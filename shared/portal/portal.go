@@ -1,19 +1,23 @@
-// Package portal is jitpim's web portal: the screens a requester and an
-// approver use (My roles with activate and deactivate, My requests with
-// cancel, Approve requests) and an administrator's (assignments, settings,
-// access review definitions, alerts and break-glass, the audit log),
-// served by the same handler at the app's root.
+// Package portal is jitpim's web portal: the screens a requester, an
+// approver and a reviewer use (My roles with activate, deactivate, extend
+// and renew; My requests with cancel; Approve requests; Access reviews) and
+// an administrator's (assignments, settings, access review definitions,
+// alerts and break-glass, the audit log), served by the same handler at the
+// app's root, and the same screens behind the links in approval,
+// confirmation and review mails (mailed.go).
 //
 // It is a client of the services exactly as the API is (engine.Engine for
-// requests, schedules and approvals; policy, review and alert for the
-// Admin screens); it never reads a store. People are
-// signed in by shared/weblogin (one session with the mailed pages), every
-// form carries a CSRF token bound to the session and the form, and every
-// POST also passes net/http.CrossOriginProtection. A form that needs MFA or
-// an authentication context is shown only after step-up sign-in, never
-// refused after submit. Pages work without JavaScript; the one small
-// script (local times) and the stylesheet are served from the binary, so
-// the Content-Security-Policy needs no 'unsafe-inline' and no CDN.
+// requests, schedules and approvals, review.Service for access reviews;
+// policy, review and alert for the Admin screens); it
+// never reads a store and holds no rule of its own. People are signed in by
+// shared/weblogin (one session for the portal and the mailed links), every
+// form carries a CSRF token bound to the session and the form (or the
+// link), and every POST also passes net/http.CrossOriginProtection. A form
+// that needs MFA or an authentication context is shown only after step-up
+// sign-in, never refused after submit. Pages work without JavaScript; the
+// one small script (local times, the ticket check while typing) and the
+// stylesheet are served from the binary, so the Content-Security-Policy
+// needs no 'unsafe-inline' and no CDN.
 package portal
 
 import (
@@ -29,9 +33,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/httpapi"
+	"github.com/jitpim/jitpim/shared/review"
 	"github.com/jitpim/jitpim/shared/weblogin"
 )
 
@@ -46,25 +52,29 @@ var static embed.FS
 type Portal struct {
 	web     *weblogin.Web
 	eng     *engine.Engine
-	signIn  string // the sign-in endpoint, taking return=, mfa=1 and acrs=
+	reviews *review.Service
+	links   *approvallink.Links // opens the mailed links (mailed.go)
+	signIn  string              // the sign-in endpoint, taking return=, mfa=1 and acrs=
 	cop     *http.CrossOriginProtection
 	now     func() time.Time
 	log     *slog.Logger
 	screens *template.Template
-	adm     Admin
-	links   *adminLinks
+	adm      Admin
+	adminNav *adminLinks
 }
 
-// New builds the portal. signIn is the path of the sign-in endpoint (the
-// mailed pages' /api/approvals/login, whose callback is registered in
-// Entra); adm holds the services the Admin screens act through.
-func New(web *weblogin.Web, eng *engine.Engine, signIn string, now func() time.Time, log *slog.Logger, adm Admin) *Portal {
-	return &Portal{web: web, eng: eng, signIn: signIn, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: allScreens, adm: adm,
-		links: &adminLinks{seen: map[domain.ObjectID]adminLink{}}}
+// New builds the portal; reviews may be nil (the Access reviews screen then
+// says they are not configured). Its sign-in is SignInPath, under the
+// mailed links' prefix, whose callback is registered in Entra; adm holds
+// the services the Admin screens act through.
+func New(web *weblogin.Web, eng *engine.Engine, reviews *review.Service, links *approvallink.Links, now func() time.Time, log *slog.Logger, adm Admin) *Portal {
+	return &Portal{web: web, eng: eng, reviews: reviews, links: links, signIn: SignInPath, cop: http.NewCrossOriginProtection(), now: now, log: log, screens: allScreens,
+		adm: adm, adminNav: &adminLinks{seen: map[domain.ObjectID]adminLink{}}}
 }
 
-// csp allows only this site's stylesheet and script: no inline code, no CDN.
-const csp = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// csp allows only this site's stylesheet and script, and the script's
+// calls to this site (the ticket check): no inline code, no CDN.
+const csp = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -148,12 +158,20 @@ func (p *Portal) screen(w http.ResponseWriter, r *http.Request) {
 		p.deactivate(v)
 	case rest == "extend":
 		p.extend(v)
+	case rest == "renew":
+		p.renew(v)
+	case rest == "ticket" && r.Method == http.MethodGet:
+		p.ticketCheck(v)
 	case rest == "requests":
 		p.myRequests(v)
 	case rest == "approvals":
 		p.approvals(v)
 	case rest == "admin" || strings.HasPrefix(rest, "admin/"):
 		p.admin(v, rest)
+	case rest == "reviews" && r.Method != http.MethodPost:
+		p.myReviews(v)
+	case rest == "review":
+		p.review(v)
 	case rest == "signout" && r.Method == http.MethodPost:
 		p.web.SignOut(w)
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
@@ -254,7 +272,10 @@ func (n *names) person(id domain.ObjectID) person {
 		}
 		n.users[id] = u
 	}
-	if u.DisplayName == "" {
+	switch {
+	case u.DisplayName == "" && u.UserPrincipalName != "":
+		return person{Name: u.UserPrincipalName, ID: string(id)}
+	case u.DisplayName == "":
 		return person{Name: "unknown user " + string(id), ID: string(id)}
 	}
 	return person{Name: u.DisplayName, UPN: u.UserPrincipalName, ID: string(id)}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,6 +32,9 @@ type page struct {
 	ShowApprovals       bool
 	IsAdmin             bool       // the Admin link shows only to administrators
 	Admin               *adminView // an Admin screen
+	Reviews             []reviewListRow
+	Review              *reviewScreen
+	ShowReviews         bool
 }
 
 // when is a time shown in the viewer's zone (app.js) with UTC on hover;
@@ -54,17 +58,24 @@ type roleRow struct {
 	ActiveUntil       *when
 	ActivateURL       string
 	ExtendURL         string
+	ExpiredAt         *when // ran out; may be renewed at RenewURL
+	RenewURL          string
 	TargetKey         string
 	CSRF              string // the deactivate form's
 }
 
-// targetName names a role or group for people. Built-in roles have their
-// Entra names; a group shows as its id until the directory port can name it.
-func targetName(t domain.Target) (name, kind string) {
+// targetName names a role or group for people, through the names
+// resolver every service uses: built-in roles by their Entra names, groups
+// by their display name (an unknown group shows its id, marked).
+func (p *Portal) targetName(ctx context.Context, t domain.Target) (name, kind string) {
 	if t.Kind == domain.TargetGroup {
-		return "group " + string(t.GroupID), map[string]string{"owner": "Group owner"}[t.AccessID] + map[bool]string{true: "Group member"}[t.AccessID != "owner"]
+		g, ok := p.eng.Names().GroupName(ctx, t.GroupID)
+		if !ok {
+			g = domain.UnnamedGroup(t.GroupID)
+		}
+		return g, map[bool]string{true: "Group owner", false: "Group member"}[t.AccessID == "owner"]
 	}
-	return domain.TargetName(t), "Directory role"
+	return p.eng.Names().Target(ctx, t), "Directory role"
 }
 
 // needs says in words what activating asks for.
@@ -145,7 +156,7 @@ func (p *Portal) myRoles(v *visit) {
 		if r, ok := rows[k]; ok {
 			return r
 		}
-		name, kind := targetName(t)
+		name, kind := p.targetName(v.r.Context(), t)
 		rows[k] = &roleRow{Name: name, Kind: kind, TargetKey: k}
 		order = append(order, k)
 		return rows[k]
@@ -177,6 +188,12 @@ func (p *Portal) myRoles(v *visit) {
 		}
 		pg.Roles = append(pg.Roles, *r)
 	}
+	renewable, err := p.renewableRows(v, rows)
+	if err != nil {
+		p.fail(v.w, pg, err)
+		return
+	}
+	pg.Roles = append(pg.Roles, renewable...)
 	slices.SortStableFunc(pg.Roles, func(a, b roleRow) int { return strings.Compare(a.Name, b.Name) })
 	if len(pg.Roles) == 0 {
 		pg.Message = "You have no eligible or active roles."
@@ -221,7 +238,7 @@ func (p *Portal) activate(v *visit) {
 	if v.r.Method != http.MethodPost && p.stepUp(v, Prefix+"activate?target="+url.QueryEscape(t.Key()), domain.StepUpOf(a), refused) {
 		return
 	}
-	name, kind := targetName(t)
+	name, kind := p.targetName(v.r.Context(), t)
 	if v.r.Method != http.MethodPost {
 		f := &activateForm{Name: name, Kind: kind, Needs: needs(a), TargetKey: t.Key(), CSRF: p.web.CSRFToken(v.sess, "activate"),
 			NeedJustification: a.RequireJustification, NeedTicket: a.RequireTicket || a.ValidateTicket}
@@ -265,7 +282,7 @@ func (p *Portal) activate(v *visit) {
 
 // outcome says in words where a request stands.
 func (p *Portal) outcome(v *visit, r domain.Request) string {
-	name, _ := targetName(r.Target)
+	name, _ := p.targetName(v.r.Context(), r.Target)
 	switch r.Status {
 	case domain.StatusProvisioned, domain.StatusGranted:
 		if r.EndAt.IsZero() {
@@ -342,7 +359,7 @@ func (p *Portal) deactivate(v *visit) {
 		return
 	}
 	v.call.Log.Info("deactivated through the portal", "request_id", req.ID, "status", req.Status)
-	name, _ := targetName(t)
+	name, _ := p.targetName(v.r.Context(), t)
 	pg.Title, pg.Message = "Deactivated", name+" is no longer active."
 	p.render(v.w, http.StatusOK, pg)
 }
@@ -375,7 +392,7 @@ func (p *Portal) myRequests(v *visit) {
 			p.fail(v.w, pg, err)
 			return
 		}
-		name, _ := targetName(r.Target)
+		name, _ := p.targetName(v.r.Context(), r.Target)
 		pg.Message = "Your request for " + name + " is canceled."
 	}
 	for _, kind := range []domain.RequestKind{domain.KindAssignment, domain.KindEligibility} {
@@ -385,7 +402,7 @@ func (p *Portal) myRequests(v *visit) {
 			return
 		}
 		for _, r := range list.Items {
-			name, _ := targetName(r.Target)
+			name, _ := p.targetName(v.r.Context(), r.Target)
 			row := requestRow{ID: r.ID, Kind: string(kind), What: name, Action: actionWords[r.Action], Status: statusWords(r.Status),
 				Justification: r.Justification, Created: at(r.CreatedAt), Until: at(r.EndAt)}
 			switch r.Status {
@@ -417,6 +434,8 @@ type approvalRow struct {
 	Window                  string
 	Requested               *when
 	JustificationIsRequired bool
+	Confirm                 bool   // the requester's own confirmation stage
+	Action, CSRF            string // where its form posts, and its token
 }
 
 // approvals is the approver's inbox: requests waiting for the caller, with
@@ -454,7 +473,7 @@ func (p *Portal) approvals(v *visit) {
 				return
 			}
 			v.call.Log.Info("decided through the portal", "request_id", got.ID, "status", got.Status)
-			name, _ := targetName(got.Target)
+			name, _ := p.targetName(v.r.Context(), got.Target)
 			done = append(done, p.names(v).person(got.PrincipalID).Name+", "+name+" ("+statusWords(got.Status)+")")
 		}
 		p.eng.FlushMail(ctx, v.call)
@@ -481,14 +500,8 @@ func (p *Portal) approvals(v *visit) {
 		if v.r.Method != http.MethodPost && p.stepUp(v, Prefix+"approvals", need, refused) {
 			return
 		}
-		name, _ := targetName(r.Target)
-		row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
-			Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired}
-		if d := r.Schedule.Duration; d > 0 {
-			row.Window = human(d) + ", counted from approval"
-		} else if !r.EndAt.IsZero() {
-			row.Window = "until " + r.EndAt.UTC().Format("Mon 2 Jan 15:04 UTC")
-		}
+		row := p.approvalRow(v, n, r, st)
+		row.Action, row.CSRF = Prefix+"approvals", p.web.CSRFToken(v.sess, "approvals")
 		pg.Approvals = append(pg.Approvals, row)
 	}
 	pg.ApprovalsCSRF = p.web.CSRFToken(v.sess, "approvals")
@@ -498,9 +511,25 @@ func (p *Portal) approvals(v *visit) {
 	p.render(v.w, http.StatusOK, pg)
 }
 
+// approvalRow is what an approver sees of one request's open stage.
+func (p *Portal) approvalRow(v *visit, n *names, r domain.Request, st domain.ApprovalStage) approvalRow {
+	name, _ := p.targetName(v.r.Context(), r.Target)
+	row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
+		Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired,
+		Confirm: st.Confirmation}
+	if d := r.Schedule.Duration; d > 0 {
+		row.Window = human(d) + ", counted from approval"
+	} else if !r.EndAt.IsZero() {
+		row.Window = "until " + r.EndAt.UTC().Format("Mon 2 Jan 15:04 UTC")
+	}
+	return row
+}
+
 type extendForm struct {
 	Name, Kind, TargetKey, CSRF string
 	Until                       *when
+	Renew                       bool  // the form asks to renew one that ran out
+	Expired                     *when // when it ran out (Renew)
 }
 
 // extend asks an administrator to extend an eligibility that will end
@@ -516,7 +545,7 @@ func (p *Portal) extend(v *visit) {
 		p.fail(v.w, pg, domain.Invalid("target", "is not a role or group this portal offers"))
 		return
 	}
-	name, kind := targetName(t)
+	name, kind := p.targetName(v.r.Context(), t)
 	ctx := v.r.Context()
 	if v.r.Method != http.MethodPost {
 		elig, err := p.schedules(v, domain.KindEligibility)

@@ -16,6 +16,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <li><a href="/portal/"{{if eq .Nav "/portal/"}} aria-current="page"{{end}}>My roles</a></li>
 <li><a href="/portal/requests"{{if eq .Nav "/portal/requests"}} aria-current="page"{{end}}>My requests</a></li>
 <li><a href="/portal/approvals"{{if eq .Nav "/portal/approvals"}} aria-current="page"{{end}}>Approve requests</a></li>
+<li><a href="/portal/reviews"{{if eq .Nav "/portal/reviews"}} aria-current="page"{{end}}>Access reviews</a></li>
 {{if .IsAdmin}}<li><a href="/portal/admin/assignments"{{if .Admin}} aria-current="page"{{end}}>Admin</a></li>{{end}}
 </ul></nav>
 <form class="signout" method="post" action="/portal/signout"><input type="hidden" name="csrf" value="{{.SignOutCSRF}}">
@@ -30,6 +31,8 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{with .Extend}}{{template "extend" .}}{{end}}
 {{if .Requests}}{{template "requests" .}}{{end}}
 {{if .Approvals}}{{template "approvals" .}}{{end}}
+{{if .Reviews}}{{template "reviews" .}}{{end}}
+{{with .Review}}{{template "review" .}}{{end}}
 {{with .Admin}}{{template "admin" .}}{{end}}
 </main></body></html>{{end}}
 
@@ -39,10 +42,11 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <thead><tr><th scope="col">Role or group</th><th scope="col">State</th><th scope="col">Activation needs</th><th scope="col">Action</th></tr></thead><tbody>
 {{range .Roles}}<tr>
 <th scope="row" data-label="Role or group">{{.Name}} <small>{{.Kind}}</small></th>
-<td data-label="State">{{if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
-<td data-label="Activation needs">{{if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
+<td data-label="State">{{if .ExpiredAt}}Expired {{template "when" .ExpiredAt}}{{else if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
+<td data-label="Activation needs">{{if .ExpiredAt}}{{.Needs}}{{else if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
 <td data-label="Action">{{if .ActivateURL}}<a class="button" href="{{.ActivateURL}}">Activate<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .ExtendURL}}<a href="{{.ExtendURL}}">Extend<span class="sr"> {{.Name}}</span></a>{{end}}
+{{if .RenewURL}}<a class="button" href="{{.RenewURL}}">Renew<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .CSRF}}<form method="post" action="/portal/deactivate"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}"><button type="submit">Deactivate<span class="sr"> {{.Name}}</span></button></form>{{end}}</td>
 </tr>{{end}}</tbody></table>{{end}}
 
@@ -54,16 +58,18 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <label for="justification">Justification{{if .NeedJustification}} (required){{end}}</label>
 <textarea id="justification" name="justification" rows="3" maxlength="500"{{if .NeedJustification}} required{{end}}></textarea>
 <label for="ticket">Ticket number{{if .NeedTicket}} (required){{end}}</label>
-<input id="ticket" name="ticket" type="text" maxlength="64" autocomplete="off"{{if .NeedTicket}} required{{end}}>
+<input id="ticket" name="ticket" type="text" maxlength="64" autocomplete="off" aria-describedby="ticket-status" data-check="/portal/ticket?target={{.TargetKey}}"{{if .NeedTicket}} required{{end}}>
+<p id="ticket-status" class="hint" role="status" aria-live="polite"></p>
 <p><button type="submit" class="primary">Activate</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
-{{define "extend"}}<p>{{.Kind}}, eligible until {{template "when" .Until}}. An administrator decides on the extension.</p>
-<form method="post" action="/portal/extend" class="stack">
+{{define "extend"}}{{if .Renew}}<p>{{.Kind}}, expired {{template "when" .Expired}}. An administrator decides on the renewal.</p>
+<form method="post" action="/portal/renew" class="stack">{{else}}<p>{{.Kind}}, eligible until {{template "when" .Until}}. An administrator decides on the extension.</p>
+<form method="post" action="/portal/extend" class="stack">{{end}}
 <input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="target" value="{{.TargetKey}}">
 <label for="justification">Why you still need it (required)</label>
 <textarea id="justification" name="justification" rows="3" maxlength="500" required></textarea>
-<p><button type="submit" class="primary">Ask to extend</button> <a href="/portal/">Back to my roles</a></p>
+<p><button type="submit" class="primary">Ask to {{if .Renew}}renew{{else}}extend{{end}}</button> <a href="/portal/">Back to my roles</a></p>
 </form>{{end}}
 
 {{define "requests"}}<table class="cards"><caption class="sr">Your requests, newest first</caption>
@@ -95,10 +101,12 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 {{if .Ticket}}<dt>Ticket</dt><dd>{{.Ticket}}{{if .TicketValidated}} (validated in ServiceNow){{end}}</dd>{{end}}
 <dt>Asked</dt><dd>{{template "when" .Requested}}</dd>
 </dl>
-<form method="post" action="/portal/approvals" class="stack">
-<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="stage" value="{{.StageID}}">
-<label for="j-{{.ID}}">Your justification{{if .JustificationIsRequired}} (required){{end}}</label>
+<form method="post" action="{{.Action}}" class="stack">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="stage" value="{{.StageID}}">
+{{if .Confirm}}<p>Confirming activates it for you now. Your sign-in must have used multi-factor authentication.</p>
+<p><button type="submit" name="decision" value="Approve" class="primary">Confirm activation</button> <button type="submit" name="decision" value="Deny">Cancel it</button></p>
+{{else}}<label for="j-{{.ID}}">Your justification{{if .JustificationIsRequired}} (required){{end}}</label>
 <textarea id="j-{{.ID}}" name="justification" rows="2" maxlength="500"{{if .JustificationIsRequired}} required{{end}}></textarea>
-<p><button type="submit" name="decision" value="Approve" class="primary">Approve</button> <button type="submit" name="decision" value="Deny">Deny</button></p>
+<p><button type="submit" name="decision" value="Approve" class="primary">Approve</button> <button type="submit" name="decision" value="Deny">Deny</button></p>{{end}}
 </form></section>{{end}}{{end}}
-`))
+` + reviewTemplates))

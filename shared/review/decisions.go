@@ -243,8 +243,8 @@ func (svc *Service) DecideReview(ctx context.Context, c *engine.Call, definition
 		if decision == domain.ReviewApprove && c.Caller.ID == it.PrincipalID && !inst.SelfReview() {
 			return domain.Errorf(domain.CodeForbidden, "you cannot approve your own access; another reviewer decides it")
 		}
-		if svc.eng.Config().ApproverMFA && !c.Caller.Auth.MFA {
-			return domain.Errorf(domain.CodeForbidden, "reviewers must sign in with multi-factor authentication")
+		if _, refused := svc.StepUp(c); refused != nil {
+			return refused
 		}
 		if decision == domain.ReviewApprove && inst.Settings.JustificationRequiredOnApproval && strings.TrimSpace(in.Justification) == "" {
 			return domain.Invalid("justification", "this review requires a justification to approve")

@@ -430,11 +430,13 @@ func TestReviewRecommendations(t *testing.T) {
 	}
 	rf.Dir.AddSignIn(domain.SignIn{ID: "s0", UserID: old, Time: rf.Now, Succeeded: true})
 	rf.Advance(20 * 24 * time.Hour)
+	activatedAt := rf.Now
 	if _, err := rf.Activate(activated, enginetest.RoleOther, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	rf.Advance(20 * 24 * time.Hour)
-	rf.Dir.AddSignIn(domain.SignIn{ID: "s1", UserID: signedIn, Time: rf.Now.Add(-5 * 24 * time.Hour), Succeeded: true})
+	signedInAt := rf.Now.Add(-5 * 24 * time.Hour)
+	rf.Dir.AddSignIn(domain.SignIn{ID: "s1", UserID: signedIn, Time: signedInAt, Succeeded: true})
 	rf.Dir.SetEnabled(disabled, false)
 	d := rf.define(definition(named(rf.Admin), domain.DefaultRecommendation, true))
 	rf.run()
@@ -444,6 +446,17 @@ func TestReviewRecommendations(t *testing.T) {
 		it := rf.item(in.ID, u, domain.KindEligibility)
 		if it.Recommendation != rec {
 			t.Errorf("%s: recommendation %s (%s), want %s", u, it.Recommendation, it.RecommendationReason, rec)
+		}
+	}
+	// The evidence is kept beside the recommendation for the reviewer to see.
+	evidence := []struct {
+		who                  domain.ObjectID
+		signedIn, activation time.Time
+	}{{signedIn, signedInAt, time.Time{}}, {activated, time.Time{}, activatedAt}, {idle, time.Time{}, time.Time{}}}
+	for _, e := range evidence {
+		it := rf.item(in.ID, e.who, domain.KindEligibility)
+		if !it.LastSignIn.Equal(e.signedIn) || !it.LastActivation.Equal(e.activation) {
+			t.Errorf("%s: last sign-in %v, last activation %v; want %v, %v", e.who, it.LastSignIn, it.LastActivation, e.signedIn, e.activation)
 		}
 	}
 	if in.DenyRecommended != 3 {

@@ -42,10 +42,11 @@ func (svc *Service) reviewSchedules(ctx context.Context, c *engine.Call, scope d
 
 // principalFacts is what a review needs to know of one principal.
 type principalFacts struct {
-	user     domain.User
-	exists   bool
-	signedIn bool            // a successful sign-in within the look-back
-	manager  domain.ObjectID // "" when none is set
+	user       domain.User
+	exists     bool
+	signedIn   bool            // a successful sign-in within the look-back
+	lastSignIn time.Time       // the last successful sign-in seen (zero: none, or not looked up)
+	manager    domain.ObjectID // "" when none is set
 }
 
 func (svc *Service) lookupPrincipals(ctx context.Context, c *engine.Call, ids []domain.ObjectID, needManager, needSignIn bool) (map[domain.ObjectID]*principalFacts, error) {
@@ -63,14 +64,18 @@ func (svc *Service) lookupPrincipals(ctx context.Context, c *engine.Call, ids []
 		}
 		f.user, f.exists = u, true
 		if needSignIn {
-			f.signedIn = u.LastSignIn.After(since)
+			f.signedIn, f.lastSignIn = u.LastSignIn.After(since), u.LastSignIn
 			if u.LastSignIn.IsZero() && svc.signIns != nil {
 				// The directory did not say (signInActivity needs a licence): ask the sign-in log.
 				sis, err := svc.signIns.SignInsSince(ctx, ids[i], since)
 				if err != nil {
 					return err
 				}
-				f.signedIn = slices.ContainsFunc(sis, func(s domain.SignIn) bool { return s.Succeeded })
+				for _, s := range sis {
+					if s.Succeeded && s.Time.After(f.lastSignIn) {
+						f.signedIn, f.lastSignIn = true, s.Time
+					}
+				}
 			}
 		}
 		if needManager {
@@ -93,11 +98,11 @@ func (svc *Service) lookupPrincipals(ctx context.Context, c *engine.Call, ids []
 	return out, nil
 }
 
-// recentActivations finds, per principal|target, an activation within the
-// look-back (or still running).
-func (svc *Service) recentActivations(ctx context.Context, c *engine.Call, targets []domain.Target) (map[string]bool, error) {
+// recentActivations finds, per principal|target, the start of the latest
+// activation within the look-back (or still running).
+func (svc *Service) recentActivations(ctx context.Context, c *engine.Call, targets []domain.Target) (map[string]time.Time, error) {
 	since := c.Now.Add(-domain.RecommendationLookBack)
-	out := map[string]bool{}
+	out := map[string]time.Time{}
 	for _, t := range targets {
 		q := domain.ScheduleQuery{Kind: domain.KindAssignment, TargetKey: t.Key(), IncludeEnded: true, Limit: 1000}
 		for {
@@ -107,7 +112,9 @@ func (svc *Service) recentActivations(ctx context.Context, c *engine.Call, targe
 			}
 			for _, s := range p.Items {
 				if s.AssignmentType == domain.AssignmentActivated && (s.End.IsZero() || s.End.After(since) || s.Start.After(since)) {
-					out[domain.GrantKey(s.PrincipalID, t)] = true
+					if k := domain.GrantKey(s.PrincipalID, t); s.Start.After(out[k]) {
+						out[k] = s.Start
+					}
 				}
 			}
 			if p.Next == "" {
@@ -179,7 +186,7 @@ func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.R
 	if err != nil {
 		return nil, err
 	}
-	var acts map[string]bool
+	var acts map[string]time.Time
 	if needRec {
 		if acts, err = svc.recentActivations(ctx, c, targets); err != nil {
 			return nil, err
@@ -242,16 +249,18 @@ func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.R
 			Target: s.Target, ScheduleEnd: s.End, Reviewers: reviewers, Fallback: fallback, Decision: domain.ReviewNotReviewed,
 			Recommendation: domain.RecommendationNotAvailable}
 		if needRec {
+			activated := acts[domain.GrantKey(s.PrincipalID, s.Target)]
+			it.LastSignIn, it.LastActivation = f.lastSignIn, activated
 			switch {
 			case !f.exists:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the account no longer exists"
 			case !f.user.Enabled:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the account is disabled"
-			case f.signedIn && acts[domain.GrantKey(s.PrincipalID, s.Target)]:
+			case f.signedIn && !activated.IsZero():
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "signed in and activated within the last 30 days"
 			case f.signedIn:
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "signed in within the last 30 days"
-			case acts[domain.GrantKey(s.PrincipalID, s.Target)]:
+			case !activated.IsZero():
 				it.Recommendation, it.RecommendationReason = domain.ReviewApprove, "activated within the last 30 days"
 			default:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "no sign-in and no activation in the last 30 days"

@@ -143,6 +143,7 @@ func sampleItem(inst string, i int, reviewers ...domain.Reviewer) domain.ReviewD
 		Kind: domain.KindEligibility, PrincipalID: userA, PrincipalName: "Adam ü", PrincipalUPN: "adam@contoso.example",
 		Target: domain.RoleTarget(roleGA, "/"), ScheduleEnd: base.Add(90 * 24 * time.Hour), Reviewers: reviewers,
 		Recommendation: domain.ReviewDeny, RecommendationReason: "no sign-in and no activation in 30 days", Decision: domain.ReviewNotReviewed,
+		LastSignIn: base.Add(-40 * 24 * time.Hour), LastActivation: base.Add(-35*24*time.Hour + time.Minute),
 	}
 }
 

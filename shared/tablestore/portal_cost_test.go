@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/alert"
+	"github.com/jitpim/jitpim/shared/approvallink"
 	"github.com/jitpim/jitpim/shared/devissuer"
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/enginetest"
@@ -60,7 +61,9 @@ func portalSignIn(t *testing.T, web *weblogin.Web, user domain.ObjectID) *http.C
 // TestRoundTripsPortal measures what one view of each portal screen costs:
 // Table Storage round trips (Azurite) and directory (Graph) calls, for a
 // person with two eligible roles (then one of them active) and one
-// request, and an approver with one request waiting. The directory calls
+// request, and an approver with one request waiting who also reviews the
+// person's eligibility in an open access review. My roles also lists the
+// person's ended eligibilities, for Renew (4 of its round trips). The directory calls
 // are name lookups: the signed-in person's own (this dev issuer's ID token
 // carries no name; Entra's does) and one per other person shown. make
 // bench prints the figures (its TestRoundTrips run includes this).
@@ -80,12 +83,17 @@ func TestRoundTripsPortal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The portal runs on the wall clock, as sessions do; the fixture's
-	// permanent eligibilities are live at any time.
-	discard := slog.New(slog.DiscardHandler)
-	reviews := review.New(review.Deps{Engine: f.Eng, Reviews: s, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Alarm: f.Alarms})
+	// The portal runs on the wall clock, as sessions do, and so does the
+	// fixture here, so the access review it starts is open.
+	f.Now = time.Now().UTC()
+	signer, err := approvallink.NewSigner([]approvallink.Key{{ID: "k1", Secret: []byte(strings.Repeat("s", 40))}}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := approvallink.NewLinks(signer, "http://127.0.0.1:7071", s, time.Now)
+	reviews := review.New(review.Deps{Engine: f.Eng, Reviews: s, Store: s, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir, Alarm: f.Alarms, Links: links})
 	alerts := alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir}, alert.DefaultSettings())
-	p := portal.New(web, f.Eng, "/api/approvals/login", time.Now, discard,
+	p := portal.New(web, f.Eng, reviews, links, time.Now, slog.New(slog.DiscardHandler),
 		portal.Admin{Policies: f.Policies, Reviews: reviews, Alerts: alerts, Chain: s.AuditChain(opts.TablePrefix)})
 
 	requester, approver := eligibleUser(f), f.NewUser()
@@ -94,6 +102,21 @@ func TestRoundTripsPortal(t *testing.T) {
 	f.RequireApproval(other, domain.Approver{Kind: domain.ApproverUser, ID: approver})
 	if r, err := f.Activate(requester, other, time.Hour); err != nil || r.Status != domain.StatusPendingApproval {
 		t.Fatalf("pending request: %s %v", r.Status, err)
+	}
+	// The approver also reviews the requester's Application Administrator eligibility.
+	def, err := reviews.CreateReviewDefinition(context.Background(), f.Call(f.Admin), domain.ReviewDefinition{DisplayName: "Application Administrators",
+		Scope:     domain.ReviewScope{Kind: domain.ReviewScopeRole, RoleDefinitionID: roleApp.RoleDefinitionID},
+		Reviewers: []domain.Reviewer{{Kind: domain.ReviewerUser, ID: approver}},
+		Settings:  domain.ReviewSettings{DurationInDays: 7, DefaultDecision: domain.DefaultApprove, RecommendationsEnabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reviews.RunReviews(context.Background(), f.System()); err != nil {
+		t.Fatal(err)
+	}
+	insts, err := reviews.ListReviewInstances(context.Background(), f.Call(f.Admin), def.ID, false)
+	if err != nil || len(insts) != 1 {
+		t.Fatalf("review instances: %v %+v", err, insts)
 	}
 	reqCookie, apprCookie, adminCookie := portalSignIn(t, web, requester), portalSignIn(t, web, approver), portalSignIn(t, web, f.Admin)
 
@@ -133,12 +156,16 @@ func TestRoundTripsPortal(t *testing.T) {
 	view("/portal/", reqCookie, "My roles")
 	view("/portal/", apprCookie, "My roles")
 	view("/portal/", adminCookie, "My roles")
-	add("portal My roles (2 eligible)", "/portal/", reqCookie, "Activate", 8, 1)
+	add("portal My roles (2 eligible)", "/portal/", reqCookie, "Activate", 11, 1)
 	add("portal Activate form", "/portal/activate?target="+url.QueryEscape(roleApp.Key()), reqCookie, "How long", 3, 1)
 	add("portal My requests (1)", "/portal/requests", reqCookie, "waiting for", 4, 2)
 	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 3, 2)
+	add("portal Access reviews (1)", "/portal/reviews", apprCookie, "0 of 1 decided", 4, 1)
+	add("portal Access review (1 item)", "/portal/review?definition="+url.QueryEscape(def.ID)+"&instance="+url.QueryEscape(insts[0].ID), apprCookie,
+		"Accept recommendations", 2, 1)
+	add("portal ticket check", "/portal/ticket?target="+url.QueryEscape(roleApp.Key())+"&number=INC0012345", reqCookie, "ok", 2, 0)
 	f.MustActivate(requester, roleApp, time.Hour)
-	add("portal My roles (1 active)", "/portal/", reqCookie, "Active", 9, 1)
+	add("portal My roles (1 active)", "/portal/", reqCookie, "Active", 12, 1)
 	// The Admin screens, for an admin: the requester's two eligibilities
 	// and one activation, and one pending request. The audit
 	// screen reads newest first (bounded: 200 matches or 5,000 records);
@@ -148,7 +175,7 @@ func TestRoundTripsPortal(t *testing.T) {
 	add("portal Admin assignments (3)", "/portal/admin/assignments", adminCookie, "Add an assignment", 6, 3)
 	add("portal Admin settings", "/portal/admin/settings", adminCookie, "Activation duration", 2, 3)
 	add("portal Admin settings edit", "/portal/admin/settings/edit?id="+url.QueryEscape(domain.PolicyID(other)), adminCookie, "Save settings", 2, 3)
-	add("portal Admin reviews (0)", "/portal/admin/reviews", adminCookie, "Define an access review", 2, 2)
+	add("portal Admin reviews (1)", "/portal/admin/reviews", adminCookie, "Define an access review", 2, 2)
 	add("portal Admin alerts", "/portal/admin/alerts", adminCookie, "Break-glass accounts", 2, 4)
 	add("portal Admin audit", "/portal/admin/audit", adminCookie, "Hash chain", 14, 4)
 	add("portal Admin audit verify", "/portal/admin/audit/verify", adminCookie, "Intact", 6, 4)

@@ -123,6 +123,8 @@ func reviewItemProps(d *domain.ReviewDecision) *props {
 	p.boolean("Fallback", d.Fallback)
 	p.str("Recommendation", d.Recommendation)
 	p.str("RecommendationReason", d.RecommendationReason)
+	p.tm("LastSignIn", d.LastSignIn)
+	p.tm("LastActivation", d.LastActivation)
 	p.str("Decision", d.Decision)
 	p.str("Justification", d.Justification)
 	p.id("ReviewedBy", d.ReviewedBy)
@@ -139,7 +141,7 @@ func reviewItemFrom(e entity) (domain.ReviewDecision, error) {
 	d := domain.ReviewDecision{ID: rd.str("Id"), InstanceID: rd.str("InstanceId"), DefinitionID: rd.str("DefinitionId"), ScheduleID: rd.str("ScheduleId"),
 		Kind: domain.RequestKind(rd.str("Kind")), PrincipalID: rd.id("PrincipalId"), PrincipalName: rd.str("PrincipalName"), PrincipalUPN: rd.str("PrincipalUpn"),
 		Target: rd.target(), ScheduleEnd: rd.tm("ScheduleEnd"), Fallback: rd.boolean("Fallback"), Recommendation: rd.str("Recommendation"),
-		RecommendationReason: rd.str("RecommendationReason"), Decision: rd.str("Decision"), Justification: rd.str("Justification"),
+		RecommendationReason: rd.str("RecommendationReason"), LastSignIn: rd.tm("LastSignIn"), LastActivation: rd.tm("LastActivation"), Decision: rd.str("Decision"), Justification: rd.str("Justification"),
 		ReviewedBy: rd.id("ReviewedBy"), ReviewedAt: rd.tm("ReviewedAt"), ApplyResult: rd.str("ApplyResult"), AppliedAt: rd.tm("AppliedAt"),
 		ApplyRequestID: rd.str("ApplyRequestId"), ApplyError: rd.str("ApplyError"), Version: e.ETag}
 	rd.js("Reviewers", &d.Reviewers)

@@ -1,0 +1,79 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/engine"
+)
+
+// renewableRows are My roles' rows for eligibilities that ran out and may
+// still be renewed (domain.Schedule.Renewable), for targets rows does not
+// already show.
+func (p *Portal) renewableRows(v *visit, shown map[string]*roleRow) ([]roleRow, error) {
+	list, err := p.eng.RenewableEligibilities(v.r.Context(), v.call)
+	if err != nil {
+		return nil, err
+	}
+	var out []roleRow
+	for _, s := range list {
+		k := s.Target.Key()
+		if shown[k] != nil {
+			continue
+		}
+		name, kind := p.targetName(v.r.Context(), s.Target)
+		out = append(out, roleRow{Name: name, Kind: kind, TargetKey: k, ExpiredAt: at(s.End),
+			Needs: "renewal, decided by an administrator", RenewURL: Prefix + "renew?target=" + url.QueryEscape(k)})
+	}
+	return out, nil
+}
+
+// renew asks an administrator to renew an eligibility that ran out
+// (Entra's Renew, selfRenew): the form says when it ended; the request
+// carries the person's reason, which the engine requires.
+func (p *Portal) renew(v *visit) {
+	pg := p.base(v)
+	form := v.r.URL.Query()
+	if v.r.Method == http.MethodPost {
+		form = v.r.PostForm
+	}
+	t, err := domain.ParseTargetKey(form.Get("target"))
+	if err != nil {
+		p.fail(v.w, pg, domain.Invalid("target", "is not a role or group this portal offers"))
+		return
+	}
+	ctx := v.r.Context()
+	name, kind := p.targetName(ctx, t)
+	if v.r.Method != http.MethodPost {
+		list, err := p.eng.RenewableEligibilities(ctx, v.call)
+		if err != nil {
+			p.fail(v.w, pg, err)
+			return
+		}
+		f := &extendForm{Name: name, Kind: kind, TargetKey: t.Key(), CSRF: p.web.CSRFToken(v.sess, "renew"), Renew: true}
+		for _, s := range list {
+			if s.Target == t {
+				f.Expired = at(s.End)
+			}
+		}
+		if f.Expired == nil {
+			p.fail(v.w, pg, domain.Errorf(domain.CodeNotFound, "you have no eligibility for %s that ran out recently enough to renew", name))
+			return
+		}
+		pg.Title, pg.Extend = "Renew "+name, f
+		p.render(v.w, http.StatusOK, pg)
+		return
+	}
+	req, err := p.eng.Submit(ctx, v.call, engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionSelfRenew,
+		PrincipalID: v.sess.ObjectID, Target: t, Justification: strings.TrimSpace(form.Get("justification"))})
+	p.eng.FlushMail(ctx, v.call)
+	if err != nil {
+		p.fail(v.w, pg, err)
+		return
+	}
+	v.call.Log.Info("renewal asked through the portal", "request_id", req.ID, "status", req.Status)
+	pg.Title, pg.Message = "Renewal asked", "Your request to renew "+name+" is "+p.outcomeWords(v, req)+"."
+	p.render(v.w, http.StatusOK, pg)
+}
