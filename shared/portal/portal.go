@@ -50,15 +50,15 @@ var static embed.FS
 
 // Portal serves the portal's screens.
 type Portal struct {
-	web     *weblogin.Web
-	eng     *engine.Engine
-	reviews *review.Service
-	links   *approvallink.Links // opens the mailed links (mailed.go)
-	signIn  string              // the sign-in endpoint, taking return=, mfa=1 and acrs=
-	cop     *http.CrossOriginProtection
-	now     func() time.Time
-	log     *slog.Logger
-	screens *template.Template
+	web      *weblogin.Web
+	eng      *engine.Engine
+	reviews  *review.Service
+	links    *approvallink.Links // opens the mailed links (mailed.go)
+	signIn   string              // the sign-in endpoint, taking return=, mfa=1 and acrs=
+	cop      *http.CrossOriginProtection
+	now      func() time.Time
+	log      *slog.Logger
+	screens  *template.Template
 	adm      Admin
 	adminNav *adminLinks
 }
