@@ -71,6 +71,14 @@ var tests = []struct {
 
 	{"SweepBreakGlassUntouched", testSweepBreakGlassUntouched},
 
+	{"ScheduledActivation", testScheduledActivation},
+	{"ScheduledCancel", testScheduledCancel},
+	{"ScheduledCancelRacesSweep", testScheduledCancelRacesSweep},
+	{"ScheduledApprovalKeepsWindow", testScheduledApprovalKeepsWindow},
+	{"ScheduledAdminAssignments", testScheduledAdminAssignments},
+	{"ScheduledRemovedOrRefusedBeforeStart", testScheduledRemovedOrRefusedBeforeStart},
+	{"ScheduledOverlapRefused", testScheduledOverlapRefused},
+
 	{"ValidatedTicketOnTheAPI", testValidatedTicketOnTheAPI},
 	{"ValidationWithoutTicketSystemDenies", testValidationWithoutTicketSystemDenies},
 	{"TicketActivationWithoutMFAPolicy", testTicketActivationWithoutMFAPolicy},

@@ -183,7 +183,7 @@ const ReminderWindow = 14 * 24 * time.Hour
 // SendReminders queues one "expires soon" mail per eligibility or admin
 // assignment ending within 14 days; activations are short and not announced.
 func (n *Notices) SendReminders(ctx context.Context, c *engine.Call) (int, error) {
-	due, err := n.store.SchedulesEndingBy(ctx, c.Now.Add(ReminderWindow), 10*n.k.Config().SweepBatch)
+	due, err := n.store.SchedulesDueBy(ctx, c.Now.Add(ReminderWindow), 10*n.k.Config().SweepBatch)
 	if err != nil {
 		return 0, err
 	}

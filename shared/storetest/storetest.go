@@ -22,7 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	t.Run("Requests", func(t *testing.T) { testRequests(t, newStore(t)) })
 	t.Run("RequestList", func(t *testing.T) { testRequestList(t, newStore(t)) })
 	t.Run("Schedules", func(t *testing.T) { testSchedules(t, newStore(t)) })
-	t.Run("SchedulesEndingBy", func(t *testing.T) { testEndingBy(t, newStore(t)) })
+	t.Run("SchedulesDueBy", func(t *testing.T) { testEndingBy(t, newStore(t)) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore(t)) })
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
@@ -264,7 +264,7 @@ func testEndingBy(t *testing.T, s domain.Store) {
 	if err := s.CreateSchedule(ctx, &perm); err != nil {
 		t.Fatal(err)
 	}
-	due, err := s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	due, err := s.SchedulesDueBy(ctx, base.Add(3*time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func testEndingBy(t *testing.T, s domain.Store) {
 	if err := s.UpdateSchedule(ctx, &late); err != nil {
 		t.Fatal(err)
 	}
-	due, err = s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	due, err = s.SchedulesDueBy(ctx, base.Add(3*time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func testEndingBy(t *testing.T, s domain.Store) {
 			t.Fatal("an expired schedule is still due")
 		}
 	}
-	limited, _ := s.SchedulesEndingBy(ctx, base.Add(100*time.Hour), 3)
+	limited, _ := s.SchedulesDueBy(ctx, base.Add(100*time.Hour), 3)
 	if len(limited) != 3 {
 		t.Fatalf("limit 3 gave %d", len(limited))
 	}

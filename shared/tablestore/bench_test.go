@@ -25,9 +25,9 @@ import (
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 )
 
-// BenchmarkSchedulesEndingBy sweeps 5 due schedules among 300 stored ones;
+// BenchmarkSchedulesDueBy sweeps 5 due schedules among 300 stored ones;
 // round-trips/op shows the cost follows what is due.
-func BenchmarkSchedulesEndingBy(b *testing.B) {
+func BenchmarkSchedulesDueBy(b *testing.B) {
 	conn := azuritetest.Start(b)
 	s := newStore(b, conn, tablestore.Options{})
 	ctx := context.Background()
@@ -44,7 +44,7 @@ func BenchmarkSchedulesEndingBy(b *testing.B) {
 	s.ResetRoundTrips()
 	b.ResetTimer()
 	for b.Loop() {
-		due, err := s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 100)
+		due, err := s.SchedulesDueBy(ctx, t0.Add(time.Hour), 100)
 		if err != nil || len(due) != 5 {
 			b.Fatalf("%d due, %v", len(due), err)
 		}
@@ -356,8 +356,8 @@ func BenchmarkSweepDue(b *testing.B) {
 				f.Advance(time.Hour + time.Minute)
 				probe.ResetRoundTrips()
 				start := time.Now()
-				if d, err := probe.SchedulesEndingBy(f.Ctx, f.Now, 0); err != nil || len(d) != due {
-					b.Fatalf("SchedulesEndingBy: %d due, %v; want %d", len(d), err, due)
+				if d, err := probe.SchedulesDueBy(f.Ctx, f.Now, 0); err != nil || len(d) != due {
+					b.Fatalf("SchedulesDueBy: %d due, %v; want %d", len(d), err, due)
 				}
 				dueTime += time.Since(start)
 				dueTrips += probe.RoundTrips()
