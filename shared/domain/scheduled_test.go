@@ -93,3 +93,25 @@ func TestCheckStart(t *testing.T) {
 		})
 	}
 }
+
+func TestApprovalWindowWords(t *testing.T) {
+	cases := []struct {
+		name string
+		req  domain.Request
+		want string
+	}{
+		{"starts on approval", domain.Request{CreatedAt: t0, StartAt: t0, EndAt: t0.Add(time.Hour)}, "1 hour, counted from approval"},
+		{"afterDateTime starting on approval: its length, not its end", domain.Request{CreatedAt: t0, StartAt: t0, EndAt: t0.Add(90 * time.Minute),
+			Schedule: domain.ScheduleInfo{ExpirationType: domain.ExpireAfterDateTime, End: t0.Add(90 * time.Minute)}}, "1 hour 30 minutes, counted from approval"},
+		{"scheduled: its real window", domain.Request{CreatedAt: t0, Schedule: domain.ScheduleInfo{Start: t0.Add(24 * time.Hour)},
+			StartAt: t0.Add(24 * time.Hour), EndAt: t0.Add(26 * time.Hour)}, "from Sat 15 Mar 2025 09:26 UTC until Sat 15 Mar 2025 11:26 UTC"},
+		{"permanent", domain.Request{CreatedAt: t0, StartAt: t0}, "permanently"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.req.ApprovalWindowWords(); got != c.want {
+				t.Errorf("ApprovalWindowWords() = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -207,7 +207,7 @@ type view struct {
 	SignInText     string
 	CSRF           string
 	Action         string
-	End            string
+	Window         string // what deciding grants, in words (domain.Request.ApprovalWindowWords)
 }
 
 func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, log *slog.Logger) {
@@ -230,7 +230,7 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 	}
 	stage := req.Approval.Stages[i]
 	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: string(req.PrincipalID), Stage: &stage,
-		Confirm: stage.Confirmation, Action: o.self, End: req.EndAt.UTC().Format(time.RFC1123)}
+		Confirm: stage.Confirmation, Action: o.self, Window: req.ApprovalWindowWords()}
 	if req.Status != domain.StatusPendingApproval || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
 		// Over: say so instead of showing a form that would be refused. A
 		// POST gets the same page (a scanner or a stale tab changes nothing).
@@ -339,7 +339,7 @@ var pageT = template.Must(template.New("page").Parse(`<!doctype html>
 <dl>
 <dt>Who</dt><dd>{{.Requester}}</dd>
 <dt>What</dt><dd>{{.Target}}</dd>
-<dt>Until</dt><dd>{{.End}}</dd>
+<dt>For</dt><dd>{{.Window}}</dd>
 <dt>Justification</dt><dd>{{.Request.Justification}}</dd>
 {{if .Request.Ticket.Number}}<dt>Ticket</dt><dd>{{.Request.Ticket.System}} {{.Request.Ticket.Number}}{{if .Request.Ticket.Validated}} (validated){{end}}</dd>{{end}}
 </dl>

@@ -189,7 +189,8 @@ func (n *Notices) SendReminders(ctx context.Context, c *engine.Call) (int, error
 	}
 	queued := 0
 	for _, s := range due {
-		if s.AssignmentType == domain.AssignmentActivated || !s.End.After(c.Now) || n.k.Config().BreakGlass.Protects(s.PrincipalID) {
+		// The due index also holds schedules due to start: they have not started, so nothing of theirs expires yet.
+		if s.AwaitingStart || s.AssignmentType == domain.AssignmentActivated || !s.End.After(c.Now) || n.k.Config().BreakGlass.Protects(s.PrincipalID) {
 			continue
 		}
 		p, err := n.k.EffectivePolicy(ctx, s.Target)
