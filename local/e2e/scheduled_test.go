@@ -89,6 +89,12 @@ func TestScheduledAccess(t *testing.T) {
 	if !listed("roleAssignmentSchedules") || listed("roleAssignmentScheduleInstances") {
 		t.Fatal("a scheduled activation is listed as a schedule, not as an instance, until it starts")
 	}
+	// The portal's My roles says when it starts, in words.
+	pb := newBrowser(t, user("stan"), true)
+	_, page := pb.get(st.HostURL + "/portal/")
+	if _, page = pb.signInFrom(page); !strings.Contains(page, "Starts at") {
+		t.Fatalf("My roles does not show the scheduled activation: %s", page)
+	}
 	// A second one overlapping it is refused, naming the conflict.
 	if code, out, _ := stan.Do(context.Background(), "POST", assignReqs, scheduledBody(now, t0.Add(50*time.Minute))); code != 409 {
 		t.Fatalf("overlapping scheduled activation: %d %v", code, out)
@@ -125,6 +131,7 @@ func TestScheduledAccess(t *testing.T) {
 	}
 
 	// Canceled before its start: never granted.
+	stan = signedInAt(t, "stan", 100*time.Minute+2*time.Second)
 	canceled := must(t, stan, 201, "POST", assignReqs, scheduledBody(now, t0.Add(3*time.Hour)))
 	if canceled["status"] != "ScheduleCreated" {
 		t.Fatalf("second scheduled activation: %v", canceled)

@@ -228,6 +228,26 @@ func TestRoundTrips(t *testing.T) {
 	})
 	figs = append(figs, figure{"ChainAudit with nothing pending", idle, 1})
 
+	// Scheduled access: the request stores its schedule and grants nothing;
+	// the sweep grants it at its start.
+	dave := eligibleUser(f)
+	var sched domain.Request
+	n = measure(s, func() {
+		var err error
+		sched, err = f.Submit(dave, enginetest.ScheduledSub(dave, roleApp, f.Now.Add(time.Hour), time.Hour))
+		if err != nil || sched.Status != domain.StatusScheduleCreated {
+			t.Fatalf("scheduled selfActivate: %s %v", sched.Status, err)
+		}
+	})
+	figs = append(figs, figure{"selfActivate scheduled", n, 40})
+	f.Advance(time.Hour)
+	n = measure(s, func() {
+		if res := f.Sweep(); res.Started != 1 || res.Errors != 0 {
+			t.Fatalf("sweep: %+v, want one started", res)
+		}
+	})
+	figs = append(figs, figure{"Sweep starting 1", n, 40})
+
 	for _, g := range figs {
 		t.Logf("%-28s %3d round trips (limit %d)", g.name, g.n, g.limit)
 		if g.n > g.limit {
