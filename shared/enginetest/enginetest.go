@@ -74,6 +74,7 @@ var tests = []struct {
 	{"ScheduledActivation", testScheduledActivation},
 	{"ScheduledCancel", testScheduledCancel},
 	{"ScheduledCancelRacesSweep", testScheduledCancelRacesSweep},
+	{"ScheduledCanceledButScheduleLeft", testScheduledCanceledButScheduleLeft},
 	{"ScheduledApprovalKeepsWindow", testScheduledApprovalKeepsWindow},
 	{"ScheduledAdminAssignments", testScheduledAdminAssignments},
 	{"ScheduledRemovedOrRefusedBeforeStart", testScheduledRemovedOrRefusedBeforeStart},

@@ -284,3 +284,32 @@ func testScheduledOverlapRefused(t *testing.T, su suite) {
 	WantContains(t, err, "overlap")
 	f.scheduled(t, alice, ScheduledSub(alice, RoleGA, f.Now.Add(3*time.Hour), time.Hour)) // right after: fine
 }
+
+// testScheduledCanceledButScheduleLeft: a cancel that stopped after its
+// status change (its schedule still awaiting the start, as after a crash)
+// still grants nothing: the sweep finds the request canceled at the start
+// and retires the schedule.
+func testScheduledCanceledButScheduleLeft(t *testing.T, su suite) {
+	f := su.fixture(t)
+	alice := f.NewUser()
+	f.MakeEligible(alice, RoleGA)
+	r := f.scheduled(t, alice, ScheduledSub(alice, RoleGA, f.Now.Add(time.Hour), time.Hour))
+	if err := r.Apply(domain.EvCancel, f.Now, "canceled, then the process died"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.UpdateRequest(f.Ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	f.Advance(time.Hour)
+	if res := f.Sweep(); res.Started != 0 || res.Errors != 0 {
+		t.Fatalf("sweep: %+v, want nothing started", res)
+	}
+	f.AssertNoAccess(t, alice, RoleGA)
+	if n := f.Dir.Calls()["AddRoleAssignment"]; n != 0 {
+		t.Fatalf("%d directory grants for a canceled request", n)
+	}
+	if s := f.GetSchedule(r.ID); s.Status != domain.ScheduleRevoked {
+		t.Fatalf("schedule %s, want Revoked", s.Status)
+	}
+	WantStatus(t, f.GetRequest(r.ID), domain.StatusCanceled)
+}
