@@ -1,4 +1,4 @@
-package clitest
+package clitest_test
 
 import (
 	"strings"
