@@ -189,18 +189,20 @@ func (r *runner) me(c *Client) (string, error) {
 
 func (r *runner) userCommands() []*cobra.Command {
 	var tfA, tfD, tfE targetFlags
-	var dur, just, ticket, system string
+	var dur, just, ticket, system, start string
 	activate := &cobra.Command{Use: "activate ROLE | --group GROUP", Short: "activate a role or group you are eligible for",
 		Example: "  jitpim activate \"Exchange Administrator\" --duration PT1H --justification \"INC0012345 mailbox outage\" --ticket INC0012345\n" +
-			"  jitpim activate --group PAG-DEV-TEAM --duration PT2H --justification deploy",
+			"  jitpim activate --group PAG-DEV-TEAM --duration PT2H --justification deploy\n" +
+			"  jitpim activate \"Exchange Administrator\" --start 2026-03-07T22:00:00Z --duration PT2H --justification \"planned cutover\"",
 		RunE: r.run(func(ctx context.Context, args []string) error {
-			return r.activate(ctx, args, tfA, dur, just, ticket, system)
+			return r.activate(ctx, args, tfA, dur, just, ticket, system, start)
 		})}
 	tfA.add(activate)
 	activate.Flags().StringVar(&dur, "duration", "", "how long, as an ISO 8601 duration, e.g. PT1H")
 	activate.Flags().StringVar(&just, "justification", "", "why you need it")
 	activate.Flags().StringVar(&ticket, "ticket", "", "ticket number, e.g. INC0012345")
 	activate.Flags().StringVar(&system, "ticket-system", "", "ticket system, e.g. ServiceNow")
+	activate.Flags().StringVar(&start, "start", "", "start later (scheduled activation), as RFC 3339, e.g. 2026-03-07T22:00:00Z")
 
 	var djust string
 	deactivate := &cobra.Command{Use: "deactivate ROLE | --group GROUP", Short: "end an activation early",
@@ -226,7 +228,7 @@ func (r *runner) userCommands() []*cobra.Command {
 	return []*cobra.Command{roles, activate, deactivate, extend}
 }
 
-func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, dur, just, ticket, system string) error {
+func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, dur, just, ticket, system, start string) error {
 	if len(args) == 1 && !tf.group {
 		if _, err := r.resolveTarget(ctx, "activate", args, tf, nil); err != nil {
 			return err // a mistyped role is a usage error before the token is looked at
@@ -237,6 +239,11 @@ func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, du
 	}
 	if _, err := domain.ParseISODuration(dur); err != nil {
 		return usagef("--duration: %v", err)
+	}
+	if start != "" {
+		if _, err := time.Parse(time.RFC3339, start); err != nil {
+			return usagef("--start: %q is not an RFC 3339 time such as 2026-03-07T22:00:00Z", start)
+		}
 	}
 	c, err := r.client()
 	if err != nil {
@@ -255,6 +262,9 @@ func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, du
 	if ticket != "" || system != "" {
 		body["ticketInfo"] = map[string]any{"ticketNumber": ticket, "ticketSystem": system}
 	}
+	if start != "" {
+		body["scheduleInfo"].(map[string]any)["startDateTime"] = start
+	}
 	t.fields(body)
 	return r.submit(ctx, c, t.requests(false), body, func(q wire.Request) string {
 		switch q.Status {
@@ -262,6 +272,9 @@ func (r *runner) activate(ctx context.Context, args []string, tf targetFlags, du
 			return fmt.Sprintf("%s is active until %s (request %s).", t.name, text(q.ScheduleInfo.Expiration.EndDateTime), q.ID)
 		case domain.StatusPendingApproval:
 			return fmt.Sprintf("%s: waiting for approval (request %s); approvers see it with `jitpim approvals`. No access until it is approved.", t.name, q.ID)
+		case domain.StatusScheduleCreated:
+			return fmt.Sprintf("%s starts at %s and is active until %s (request %s). No access until then.", t.name,
+				text(q.ScheduleInfo.StartDateTime), text(q.ScheduleInfo.Expiration.EndDateTime), q.ID)
 		}
 		return fmt.Sprintf("%s: %s (request %s).", t.name, q.Status, q.ID)
 	})
@@ -374,9 +387,9 @@ func (r *runner) roles(ctx context.Context, group bool) error {
 	if err != nil {
 		return err
 	}
-	base, elig, act, expand := rmBase, "roleEligibilityScheduleInstances", "roleAssignmentScheduleInstances", "roleDefinition"
+	base, elig, act, sched, expand := rmBase, "roleEligibilityScheduleInstances", "roleAssignmentScheduleInstances", "roleAssignmentSchedules", "roleDefinition"
 	if group {
-		base, elig, act, expand = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances", "group"
+		base, elig, act, sched, expand = pgBase, "eligibilityScheduleInstances", "assignmentScheduleInstances", "assignmentSchedules", "group"
 	}
 	mine := "/filterByCurrentUser(on='principal')?$expand=" + expand
 	eligible, err := wire.ListAll[scheduleWithNames](ctx, c, base+elig+mine)
@@ -387,10 +400,28 @@ func (r *runner) roles(ctx context.Context, group bool) error {
 	if err != nil {
 		return err
 	}
-	if r.json {
-		return r.printJSON(map[string]any{"eligible": nonNil(eligible), "active": nonNil(active)})
+	// Scheduled access is a schedule but not yet an instance: listed as upcoming.
+	schedules, err := wire.ListAll[scheduleWithNames](ctx, c, base+sched+mine)
+	if err != nil {
+		return err
 	}
-	if len(eligible)+len(active) == 0 {
+	started := map[string]bool{}
+	for _, in := range active {
+		started[in.RoleAssignmentScheduleID+in.AssignmentScheduleID] = true
+	}
+	var upcoming []scheduleWithNames
+	for _, s := range schedules {
+		if !started[s.ID] {
+			if s.ScheduleInfo != nil {
+				s.StartDateTime, s.EndDateTime = s.ScheduleInfo.StartDateTime, s.ScheduleInfo.Expiration.EndDateTime
+			}
+			upcoming = append(upcoming, s)
+		}
+	}
+	if r.json {
+		return r.printJSON(map[string]any{"eligible": nonNil(eligible), "active": nonNil(active), "upcoming": nonNil(upcoming)})
+	}
+	if len(eligible)+len(active)+len(upcoming) == 0 {
 		if group {
 			fmt.Fprintln(r.Stdout, "You have no eligible or active group memberships or ownerships.")
 		} else {
@@ -407,14 +438,17 @@ func (r *runner) roles(ctx context.Context, group bool) error {
 	for _, set := range []struct {
 		state string
 		items []scheduleWithNames
-	}{{"eligible", eligible}, {"active", active}} {
+	}{{"eligible", eligible}, {"active", active}, {"upcoming", upcoming}} {
 		for _, in := range set.items {
 			until := "permanent"
 			if end := text(in.EndDateTime); end != "" {
 				until = end
 			}
+			if set.state == "upcoming" {
+				until = "starts at " + text(in.StartDateTime) + ", until " + until
+			}
 			how := ""
-			if set.state == "active" {
+			if set.state != "eligible" {
 				how = strings.ToLower(in.AssignmentType)
 			}
 			if group {

@@ -60,10 +60,11 @@ type Store interface {
 	GetSchedule(ctx context.Context, id string) (Schedule, error)
 	UpdateSchedule(ctx context.Context, s *Schedule, audit ...AuditRecord) error
 	ListSchedules(ctx context.Context, q ScheduleQuery) (Page[Schedule], error)
-	// SchedulesEndingBy returns live schedules whose End is at or before t,
+	// SchedulesDueBy returns live schedules whose DueAt (the start of one
+	// awaiting it, else the end) is at or before t, in DueAt order,
 	// at most limit of them; its cost grows with what is due, not with
 	// what is stored.
-	SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]Schedule, error)
+	SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]Schedule, error)
 
 	// GetGrant fails with CodeNotFound when no grant was ever recorded.
 	GetGrant(ctx context.Context, key string) (Grant, error)

@@ -258,3 +258,21 @@ func (r Request) Clone() Request {
 	}
 	return r
 }
+
+// Scheduled reports whether the request asked for a start later than its
+// own submission: scheduled (future-dated) access.
+func (r Request) Scheduled() bool {
+	return !r.Schedule.Start.IsZero() && r.Schedule.Start.After(r.CreatedAt)
+}
+
+// ApprovedWindow is the access window an approval given at now grants, and
+// so what an approver is shown before deciding. As in Entra, an activation
+// that starts on approval runs for its requested length from the approval
+// (not from the request); a scheduled one keeps the window it asked for,
+// counted from its scheduled start.
+func (r Request) ApprovedWindow(now time.Time) (start, end time.Time) {
+	if r.Scheduled() || r.EndAt.IsZero() {
+		return r.StartAt, r.EndAt
+	}
+	return now, now.Add(r.EndAt.Sub(r.StartAt))
+}

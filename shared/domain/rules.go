@@ -20,11 +20,14 @@ const (
 const DefaultMinActivation = 5 * time.Minute
 
 // StartWindow bounds scheduleInfo.startDateTime around now: a start more
-// than StartSlack in the past is refused (a start given slightly late by a
-// client's clock is fine), as is one more than MaxScheduleAhead ahead.
+// than StartSlack in the past is refused (a client's clock a little behind
+// is fine; access is never backdated further), as is one more than
+// MaxScheduleAhead ahead, or MaxActivationAhead for an activation (it is
+// checked against an eligibility and a ticket as they are now).
 const (
-	StartSlack       = time.Hour
-	MaxScheduleAhead = 365 * 24 * time.Hour
+	StartSlack         = 5 * time.Minute
+	MaxScheduleAhead   = 365 * 24 * time.Hour
+	MaxActivationAhead = 30 * 24 * time.Hour
 )
 
 // CheckStart refuses a requested start outside the sane window around now.
@@ -34,7 +37,7 @@ func CheckStart(start, now time.Time) error {
 		return nil
 	}
 	if start.Before(now.Add(-StartSlack)) {
-		return Invalid("scheduleInfo.startDateTime", "%s is more than %s in the past; leave it out to start now", start.UTC().Format(time.RFC3339), StartSlack)
+		return Invalid("scheduleInfo.startDateTime", "%s is more than %s in the past; leave it out to start now", start.UTC().Format(time.RFC3339), FormatISODuration(StartSlack))
 	}
 	if start.After(now.Add(MaxScheduleAhead)) {
 		return Invalid("scheduleInfo.startDateTime", "%s is more than a year ahead", start.UTC().Format(time.RFC3339))
@@ -80,8 +83,8 @@ func CheckActivation(c ActivationCheck) error {
 	if c.End.IsZero() {
 		return Invalid("scheduleInfo.expiration", "an activation must end: give type afterDuration (at most %s) or afterDateTime", FormatISODuration(a.MaxDuration))
 	}
-	if c.Start.After(c.Now.Add(5 * time.Minute)) {
-		return Invalid("scheduleInfo.startDateTime", "activation starts now; a start in the future is not supported")
+	if c.Start.After(c.Now.Add(MaxActivationAhead)) {
+		return Invalid("scheduleInfo.startDateTime", "%s is more than %s ahead: an activation is scheduled at most that far", c.Start.UTC().Format(time.RFC3339), FormatISODuration(MaxActivationAhead))
 	}
 	if !c.End.After(c.Now) || !c.End.After(c.Start) {
 		return Invalid("scheduleInfo.expiration", "the activation ends before it starts")

@@ -55,14 +55,23 @@ func TestCheckActivation(t *testing.T) {
 		// permanent, start, end
 		{"permanent activation refused", func(c *domain.ActivationCheck) { c.End = time.Time{} },
 			wantResult{domain.CodeInvalid, "scheduleInfo.expiration", []string{"must end", "at most PT8H"}}},
-		{"future start refused", func(c *domain.ActivationCheck) {
-			c.Start = t0.Add(5*time.Minute + time.Second)
-			c.End = c.Start.Add(time.Hour)
-		}, wantResult{domain.CodeInvalid, "scheduleInfo.startDateTime", []string{"future"}}},
-		{"start a day ahead refused", func(c *domain.ActivationCheck) {
+		{"start a day ahead allowed (scheduled)", func(c *domain.ActivationCheck) {
 			c.Start = t0.Add(24 * time.Hour)
 			c.End = c.Start.Add(time.Hour)
-		}, wantResult{domain.CodeInvalid, "scheduleInfo.startDateTime", []string{"future"}}},
+		}, wantResult{}},
+		{"start at the farthest allowed", func(c *domain.ActivationCheck) {
+			c.Start = t0.Add(domain.MaxActivationAhead)
+			c.End = c.Start.Add(time.Hour)
+		}, wantResult{}},
+		{"start beyond the farthest refused", func(c *domain.ActivationCheck) {
+			c.Start = t0.Add(domain.MaxActivationAhead + time.Second)
+			c.End = c.Start.Add(time.Hour)
+		}, wantResult{domain.CodeInvalid, "scheduleInfo.startDateTime", []string{"P30D ahead"}}},
+		{"scheduled beyond the eligibility refused", func(c *domain.ActivationCheck) {
+			c.EligibleUntil = t0.Add(48 * time.Hour)
+			c.Start = t0.Add(48 * time.Hour)
+			c.End = c.Start.Add(time.Hour)
+		}, wantResult{domain.CodeInvalid, "scheduleInfo.expiration", []string{"after the eligibility ends"}}},
 		{"start within 5 min clock skew allowed", func(c *domain.ActivationCheck) {
 			c.Start = t0.Add(5 * time.Minute)
 			c.End = c.Start.Add(time.Hour)

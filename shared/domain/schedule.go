@@ -33,10 +33,15 @@ type Schedule struct {
 	Status                string
 	CreatedUsing          string // the request that created it
 	EligibilityScheduleID string // activations: the eligibility drawn on
-	CreatedAt             time.Time
-	ModifiedAt            time.Time
-	EndedAt               time.Time
-	Version               string
+	// AwaitingStart marks a schedule stored before its start (scheduled
+	// access): the expiry sweep starts it at Start, granting an active
+	// assignment's access then and not before. Schedules stored without it
+	// started when they were stored.
+	AwaitingStart bool
+	CreatedAt     time.Time
+	ModifiedAt    time.Time
+	EndedAt       time.Time
+	Version       string
 }
 
 // Live reports whether the schedule has not ended (it may start later).
@@ -47,6 +52,24 @@ func (s Schedule) Live(now time.Time) bool {
 // ActiveAt reports whether the schedule is in force at now.
 func (s Schedule) ActiveAt(now time.Time) bool {
 	return s.Live(now) && !now.Before(s.Start)
+}
+
+// DueAt is when the expiry sweep must next act on the schedule: its start
+// while it awaits it, else its end (zero = never). The due index keys on
+// it, so the sweep reads only what is due, whether to start or to end.
+func (s Schedule) DueAt() time.Time {
+	if s.AwaitingStart {
+		return s.Start
+	}
+	return s.End
+}
+
+// Upcoming reports whether the schedule is not in force yet at now: it
+// starts later, or it is an active assignment whose access the sweep has
+// not granted yet. Graph lists such a schedule as a schedule but not as an
+// instance.
+func (s Schedule) Upcoming(now time.Time) bool {
+	return s.Live(now) && (now.Before(s.Start) || (s.Kind == KindAssignment && s.AwaitingStart))
 }
 
 // Permanent reports whether the schedule has no end.

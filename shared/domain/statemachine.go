@@ -13,27 +13,33 @@ const (
 	EvStageApproved     Event = "stageApproved"     // a stage approved, another follows
 	EvEscalate          Event = "escalate"          // a stage passed its escalation time
 	EvDeny              Event = "deny"
-	EvCancel            Event = "cancel"  // the requester withdrew it
-	EvTimeout           Event = "timeout" // a stage was not decided in time
-	EvProvisionStart    Event = "provisionStart"
-	EvProvisioned       Event = "provisioned"  // the schedule exists and the directory reflects it
-	EvFail              Event = "fail"         // a check or the directory refused
-	EvRemovalStart      Event = "removalStart" // a deactivate/remove request is stored; the directory has not confirmed yet
-	EvRemoved           Event = "removed"      // a deactivate/remove request took effect
-	EvRevoke            Event = "revoke"       // the schedule this request created ended early
+	EvCancel            Event = "cancel"          // the requester withdrew it
+	EvTimeout           Event = "timeout"         // a stage was not decided in time
+	EvProvisionStart    Event = "provisionStart"  // the grant is being made (a scheduled request: its start came)
+	EvScheduleCreated   Event = "scheduleCreated" // a request starting later has its schedule; access waits for the start
+	EvProvisioned       Event = "provisioned"     // the schedule exists and the directory reflects it
+	EvFail              Event = "fail"            // a check or the directory refused
+	EvRemovalStart      Event = "removalStart"    // a deactivate/remove request is stored; the directory has not confirmed yet
+	EvRemoved           Event = "removed"         // a deactivate/remove request took effect
+	EvRevoke            Event = "revoke"          // the schedule this request created ended early
 )
 
 // Events lists every event.
 var Events = []Event{EvNeedApproval, EvNeedAdminDecision, EvGrant, EvStageApproved, EvEscalate, EvDeny,
-	EvCancel, EvTimeout, EvProvisionStart, EvProvisioned, EvFail, EvRemovalStart, EvRemoved, EvRevoke}
+	EvCancel, EvTimeout, EvProvisionStart, EvScheduleCreated, EvProvisioned, EvFail, EvRemovalStart, EvRemoved, EvRevoke}
 
 // StatusNew is the status of a request not yet stored.
 const StatusNew Status = ""
 
 // transitions is the whole request state machine. A missing entry means the
-// event is refused in that status. PendingScheduleCreation and
-// ScheduleCreated exist in Graph's enum but jitpim never enters them: it
-// grants at request time and refuses future-dated activations.
+// event is refused in that status. A request that starts later (scheduled
+// access) goes Granted → ScheduleCreated when its schedule is stored, and
+// the sweep takes it ScheduleCreated → PendingProvisioning → Provisioned at
+// its start; until then it can be canceled (or removed: revoke), and the
+// conditional write of that one status change decides a race between a
+// cancel and the sweep. PendingScheduleCreation is in Graph's enum, but
+// jitpim stores a schedule in the same call that grants a request, so it
+// never enters it.
 var transitions = map[Status]map[Event]Status{
 	StatusNew: {
 		EvNeedApproval:      StatusPendingApproval,
@@ -58,8 +64,15 @@ var transitions = map[Status]map[Event]Status{
 		EvTimeout: StatusCanceled,
 	},
 	StatusGranted: {
+		EvProvisionStart:  StatusPendingProvisioning,
+		EvScheduleCreated: StatusScheduleCreated,
+		EvProvisioned:     StatusProvisioned,
+		EvFail:            StatusFailed,
+	},
+	StatusScheduleCreated: {
 		EvProvisionStart: StatusPendingProvisioning,
-		EvProvisioned:    StatusProvisioned,
+		EvCancel:         StatusCanceled,
+		EvRevoke:         StatusRevoked,
 		EvFail:           StatusFailed,
 	},
 	StatusPendingProvisioning: {

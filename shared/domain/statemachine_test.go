@@ -28,29 +28,29 @@ const (
 
 // gridEvents is the column order of transitionGrid, written out so the test
 // does not depend on domain.Events' order.
-var gridEvents = [14]domain.Event{
+var gridEvents = [15]domain.Event{
 	"needApproval", "needAdminDecision", "grant", "stageApproved", "escalate", "deny",
-	"cancel", "timeout", "provisionStart", "provisioned", "fail", "removalStart", "removed", "revoke",
+	"cancel", "timeout", "provisionStart", "scheduleCreated", "provisioned", "fail", "removalStart", "removed", "revoke",
 }
 
 // transitionGrid is the whole expected state machine, one row per status.
 var transitionGrid = []struct {
 	from domain.Status
-	to   [14]domain.Status
+	to   [15]domain.Status
 }{
-	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart provisioned fail  removalStart removed revoke
-	{sNew /*      */, [14]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, sFail, sPP, sRev, no}},
-	{sPA /*       */, [14]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, sFail, no, no, no}},
-	{sPAD /*      */, [14]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no, no}},
-	{sGra /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, sPP, sProv, sFail, no, no, no}},
-	{sPP /*       */, [14]domain.Status{no, no, no, no, no, no, no, no, no, sProv, sFail, no, sRev, no}},
-	{sProv /*     */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, sRev}},
-	{sCan /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sDen /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sFail /*     */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sRev /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sPSC /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
-	{sSC /*       */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart schedCreated provisioned fail  removalStart removed revoke
+	{sNew /*      */, [15]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, no, sFail, sPP, sRev, no}},
+	{sPA /*       */, [15]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, no, sFail, no, no, no}},
+	{sPAD /*      */, [15]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no, no, no}},
+	{sGra /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, sPP, sSC, sProv, sFail, no, no, no}},
+	{sPP /*       */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, sProv, sFail, no, sRev, no}},
+	{sProv /*     */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, sRev}},
+	{sCan /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sDen /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sFail /*     */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sRev /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sPSC /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, no}},
+	{sSC /*       */, [15]domain.Status{no, no, no, no, no, no, sCan, no, sPP, no, no, sFail, no, no, sRev}},
 }
 
 // TestGridCoversEveryStatusAndEvent makes sure the grid is exhaustive over
@@ -169,6 +169,11 @@ func TestApplyStampsCompletedAt(t *testing.T) {
 		{sPAD, domain.EvCancel, sCan, true},
 		{sPAD, domain.EvTimeout, sCan, true},
 		{sGra, domain.EvProvisionStart, sPP, false},
+		{sGra, domain.EvScheduleCreated, sSC, false},
+		{sSC, domain.EvProvisionStart, sPP, false},
+		{sSC, domain.EvCancel, sCan, true},
+		{sSC, domain.EvRevoke, sRev, true},
+		{sSC, domain.EvFail, sFail, true},
 		{sGra, domain.EvProvisioned, sProv, true},
 		{sGra, domain.EvFail, sFail, true},
 		{sPP, domain.EvProvisioned, sProv, true},

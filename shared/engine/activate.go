@@ -58,6 +58,11 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
 		return domain.Policy{}, err
 	}
+	if start.After(c.Now) {
+		if err := e.refuseOverlappingActivation(ctx, c, r, start, end); err != nil {
+			return domain.Policy{}, err
+		}
+	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
 	c.markChecked(r.ID)
 	return p, nil

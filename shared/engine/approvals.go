@@ -171,12 +171,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 				ev, reason = domain.EvStageApproved, ""
 			} else {
 				ev, reason = domain.EvGrant, ""
-				if r.Schedule.Start.IsZero() {
-					// As in Entra, an approved activation runs for its requested
-					// length from the approval, not from the request.
-					length := r.EndAt.Sub(r.StartAt)
-					r.StartAt, r.EndAt = c.Now, c.Now.Add(length)
-				}
+				r.StartAt, r.EndAt = r.ApprovedWindow(c.Now)
 			}
 		}
 		if err := r.Apply(ev, c.Now, reason); err != nil {

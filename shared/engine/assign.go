@@ -39,9 +39,6 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 		return err
 	}
 	start, end := r.Schedule.Window(c.Now)
-	if r.Kind == domain.KindAssignment && start.After(c.Now.Add(5*time.Minute)) {
-		return domain.Invalid("scheduleInfo.startDateTime", "active assignments start now; a start in the future is not supported")
-	}
 	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: e.adminRules(p, r.Kind), Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: start, End: end,
 		Justification: r.Justification, Ticket: r.Ticket, MFA: c.Caller.Auth.MFA}); err != nil {
 		return err

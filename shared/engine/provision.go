@@ -75,7 +75,21 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 			return fail(err)
 		}
 	}
-	if err := e.store.CreateSchedule(ctx, &sc); err != nil && !domain.IsCode(err, domain.CodeConflict) {
+	if r.StartAt.After(c.Now) {
+		return e.scheduleLater(ctx, c, r, sc)
+	}
+	awaiting := false
+	if err := e.store.CreateSchedule(ctx, &sc); domain.IsCode(err, domain.CodeConflict) {
+		// Stored before: by a crashed attempt, or as scheduled access whose start has come.
+		cur, err := e.store.GetSchedule(ctx, sc.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != domain.ScheduleProvisioned {
+			return fail(domain.Errorf(domain.CodeConflict, "the schedule of this request ended (%s) before its access was granted", cur.Status))
+		}
+		awaiting = cur.AwaitingStart
+	} else if err != nil {
 		return err
 	}
 	if r.Kind == domain.KindAssignment {
@@ -99,6 +113,11 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 			_ = e.reconcileGrant(ctx, c, r.PrincipalID, r.Target, true)
 			e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
 			return fail(err)
+		}
+	}
+	if awaiting {
+		if err := e.markStarted(ctx, c, r, sc.ID); err != nil {
+			return err
 		}
 	}
 	err := e.transition(ctx, c, r, domain.EvProvisioned, "")

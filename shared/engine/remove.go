@@ -50,6 +50,11 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	if e.isBreakGlass(s.PrincipalID) {
 		return false, domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
 	}
+	if s.AwaitingStart && s.CreatedUsing != "" {
+		if err := e.claimUnstarted(ctx, c, s, reason); err != nil {
+			return false, err
+		}
+	}
 	var revokeErr error
 	if s.Kind == domain.KindAssignment {
 		removed, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID)

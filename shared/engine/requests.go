@@ -315,8 +315,18 @@ func (e *Engine) Cancel(ctx context.Context, c *Call, kind domain.RequestKind, i
 		}
 	}
 	rec := e.Stamp(c, domain.AuditRecord{Action: "request.cancel", Target: r.Target, PrincipalID: r.PrincipalID, RequestID: r.ID})
-	if err := e.transition(ctx, c, &r, domain.EvCancel, "canceled by "+e.Names().Person(ctx, c.Caller.ID), rec); err != nil {
+	reason, was := "canceled by "+e.Names().Person(ctx, c.Caller.ID), r.Status
+	if err := e.transition(ctx, c, &r, domain.EvCancel, reason, rec); err != nil {
 		return r, err
+	}
+	if was == domain.StatusScheduleCreated {
+		// Scheduled access canceled before its start: its schedule goes too (the
+		// sweep would retire it anyway, finding the request canceled).
+		if s, err := e.store.GetSchedule(ctx, r.ID); err == nil && s.AwaitingStart {
+			if err := e.EndSchedule(ctx, c, s, domain.ScheduleRevoked, reason); err != nil {
+				c.Log.WarnContext(ctx, "could not retire the canceled request's schedule; the sweep will", "error", err)
+			}
+		}
 	}
 	return r, nil
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // ScheduleFilter selects schedules for the API; InstancesOnly keeps those
-// in force now.
+// in force now (not upcoming ones: a scheduled start is a schedule, not yet
+// an instance, as in Graph).
 type ScheduleFilter struct {
 	Kind          domain.RequestKind
 	TargetKind    domain.TargetKind // "" = directory roles and groups (Azure roles only when asked for)
@@ -47,7 +48,7 @@ func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (
 		}
 		for _, s := range p.Items {
 			kindOK := s.Target.Kind == f.TargetKind || (f.TargetKind == "" && s.Target.Kind != domain.TargetAzureRole)
-			if !kindOK || !listed(s, c.Now) || (f.InstancesOnly && c.Now.Before(s.Start)) {
+			if !kindOK || !listed(s, c.Now) || (f.InstancesOnly && s.Upcoming(c.Now)) {
 				continue
 			}
 			if f.Match != nil && !f.Match(s.Target) {

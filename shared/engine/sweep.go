@@ -14,6 +14,7 @@ const RevokeAlertAfter = 5
 
 // SweepResult counts what one sweep did.
 type SweepResult struct {
+	Started          int // scheduled access granted at its start
 	Expired          int
 	RevokesPending   int // due schedules the directory has not confirmed gone
 	GrantsRetried    int
@@ -26,7 +27,8 @@ type SweepResult struct {
 	Errors           int
 }
 
-// Sweep is the expiry timer's job. It ends schedules whose end has passed,
+// Sweep is the expiry timer's job. It starts scheduled access whose start
+// has come, ends schedules whose end has passed,
 // retries directory changes that failed, resumes requests a crash left
 // granted but unprovisioned, and cancels approvals whose stage timed out.
 // Every step reads only what is due and is safe to run twice or
@@ -88,11 +90,20 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 		}
 		res.RequestsResumed++
 	}
-	due, err := e.store.SchedulesEndingBy(ctx, c.Now, e.cfg.SweepBatch)
+	due, err := e.store.SchedulesDueBy(ctx, c.Now, e.cfg.SweepBatch)
 	if err != nil {
 		return res, err
 	}
-	e.expireDue(ctx, c, due, &res)
+	var starting, ending []domain.Schedule
+	for _, s := range due {
+		if s.AwaitingStart {
+			starting = append(starting, s)
+		} else {
+			ending = append(ending, s)
+		}
+	}
+	e.startDue(ctx, c, starting, &res)
+	e.expireDue(ctx, c, ending, &res)
 	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
 	if err != nil {
 		return res, err
@@ -131,7 +142,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	res.MailSent, res.MailFailed = mail.Sent, mail.Failed
 	if res != (SweepResult{}) {
 		err = e.Audit(ctx, c, domain.AuditRecord{Action: "timer.sweep", Category: "Governance", Details: map[string]string{
-			"expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
+			"started": fmt.Sprint(res.Started), "expired": fmt.Sprint(res.Expired), "revokes_pending": fmt.Sprint(res.RevokesPending), "grants_retried": fmt.Sprint(res.GrantsRetried), "grants_failing": fmt.Sprint(res.GrantsFailing),
 			"requests_resumed": fmt.Sprint(res.RequestsResumed), "approvals_expired": fmt.Sprint(res.ApprovalsExpired), "escalated": fmt.Sprint(res.Escalated), "mail_sent": fmt.Sprint(res.MailSent), "mail_failed": fmt.Sprint(res.MailFailed),
 			"errors": fmt.Sprint(res.Errors)}})
 	}

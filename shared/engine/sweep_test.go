@@ -41,8 +41,8 @@ func TestSweepCost(t *testing.T) {
 		t.Fatalf("sweep: %+v, want %d expired", res, due)
 	}
 	calls := store.Calls()
-	if calls["SchedulesEndingBy"] != 1 {
-		t.Fatalf("SchedulesEndingBy called %d times, want 1", calls["SchedulesEndingBy"])
+	if calls["SchedulesDueBy"] != 1 {
+		t.Fatalf("SchedulesDueBy called %d times, want 1", calls["SchedulesDueBy"])
 	}
 	if calls["ListSchedules"] != 0 {
 		t.Fatalf("the sweep listed schedules %d times: its cost must follow what is due", calls["ListSchedules"])

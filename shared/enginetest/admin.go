@@ -46,11 +46,11 @@ func testAdminAssignRefusals(t *testing.T, su suite) {
 			in.Justification = ""
 			return f.Admin, in
 		}, domain.CodeInvalid, "justification"},
-		{"active assignment starting later", func(f *Fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
+		{"active assignment starting more than a year ahead", func(f *Fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			in := AssignSub(u, RoleGA, time.Hour)
-			in.Schedule.Start = f.Now.Add(time.Hour)
+			in.Schedule.Start = f.Now.Add(domain.MaxScheduleAhead + time.Hour)
 			return f.Admin, in
-		}, domain.CodeInvalid, "start"},
+		}, domain.CodeInvalid, "a year ahead"},
 		{"disabled account", func(f *Fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			f.Dir.SetEnabled(u, false)
 			return f.Admin, EligibilitySub(u, RoleGA, Permanent())

@@ -20,7 +20,7 @@ type countingStore struct {
 
 var storeOps = []string{
 	"CreateRequest", "GetRequest", "UpdateRequest", "ListRequests",
-	"CreateSchedule", "GetSchedule", "UpdateSchedule", "ListSchedules", "SchedulesEndingBy",
+	"CreateSchedule", "GetSchedule", "UpdateSchedule", "ListSchedules", "SchedulesDueBy",
 	"GetGrant", "PutGrant", "UnsettledGrants",
 	"GetPolicy", "PutPolicy", "ListPolicies",
 	"AppendAudit", "ChainAudit", "ListAudit",
@@ -88,9 +88,9 @@ func (s *countingStore) ListSchedules(ctx context.Context, q domain.ScheduleQuer
 	return s.next.ListSchedules(ctx, q)
 }
 
-func (s *countingStore) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
-	s.count("SchedulesEndingBy")
-	return s.next.SchedulesEndingBy(ctx, t, limit)
+func (s *countingStore) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
+	s.count("SchedulesDueBy")
+	return s.next.SchedulesDueBy(ctx, t, limit)
 }
 
 func (s *countingStore) GetGrant(ctx context.Context, key string) (domain.Grant, error) {

@@ -73,6 +73,15 @@ var tests = []struct {
 
 	{"SweepBreakGlassUntouched", testSweepBreakGlassUntouched},
 
+	{"ScheduledActivation", testScheduledActivation},
+	{"ScheduledCancel", testScheduledCancel},
+	{"ScheduledCancelRacesSweep", testScheduledCancelRacesSweep},
+	{"ScheduledCanceledButScheduleLeft", testScheduledCanceledButScheduleLeft},
+	{"ScheduledApprovalKeepsWindow", testScheduledApprovalKeepsWindow},
+	{"ScheduledAdminAssignments", testScheduledAdminAssignments},
+	{"ScheduledRemovedOrRefusedBeforeStart", testScheduledRemovedOrRefusedBeforeStart},
+	{"ScheduledOverlapRefused", testScheduledOverlapRefused},
+
 	{"ValidatedTicketOnTheAPI", testValidatedTicketOnTheAPI},
 	{"ValidationWithoutTicketSystemDenies", testValidationWithoutTicketSystemDenies},
 	{"TicketActivationWithoutMFAPolicy", testTicketActivationWithoutMFAPolicy},

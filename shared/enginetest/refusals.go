@@ -68,13 +68,22 @@ func testSelfActivateRefusals(t *testing.T, su suite) {
 				in.Schedule = Permanent()
 				return attempt{u, in, f.MFA()}
 			}},
-		{name: "start in the future", code: domain.CodeInvalid, msg: "future",
+		{name: "start too far ahead", code: domain.CodeInvalid, msg: "P30D ahead",
 			setup: func(f *Fixture, u domain.ObjectID) attempt {
 				f.MakeEligible(u, RoleGA)
 				in := ActivationSub(u, RoleGA, time.Hour)
-				in.Schedule.Start = f.Now.Add(time.Hour)
+				in.Schedule.Start = f.Now.Add(domain.MaxActivationAhead + time.Minute)
 				return attempt{u, in, f.MFA()}
-			}},
+			},
+			fix: func(f *Fixture, a *attempt) { a.in.Schedule.Start = time.Time{} }},
+		{name: "start in the past beyond clock skew", code: domain.CodeInvalid, msg: "in the past",
+			setup: func(f *Fixture, u domain.ObjectID) attempt {
+				f.MakeEligible(u, RoleGA)
+				in := ActivationSub(u, RoleGA, time.Hour)
+				in.Schedule.Start = f.Now.Add(-domain.StartSlack - time.Minute)
+				return attempt{u, in, f.MFA()}
+			},
+			fix: func(f *Fixture, a *attempt) { a.in.Schedule.Start = f.Now.Add(-domain.StartSlack) }},
 		{name: "beyond eligibility end", code: domain.CodeInvalid, msg: "after the eligibility ends",
 			setup: func(f *Fixture, u domain.ObjectID) attempt {
 				f.MustSubmit(f.Admin, EligibilitySub(u, RoleGA, Lasting(30*time.Minute)))

@@ -183,17 +183,18 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 	return page(all, q.Cursor, q.Limit)
 }
 
-// SchedulesEndingBy implements domain.Store. The in-memory store scans; the
+// SchedulesDueBy implements domain.Store. The in-memory store scans; the
 // Table Storage store reads a time-bucketed index.
-func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
-	s.lock("SchedulesEndingBy")
+func (s *Store) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
+	s.lock("SchedulesDueBy")
 	defer s.mu.Unlock()
 	due := s.schedules.filter(func(sc *domain.Schedule) bool {
-		return sc.Status == domain.ScheduleProvisioned && !sc.End.IsZero() && !sc.End.After(t)
+		d := sc.DueAt()
+		return sc.Status == domain.ScheduleProvisioned && !d.IsZero() && !d.After(t)
 	})
 	sort.Slice(due, func(i, j int) bool {
-		if !due[i].End.Equal(due[j].End) {
-			return due[i].End.Before(due[j].End)
+		if di, dj := due[i].DueAt(), due[j].DueAt(); !di.Equal(dj) {
+			return di.Before(dj)
 		}
 		return due[i].ID < due[j].ID
 	})

@@ -183,13 +183,14 @@ const ReminderWindow = 14 * 24 * time.Hour
 // SendReminders queues one "expires soon" mail per eligibility or admin
 // assignment ending within 14 days; activations are short and not announced.
 func (n *Notices) SendReminders(ctx context.Context, c *engine.Call) (int, error) {
-	due, err := n.store.SchedulesEndingBy(ctx, c.Now.Add(ReminderWindow), 10*n.k.Config().SweepBatch)
+	due, err := n.store.SchedulesDueBy(ctx, c.Now.Add(ReminderWindow), 10*n.k.Config().SweepBatch)
 	if err != nil {
 		return 0, err
 	}
 	queued := 0
 	for _, s := range due {
-		if s.AssignmentType == domain.AssignmentActivated || !s.End.After(c.Now) || n.k.Config().BreakGlass.Protects(s.PrincipalID) {
+		// The due index also holds schedules due to start: they have not started, so nothing of theirs expires yet.
+		if s.AwaitingStart || s.AssignmentType == domain.AssignmentActivated || !s.End.After(c.Now) || n.k.Config().BreakGlass.Protects(s.PrincipalID) {
 			continue
 		}
 		p, err := n.k.EffectivePolicy(ctx, s.Target)

@@ -233,7 +233,7 @@ func (p *Portal) chainStatus(ctx context.Context, verify bool) string {
 	case pending == 0:
 		waiting = " No record is waiting to be linked."
 	default:
-		waiting = " " + plural(pending, "record") + " written but not yet linked into the chain (the expirySweep timer links them every minute)."
+		waiting = " " + domain.Plural(pending, "record") + " written but not yet linked into the chain (the expirySweep timer links them every minute)."
 	}
 	if !verify {
 		return "Not verified on this view." + waiting
@@ -245,7 +245,7 @@ func (p *Portal) chainStatus(ctx context.Context, verify bool) string {
 		}
 		return "Not verified: " + messageOf(err) + waiting
 	}
-	return "Intact: " + plural(n, "record") + " verified, each linked to the one before and to the chain's head." + waiting
+	return "Intact: " + domain.Plural(n, "record") + " verified, each linked to the one before and to the chain's head." + waiting
 }
 
 // adminAuditExport downloads the matching records (up to maxAuditExport

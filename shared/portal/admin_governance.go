@@ -61,7 +61,7 @@ func (p *Portal) adminReviews(v *visit, pg page) {
 	n := p.names(v)
 	for _, d := range defs {
 		row := reviewDefinitionRow{ID: d.ID, Name: d.DisplayName, Scope: p.reviewScopeName(ctx, d.Scope),
-			Recurrence: recurrenceWords[d.Settings.Recurrence.Type] + ", " + plural(d.Settings.DurationInDays, "day") + " each",
+			Recurrence: recurrenceWords[d.Settings.Recurrence.Type] + ", " + domain.Plural(d.Settings.DurationInDays, "day") + " each",
 			Default:    map[string]string{domain.DefaultApprove: "keep access", domain.DefaultDeny: "remove access", domain.DefaultRecommendation: "follow the recommendation"}[d.Settings.DefaultDecision]}
 		if d.Settings.AutoApply {
 			row.Default += ", applied automatically"
@@ -90,14 +90,14 @@ func (p *Portal) adminReviews(v *visit, pg page) {
 		for _, in := range insts {
 			ir := reviewInstanceRow{ID: in.ID, Status: adminReviewStatusWords[in.Status], Start: at(in.Start), End: at(in.End),
 				Stoppable: in.Status == domain.ReviewInProgress}
-			ir.Progress = plural(in.ItemCount, "assignment") + " to review"
+			ir.Progress = domain.Plural(in.ItemCount, "assignment") + " to review"
 			if in.Status == domain.ReviewInProgress {
 				decided, total, err := p.reviewProgress(ctx, v, d.ID, in.ID)
 				if err != nil {
 					p.adminFail(v, pg, "admin/reviews", err)
 					return
 				}
-				ir.Progress = strconv.Itoa(decided) + " of " + plural(total, "assignment") + " decided"
+				ir.Progress = strconv.Itoa(decided) + " of " + domain.Plural(total, "assignment") + " decided"
 			}
 			if in.Removed > 0 {
 				ir.Progress += ", " + strconv.Itoa(in.Removed) + " removed"
@@ -285,7 +285,7 @@ func (p *Portal) adminAlerts(v *visit, pg page) {
 		row := alertRow{ID: a.ID, Name: def.DisplayName, Severity: strings.ToLower(a.Severity), LastScanned: at(a.LastScanned), Dismissable: a.IsActive}
 		switch {
 		case a.IsActive:
-			row.Status = "active: " + plural(a.IncidentCount, "incident")
+			row.Status = "active: " + domain.Plural(a.IncidentCount, "incident")
 		case !a.DismissedAt.IsZero():
 			row.Status = "dismissed by " + n.person(a.DismissedBy).Name + " on " + a.DismissedAt.UTC().Format("2 Jan 2006 15:04 UTC")
 		case a.LastScanned.IsZero():
@@ -331,7 +331,7 @@ func (p *Portal) adminAlerts(v *visit, pg page) {
 			row.LastSignIn = at(u.LastSignIn)
 		}
 		if c := lastSignIns[id]; c > 0 {
-			row.State += ", " + plural(c, "sign-in") + " reported in the last 30 days"
+			row.State += ", " + domain.Plural(c, "sign-in") + " reported in the last 30 days"
 		}
 		if len(row.Problems) == 0 && view.LastCheck != nil {
 			row.State += ", no problem found by the last check"

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +55,7 @@ type roleRow struct {
 	EligibleUntil     *when
 	Active            bool
 	ActiveUntil       *when
+	StartsAt, Until   *when // an activation or assignment scheduled to start later
 	ActivateURL       string
 	ExtendURL         string
 	ExpiredAt         *when // ran out; may be renewed at RenewURL
@@ -107,30 +107,13 @@ func needs(a domain.ActivationRules) string {
 }
 
 // human is a duration as people say it.
-func human(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return plural(int(d/(24*time.Hour)), "day")
-	case d >= time.Hour && d%time.Hour == 0:
-		return plural(int(d/time.Hour), "hour")
-	case d >= time.Hour:
-		return plural(int(d/time.Hour), "hour") + " " + plural(int(d%time.Hour/time.Minute), "minute")
-	}
-	return plural(int(d/time.Minute), "minute")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
-}
+func human(d time.Duration) string { return domain.DurationWords(d) }
 
 // schedules lists the caller's live schedules of kind, roles and groups,
 // with one store query.
 func (p *Portal) schedules(v *visit, kind domain.RequestKind) ([]domain.Schedule, error) {
 	pg, err := p.eng.ListSchedules(v.r.Context(), v.call, engine.ScheduleFilter{Kind: kind, PrincipalID: v.sess.ObjectID,
-		InstancesOnly: kind == domain.KindAssignment, Limit: 200})
+		Limit: 200})
 	return pg.Items, err
 }
 
@@ -173,6 +156,10 @@ func (p *Portal) myRoles(v *visit) {
 	}
 	for _, s := range active {
 		r := row(s.Target)
+		if s.Upcoming(v.call.Now) {
+			r.StartsAt, r.Until = at(s.Start), at(s.End)
+			continue
+		}
 		r.Active, r.ActiveUntil = true, at(s.End)
 	}
 	for _, k := range order {
@@ -291,6 +278,8 @@ func (p *Portal) outcome(v *visit, r domain.Request) string {
 		return name + " is active until " + r.EndAt.UTC().Format("15:04 UTC") + "."
 	case domain.StatusPendingApproval:
 		return name + ": " + p.waitingFor(v, r) + "."
+	case domain.StatusScheduleCreated:
+		return name + " starts at " + r.StartAt.UTC().Format(domain.WordsTime) + " and is active until " + r.EndAt.UTC().Format(domain.WordsTime) + "; cancel it under My requests before then."
 	case domain.StatusRevoked:
 		return name + " is no longer active."
 	}
@@ -336,7 +325,9 @@ func statusWords(s domain.Status) string {
 		return "failed"
 	case domain.StatusRevoked:
 		return "ended"
-	case domain.StatusPendingProvisioning, domain.StatusPendingScheduleCreation, domain.StatusScheduleCreated:
+	case domain.StatusScheduleCreated:
+		return "scheduled: starts later"
+	case domain.StatusPendingProvisioning, domain.StatusPendingScheduleCreation:
 		return "being granted"
 	}
 	return strings.ToLower(string(s))
@@ -410,6 +401,9 @@ func (p *Portal) myRequests(v *visit) {
 				row.Status = p.waitingFor(v, r)
 				row.CSRF = p.web.CSRFToken(v.sess, "requests")
 			case domain.StatusPendingAdminDecision:
+				row.CSRF = p.web.CSRFToken(v.sess, "requests")
+			case domain.StatusScheduleCreated:
+				row.Status = "starts at " + r.StartAt.UTC().Format(domain.WordsTime)
 				row.CSRF = p.web.CSRFToken(v.sess, "requests")
 			}
 			pg.Requests = append(pg.Requests, row)
@@ -517,11 +511,7 @@ func (p *Portal) approvalRow(v *visit, n *names, r domain.Request, st domain.App
 	row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
 		Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired,
 		Confirm: st.Confirmation}
-	if d := r.Schedule.Duration; d > 0 {
-		row.Window = human(d) + ", counted from approval"
-	} else if !r.EndAt.IsZero() {
-		row.Window = "until " + r.EndAt.UTC().Format("Mon 2 Jan 15:04 UTC")
-	}
+	row.Window = r.ApprovalWindowWords() // what approving grants, so the end shown is the end granted
 	return row
 }
 

@@ -42,7 +42,7 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <thead><tr><th scope="col">Role or group</th><th scope="col">State</th><th scope="col">Activation needs</th><th scope="col">Action</th></tr></thead><tbody>
 {{range .Roles}}<tr>
 <th scope="row" data-label="Role or group">{{.Name}} <small>{{.Kind}}</small></th>
-<td data-label="State">{{if .ExpiredAt}}Expired {{template "when" .ExpiredAt}}{{else if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}</td>
+<td data-label="State">{{if .ExpiredAt}}Expired {{template "when" .ExpiredAt}}{{else if .Active}}<strong>Active</strong> until {{template "when" .ActiveUntil}}{{else if .EligibleUntil}}Eligible until {{template "when" .EligibleUntil}}{{else}}Eligible, permanently{{end}}{{if .StartsAt}}<br>Starts at {{template "when" .StartsAt}}, active until {{template "when" .Until}}{{end}}</td>
 <td data-label="Activation needs">{{if .ExpiredAt}}{{.Needs}}{{else if .Eligible}}{{.Needs}}{{else}}assigned active by an admin{{end}}</td>
 <td data-label="Action">{{if .ActivateURL}}<a class="button" href="{{.ActivateURL}}">Activate<span class="sr"> {{.Name}}</span></a>{{end}}
 {{if .ExtendURL}}<a href="{{.ExtendURL}}">Extend<span class="sr"> {{.Name}}</span></a>{{end}}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,8 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	t.Run("Requests", func(t *testing.T) { testRequests(t, newStore(t)) })
 	t.Run("RequestList", func(t *testing.T) { testRequestList(t, newStore(t)) })
 	t.Run("Schedules", func(t *testing.T) { testSchedules(t, newStore(t)) })
-	t.Run("SchedulesEndingBy", func(t *testing.T) { testEndingBy(t, newStore(t)) })
+	t.Run("SchedulesDueBy", func(t *testing.T) { testEndingBy(t, newStore(t)) })
+	t.Run("SchedulesDueByStart", func(t *testing.T) { testDueByStart(t, newStore(t)) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore(t)) })
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, newStore(t)) })
@@ -264,7 +266,7 @@ func testEndingBy(t *testing.T, s domain.Store) {
 	if err := s.CreateSchedule(ctx, &perm); err != nil {
 		t.Fatal(err)
 	}
-	due, err := s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	due, err := s.SchedulesDueBy(ctx, base.Add(3*time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +284,7 @@ func testEndingBy(t *testing.T, s domain.Store) {
 	if err := s.UpdateSchedule(ctx, &late); err != nil {
 		t.Fatal(err)
 	}
-	due, err = s.SchedulesEndingBy(ctx, base.Add(3*time.Hour), 100)
+	due, err = s.SchedulesDueBy(ctx, base.Add(3*time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,9 +296,76 @@ func testEndingBy(t *testing.T, s domain.Store) {
 			t.Fatal("an expired schedule is still due")
 		}
 	}
-	limited, _ := s.SchedulesEndingBy(ctx, base.Add(100*time.Hour), 3)
+	limited, _ := s.SchedulesDueBy(ctx, base.Add(100*time.Hour), 3)
 	if len(limited) != 3 {
 		t.Fatalf("limit 3 gave %d", len(limited))
+	}
+}
+
+// testDueByStart: a schedule awaiting its start is due at its start (not
+// its end), in DueAt order with the ending ones, and moves to its end once
+// started; a permanent one awaiting its start is due too.
+func testDueByStart(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	put := func(id string, start, end time.Time, awaiting bool) {
+		t.Helper()
+		sc := sampleSchedule(id, userA, end)
+		sc.Start, sc.AwaitingStart = start, awaiting
+		if err := s.CreateSchedule(ctx, &sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("ends-2h", base, base.Add(2*time.Hour), false)
+	put("starts-1h", base.Add(time.Hour), base.Add(5*time.Hour), true)
+	put("starts-3h-permanent", base.Add(3*time.Hour), time.Time{}, true)
+	put("starts-50h", base.Add(50*time.Hour), base.Add(51*time.Hour), true)
+	ids := func(at time.Time) []string {
+		t.Helper()
+		due, err := s.SchedulesDueBy(ctx, at, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range due {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	if got, want := ids(base.Add(30*time.Minute)), []string(nil); !slices.Equal(got, want) {
+		t.Fatalf("due at +30m: %v, want %v", got, want)
+	}
+	if got, want := ids(base.Add(3*time.Hour)), []string{"starts-1h", "ends-2h", "starts-3h-permanent"}; !slices.Equal(got, want) {
+		t.Fatalf("due at +3h: %v, want %v (in due order)", got, want)
+	}
+	// Started: due at its end now.
+	sc, err := s.GetSchedule(ctx, "starts-1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.AwaitingStart = false
+	if err := s.UpdateSchedule(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(base.Add(3*time.Hour)), []string{"ends-2h", "starts-3h-permanent"}; !slices.Equal(got, want) {
+		t.Fatalf("after the start, due at +3h: %v, want %v", got, want)
+	}
+	if got, want := ids(base.Add(5*time.Hour)), []string{"ends-2h", "starts-3h-permanent", "starts-1h"}; !slices.Equal(got, want) {
+		t.Fatalf("due at +5h: %v, want %v", got, want)
+	}
+	if got, _ := s.GetSchedule(ctx, "starts-1h"); got.AwaitingStart {
+		t.Fatal("AwaitingStart not stored as cleared")
+	}
+	// Canceled before its start: it leaves the index.
+	perm, _ := s.GetSchedule(ctx, "starts-3h-permanent")
+	if !perm.AwaitingStart {
+		t.Fatal("AwaitingStart not stored")
+	}
+	perm.Status = domain.ScheduleRevoked
+	if err := s.UpdateSchedule(ctx, &perm); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(base.Add(100*time.Hour)), []string{"ends-2h", "starts-1h", "starts-50h"}; !slices.Equal(got, want) {
+		t.Fatalf("due at +100h: %v, want %v", got, want)
 	}
 }
 

@@ -25,9 +25,9 @@ import (
 	"github.com/jitpim/jitpim/shared/tablestore/azuritetest"
 )
 
-// BenchmarkSchedulesEndingBy sweeps 5 due schedules among 300 stored ones;
+// BenchmarkSchedulesDueBy sweeps 5 due schedules among 300 stored ones;
 // round-trips/op shows the cost follows what is due.
-func BenchmarkSchedulesEndingBy(b *testing.B) {
+func BenchmarkSchedulesDueBy(b *testing.B) {
 	conn := azuritetest.Start(b)
 	s := newStore(b, conn, tablestore.Options{})
 	ctx := context.Background()
@@ -44,7 +44,7 @@ func BenchmarkSchedulesEndingBy(b *testing.B) {
 	s.ResetRoundTrips()
 	b.ResetTimer()
 	for b.Loop() {
-		due, err := s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 100)
+		due, err := s.SchedulesDueBy(ctx, t0.Add(time.Hour), 100)
 		if err != nil || len(due) != 5 {
 			b.Fatalf("%d due, %v", len(due), err)
 		}
@@ -127,7 +127,10 @@ func percentile(sorted []time.Duration, q float64) float64 {
 // confirmed: the pending request sits in the polled status index, so the
 // sweep finds and finishes a removal a crash or a failing Graph left open),
 // Sweep expiring one 22, idle Sweep 5; activation notifications add 4 to
-// selfActivate and 5 to Decide.
+// selfActivate and 5 to Decide. A scheduled selfActivate 18 (it stores the
+// schedule and grants nothing), and the sweep starting it 39: the request's
+// ScheduleCreated → PendingProvisioning write, the re-checks, the grant and
+// moving the schedule from its start to its end in the due index.
 func TestRoundTrips(t *testing.T) {
 	conn := azuritetest.Start(t)
 	// warm makes a store's first audit append and reads happen before counting.
@@ -227,6 +230,26 @@ func TestRoundTrips(t *testing.T) {
 		}
 	})
 	figs = append(figs, figure{"ChainAudit with nothing pending", idle, 1})
+
+	// Scheduled access: the request stores its schedule and grants nothing;
+	// the sweep grants it at its start.
+	dave := eligibleUser(f)
+	var sched domain.Request
+	n = measure(s, func() {
+		var err error
+		sched, err = f.Submit(dave, enginetest.ScheduledSub(dave, roleApp, f.Now.Add(time.Hour), time.Hour))
+		if err != nil || sched.Status != domain.StatusScheduleCreated {
+			t.Fatalf("scheduled selfActivate: %s %v", sched.Status, err)
+		}
+	})
+	figs = append(figs, figure{"selfActivate scheduled", n, 20})
+	f.Advance(time.Hour)
+	n = measure(s, func() {
+		if res := f.Sweep(); res.Started != 1 || res.Errors != 0 {
+			t.Fatalf("sweep: %+v, want one started", res)
+		}
+	})
+	figs = append(figs, figure{"Sweep starting 1", n, 42})
 
 	for _, g := range figs {
 		t.Logf("%-28s %3d round trips (limit %d)", g.name, g.n, g.limit)
@@ -356,8 +379,8 @@ func BenchmarkSweepDue(b *testing.B) {
 				f.Advance(time.Hour + time.Minute)
 				probe.ResetRoundTrips()
 				start := time.Now()
-				if d, err := probe.SchedulesEndingBy(f.Ctx, f.Now, 0); err != nil || len(d) != due {
-					b.Fatalf("SchedulesEndingBy: %d due, %v; want %d", len(d), err, due)
+				if d, err := probe.SchedulesDueBy(f.Ctx, f.Now, 0); err != nil || len(d) != due {
+					b.Fatalf("SchedulesDueBy: %d due, %v; want %d", len(d), err, due)
 				}
 				dueTime += time.Since(start)
 				dueTrips += probe.RoundTrips()

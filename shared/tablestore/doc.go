@@ -48,10 +48,12 @@
 //   - ListSchedules: by principal, else by target, from the live partition
 //     (plus the ended one with IncludeEnded), in start order; with neither,
 //     a filtered scan of Schedules in id order.
-//   - SchedulesEndingBy(t): one range query "PartitionKey ge 'end-' and
+//   - SchedulesDueBy(t): one range query "PartitionKey ge 'end-' and
 //     PartitionKey le end-<hour of t> and RowKey lt <t>}": only buckets up to
-//     t's hour are read, and the service drops entries later than t. Entries
-//     leave the index when a schedule ends or its end moves.
+//     t's hour are read, and the service drops entries later than t. An
+//     entry's time is the schedule's DueAt (its start while it awaits it,
+//     else its end); entries move when it starts or its end moves, and
+//     leave the index when it ends.
 //   - UnsettledGrants: the small "unsettled" partition.
 //   - ListPolicies: the "policy" partition. ListAudit: a RowKey range of the
 //     audit partition, one query per page.
@@ -166,7 +168,7 @@
 //
 // RoundTrips counts every HTTP request sent. Typical figures (Azurite): a
 // point read 1; CreateRequest 3; CreateSchedule 4; an update that moves no
-// index entry 1; a schedule ending 6; SchedulesEndingBy 1 + one per due
+// index entry 1; a schedule ending 6; SchedulesDueBy 1 + one per due
 // schedule; PutGrant 1–2; a write with audit records 2 more (the pending
 // rows and the read-back); AppendAudit 1; ChainAudit 2 when nothing is
 // pending, else 3 + one marker read and one marker delete per record.

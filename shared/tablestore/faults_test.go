@@ -489,24 +489,24 @@ func TestFaults(t *testing.T) {
 		moved.End = t0.Add(5 * time.Hour)
 		wantCode(t, r.s.UpdateSchedule(ctx, &moved), domain.CodeTransient)
 		r.f.clear()
-		due, err := r.s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 10)
+		due, err := r.s.SchedulesDueBy(ctx, t0.Add(time.Hour), 10)
 		if err != nil || len(due) != 1 || due[0].ID != "s-1" {
 			t.Fatalf("the schedule's due entry was lost: %v %v", due, err)
 		}
-		due, _ = r.s.SchedulesEndingBy(ctx, t0.Add(6*time.Hour), 10)
+		due, _ = r.s.SchedulesDueBy(ctx, t0.Add(6*time.Hour), 10)
 		if len(due) != 1 {
 			t.Fatalf("the unreferenced entry must be skipped, got %d", len(due))
 		}
 		n := len(r.rows("ScheduleIndex"))
 		// Young leftovers may belong to a write in flight: kept. Old ones go.
 		r.advance(11 * time.Minute)
-		if _, err := r.s.SchedulesEndingBy(ctx, t0.Add(6*time.Hour), 10); err != nil {
+		if _, err := r.s.SchedulesDueBy(ctx, t0.Add(6*time.Hour), 10); err != nil {
 			t.Fatal(err)
 		}
 		if m := len(r.rows("ScheduleIndex")); m != n-1 {
 			t.Fatalf("stale entry not cleaned: %d entries, had %d", m, n)
 		}
-		due, _ = r.s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 10)
+		due, _ = r.s.SchedulesDueBy(ctx, t0.Add(time.Hour), 10)
 		if len(due) != 1 {
 			t.Fatal("cleanup removed a live entry")
 		}
@@ -519,7 +519,7 @@ func TestFaults(t *testing.T) {
 		r.f.clear()
 		_, err = r.s.GetSchedule(ctx, "ghost")
 		wantCode(t, err, domain.CodeNotFound)
-		due, _ = r.s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 10)
+		due, _ = r.s.SchedulesDueBy(ctx, t0.Add(time.Hour), 10)
 		if len(due) != 1 || due[0].ID != "s-1" {
 			t.Fatalf("ghost listed: %v", due)
 		}

@@ -91,6 +91,7 @@ func scheduleProps(s *domain.Schedule) *props {
 	p.str("Status", s.Status)
 	p.str("CreatedUsing", s.CreatedUsing)
 	p.str("EligibilityScheduleId", s.EligibilityScheduleID)
+	p.boolean("AwaitingStart", s.AwaitingStart)
 	p.tm("CreatedAt", s.CreatedAt)
 	p.tm("ModifiedAt", s.ModifiedAt)
 	p.tm("EndedAt", s.EndedAt)
@@ -111,6 +112,7 @@ func scheduleFrom(e entity) (domain.Schedule, error) {
 		Status:                rd.str("Status"),
 		CreatedUsing:          rd.str("CreatedUsing"),
 		EligibilityScheduleID: rd.str("EligibilityScheduleId"),
+		AwaitingStart:         rd.boolean("AwaitingStart"),
 		CreatedAt:             rd.tm("CreatedAt"),
 		ModifiedAt:            rd.tm("ModifiedAt"),
 		EndedAt:               rd.tm("EndedAt"),

@@ -31,8 +31,8 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 		{PK: "p" + le + "|" + EscapeKey(string(s.PrincipalID)), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "TargetKey": tk}},
 		{PK: "t" + le + "|" + EscapeKey(tk), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "PrincipalId": string(s.PrincipalID)}},
 	}
-	if live && !s.End.IsZero() {
-		w = append(w, ixWant{PK: endBucket(s.End), Prefix: timeKey(s.End) + "|" + EscapeKey(s.ID)})
+	if due := s.DueAt(); live && !due.IsZero() {
+		w = append(w, ixWant{PK: endBucket(due), Prefix: timeKey(due) + "|" + EscapeKey(s.ID)})
 	}
 	return w
 }
@@ -141,13 +141,15 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 	return page, nil
 }
 
-// SchedulesEndingBy implements domain.Store. It reads the due index: one
-// range query over the hour buckets up to t's ("end-…" partitions sort in
-// time order), filtered by the service to RowKeys (end times) at or before
+// SchedulesDueBy implements domain.Store. It reads the due index (keyed on
+// domain.Schedule.DueAt: the start of a schedule awaiting it, else the
+// end): one range query over the hour buckets up to t's ("end-…"
+// partitions sort in time order), filtered by the service to RowKeys (due
+// times) at or before
 // t, then one point read per entry to return the schedule and to confirm
 // the entry is current. Its cost grows with the due entries, never with
 // the schedules stored. limit <= 0 returns all that are due.
-func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
+func (s *Store) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
 	filter := "PartitionKey ge " + odataString("end-") + " and PartitionKey le " + odataString(endBucket(t)) +
 		" and RowKey lt " + odataString(timeKey(t)+"}")
 	var out []domain.Schedule
@@ -174,7 +176,7 @@ func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) (
 			if err != nil {
 				return nil, err
 			}
-			if sc.Status != domain.ScheduleProvisioned || sc.End.IsZero() || sc.End.After(t) {
+			if due := sc.DueAt(); sc.Status != domain.ScheduleProvisioned || due.IsZero() || due.After(t) {
 				continue
 			}
 			seen[m.PK] = true

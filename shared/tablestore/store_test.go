@@ -390,7 +390,7 @@ func TestStore(t *testing.T) {
 				t.Errorf("%+v: %s, want %s", *q, got, want)
 			}
 		}
-		due, _ := s.SchedulesEndingBy(ctx, t0.Add(10*time.Hour), 0)
+		due, _ := s.SchedulesDueBy(ctx, t0.Add(10*time.Hour), 0)
 		if len(due) != 3 || due[0].ID != "s-0" || due[2].ID != "s-4" {
 			t.Fatalf("due %v", due)
 		}
@@ -420,8 +420,8 @@ func TestStore(t *testing.T) {
 			due = schedule(fmt.Sprintf("due-%d", i), t0.Add(time.Duration(i)*time.Minute))
 			count("CreateSchedule (3 index entries)", 4, func() error { return s.CreateSchedule(ctx, &due) })
 		}
-		count("SchedulesEndingBy (3 due of 153)", 4, func() error {
-			d, err := s.SchedulesEndingBy(ctx, t0.Add(time.Hour), 100)
+		count("SchedulesDueBy (3 due of 153)", 4, func() error {
+			d, err := s.SchedulesDueBy(ctx, t0.Add(time.Hour), 100)
 			if len(d) != 3 {
 				return fmt.Errorf("%d due", len(d))
 			}
