@@ -42,9 +42,10 @@ type Dir struct {
 	// governance data (governance.go)
 	managers map[domain.ObjectID]domain.ObjectID
 	// names (names.go)
-	groupNames map[domain.ObjectID]string
-	roleDefs   map[domain.ObjectID]domain.RoleDefinition
-	signIns    []domain.SignIn
+	groupNames     map[domain.ObjectID]string
+	roleAssignable map[domain.ObjectID]bool
+	roleDefs       map[domain.ObjectID]domain.RoleDefinition
+	signIns        []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
 }
@@ -269,6 +270,10 @@ func (d *Dir) AddRoleAssignment(ctx context.Context, principal, role domain.Obje
 	if !d.principalExists(principal) {
 		// Graph answers 400: the principal is a property of the new assignment.
 		return "", false, domain.Invalid("principalID", "principal %s does not exist", principal)
+	}
+	if d.closed && d.groups[principal] && !d.roleAssignable[principal] {
+		// Graph answers 400 too: only a group created role-assignable can hold a role.
+		return "", false, domain.Invalid("principalID", "group %s is not role-assignable", principal)
 	}
 	if id, ok := d.findRole(principal, role, scope); ok {
 		return id, false, nil
