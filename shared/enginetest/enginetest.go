@@ -71,6 +71,10 @@ var tests = []struct {
 
 	{"SweepBreakGlassUntouched", testSweepBreakGlassUntouched},
 
+	{"GroupHolderExpires", testGroupHolderExpires},
+	{"GroupEligibleActivatedByAdmin", testGroupEligibleActivatedByAdmin},
+	{"GroupPrincipalRefusals", testGroupPrincipalRefusals},
+
 	{"ValidatedTicketOnTheAPI", testValidatedTicketOnTheAPI},
 	{"ValidationWithoutTicketSystemDenies", testValidationWithoutTicketSystemDenies},
 	{"TicketActivationWithoutMFAPolicy", testTicketActivationWithoutMFAPolicy},

@@ -44,6 +44,7 @@ type Dir struct {
 	// names (names.go)
 	groupNames     map[domain.ObjectID]string
 	roleAssignable map[domain.ObjectID]bool
+	missing        map[domain.ObjectID]bool // ids that name nothing, even while open
 	roleDefs       map[domain.ObjectID]domain.RoleDefinition
 	signIns        []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
@@ -83,6 +84,17 @@ func (d *Dir) SetEnabled(id domain.ObjectID, on bool) {
 	d.users[u.ID] = u
 }
 
+// AddMissing makes id name nothing, even while the directory is open: an
+// account or group deleted from the tenant.
+func (d *Dir) AddMissing(id domain.ObjectID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.missing == nil {
+		d.missing = map[domain.ObjectID]bool{}
+	}
+	d.missing[canon(id)] = true
+}
+
 // AddGroup declares an empty group and closes the directory (see the
 // package comment).
 func (d *Dir) AddGroup(id domain.ObjectID) {
@@ -116,12 +128,14 @@ func (d *Dir) direct(groupID domain.ObjectID, access string) map[domain.ObjectID
 }
 
 // groupExists is true for every group while the directory is open.
-func (d *Dir) groupExists(id domain.ObjectID) bool { return !d.closed || d.groups[id] }
+func (d *Dir) groupExists(id domain.ObjectID) bool {
+	return (!d.closed && !d.missing[id]) || d.groups[id]
+}
 
 // principalExists is true for every principal while the directory is open.
 func (d *Dir) principalExists(id domain.ObjectID) bool {
 	_, isUser := d.users[id]
-	return !d.closed || isUser || d.groups[id]
+	return (!d.closed && !d.missing[id]) || isUser || d.groups[id]
 }
 
 // transitive returns everything in a group, directly or through nested
