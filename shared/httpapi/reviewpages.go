@@ -90,6 +90,12 @@ func (p *Pages) review(w http.ResponseWriter, r *http.Request, token, inv string
 		if iv.Who == "" {
 			iv.Who = string(it.PrincipalID)
 		}
+		switch {
+		case it.PrincipalKind.IsGroup():
+			iv.Who = "Group " + iv.Who
+		case it.ViaGroupID != "":
+			iv.What += " (as a member of a group holding it)"
+		}
 		if it.Kind == domain.KindAssignment {
 			iv.Kind = "active"
 		}
