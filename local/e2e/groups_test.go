@@ -211,3 +211,40 @@ func TestReviewListsGroupHolders(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoReviewsRun: the demo policy file's access reviews are created by
+// the seed and their first instances start on the timer's first run, as on
+// `make run`; the seeds' quarterly review of privileged roles lists the God
+// Mode group as a group.
+func TestDemoReviewsRun(t *testing.T) {
+	gina := as(t, "gina", true)
+	defs := must(t, gina, 200, "GET", reviewDefs, nil)["value"].([]any)
+	byName := map[string]string{}
+	for _, d := range defs {
+		m := d.(map[string]any)
+		byName[m["displayName"].(string)] = m["id"].(string)
+	}
+	for _, name := range []string{"Privileged roles quarterly", "Global Administrator eligibility", "PAG-SERVICE-DESK membership"} {
+		id, ok := byName[name]
+		if !ok {
+			t.Fatalf("the demo review %q was not created: %v", name, byName)
+		}
+		insts := must(t, gina, 200, "GET", reviewDefs+"/"+id+"/instances", nil)["value"].([]any)
+		if len(insts) != 1 || insts[0].(map[string]any)["status"] != "InProgress" {
+			t.Fatalf("%q instances: %v", name, insts)
+		}
+		if name != "Privileged roles quarterly" {
+			continue
+		}
+		iid := insts[0].(map[string]any)["id"].(string)
+		found := false
+		for _, x := range must(t, gina, 200, "GET", reviewDefs+"/"+id+"/instances/"+iid+"/decisions", nil)["value"].([]any) {
+			it := x.(map[string]any)
+			p := it["principal"].(map[string]any)
+			found = found || (it["principalType"] == "Group" && p["displayName"] == "Global Administrators (God Mode)")
+		}
+		if !found {
+			t.Fatalf("the quarterly review does not list the God Mode group")
+		}
+	}
+}
