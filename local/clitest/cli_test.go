@@ -84,7 +84,11 @@ func newHarnessWith(t *testing.T, tickets domain.TicketSystem) *harness {
 	}
 	admins := domain.ObjectID(group(tenant, "jitpim-admins"))
 	for _, g := range tenant.Groups {
-		h.dir.AddNamedGroup(domain.ObjectID(g.ID), g.DisplayName)
+		if g.IsAssignableToRole {
+			h.dir.AddRoleAssignableGroup(domain.ObjectID(g.ID), g.DisplayName)
+		} else {
+			h.dir.AddNamedGroup(domain.ObjectID(g.ID), g.DisplayName)
+		}
 		if domain.ObjectID(g.ID) == admins {
 			for _, m := range g.Members {
 				h.dir.AddMember(admins, domain.ObjectID(m))

@@ -16,6 +16,13 @@ const bg2 = "f18e8cfa-4802-41ad-8761-3ba93cf992bf"
 func TestListRoleAssignmentsByRole(t *testing.T) {
 	e := newEnv(t, graphsim.Options{PageSize: 2}, nil)
 	ctx := context.Background()
+	// The groups' roles are jitpim's to give (the demo tenant starts without
+	// them): give two, as jitpim's policy file does.
+	for _, ra := range []struct{ principal, role string }{{godMode, roleGA}, {"6e2981ed-9cb2-4d22-928f-dd8946241809", roleExch}} {
+		if _, _, err := e.c.AddRoleAssignment(ctx, domain.CanonicalID(ra.principal), domain.CanonicalID(ra.role), "/"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	list, err := e.c.ListRoleAssignmentsByRole(ctx, roleGA)
 	if err != nil {
 		t.Fatal(err)

@@ -74,6 +74,11 @@ func (s simSeeder) AddNamedGroup(id domain.ObjectID, displayName string) {
 	s.must(s.sim.AddGroup(graphsim.Group{ID: string(id), DisplayName: displayName, SecurityEnabled: true}))
 }
 
+func (s simSeeder) AddRoleAssignableGroup(id domain.ObjectID, displayName string) {
+	s.t.Helper()
+	s.must(s.sim.AddGroup(graphsim.Group{ID: string(id), DisplayName: displayName, SecurityEnabled: true, IsAssignableToRole: true}))
+}
+
 func (s simSeeder) AddMember(groupID, memberID domain.ObjectID) {
 	s.t.Helper()
 	s.must(s.sim.AddToGroup(string(groupID), domain.AccessMember, string(memberID)))

@@ -40,6 +40,9 @@ type Seeder interface {
 	AddGroup(id domain.ObjectID)
 	// AddNamedGroup is AddGroup with the group's display name.
 	AddNamedGroup(id domain.ObjectID, displayName string)
+	// AddRoleAssignableGroup creates an empty security group created
+	// role-assignable (isAssignableToRole), which can hold directory roles.
+	AddRoleAssignableGroup(id domain.ObjectID, displayName string)
 	// AddMember puts a user or a group (nesting) directly in a group.
 	AddMember(groupID, memberID domain.ObjectID)
 	// AddOwner makes a user an owner of a group.
@@ -68,6 +71,7 @@ func Run(t *testing.T, newDir func(t *testing.T) (Directory, Seeder)) {
 		{"InvalidInput", testInvalid},
 		{"RoleAssignments", testRoleAssignments},
 		{"RoleAssignmentsByRole", testRoleAssignmentsByRole},
+		{"GroupPrincipals", testGroupPrincipals},
 		{"Manager", testManager},
 		{"CountUsers", testCountUsers},
 		{"SignIns", testSignIns},
@@ -648,6 +652,49 @@ func testRoleAssignmentsByRole(t *testing.T, d Directory, s Seeder) {
 	wantList(t, "Global Administrator after removing bob's", c.byRole(roleGA),
 		domain.RoleAssignment{ID: a, PrincipalID: alice, RoleDefinitionID: roleGA, DirectoryScopeID: domain.TenantScope},
 		domain.RoleAssignment{ID: au, PrincipalID: carol, RoleDefinitionID: roleGA, DirectoryScopeID: auScope})
+}
+
+// testGroupPrincipals: a group created role-assignable says so and can hold
+// a directory role, which is the group's alone (its members hold nothing
+// directly); a group that is not role-assignable is refused as a
+// principal (Graph answers 400), and a role removed from the group leaves
+// other holders' assignments alone.
+func testGroupPrincipals(t *testing.T, d Directory, s Seeder) {
+	ctx := context.Background()
+	c := checked{t, d}
+	seedPeople(s)
+	s.AddRoleAssignableGroup(pag, "Global Administrators (God Mode)")
+	s.AddNamedGroup(staff, "staff")
+	s.AddMember(pag, alice)
+	s.AddMember(staff, bob)
+	for _, tc := range []struct {
+		id         domain.ObjectID
+		assignable bool
+	}{{pag, true}, {pagUpper, true}, {staff, false}} {
+		g, err := d.GetGroup(ctx, tc.id)
+		if err != nil || g.IsAssignableToRole != tc.assignable {
+			t.Fatalf("GetGroup(%s) = %+v, %v; want isAssignableToRole %v", tc.id, g, err, tc.assignable)
+		}
+	}
+	id := c.assign(pag, roleGA, domain.TenantScope)
+	c.assignAgain(pagUpper, roleGA, "", id)
+	carols := c.assign(carol, roleGA, domain.TenantScope)
+	wantList(t, "the group's assignments", c.roles(pag),
+		domain.RoleAssignment{ID: id, PrincipalID: pag, RoleDefinitionID: roleGA, DirectoryScopeID: domain.TenantScope})
+	if l := c.roles(alice); len(l) != 0 {
+		t.Fatalf("alice holds the role through the group, not directly: %+v", l)
+	}
+	_, _, err := d.AddRoleAssignment(ctx, staff, roleGA, domain.TenantScope)
+	wantCode(t, "AddRoleAssignment(group that is not role-assignable)", err, domain.CodeInvalid)
+	if l := c.roles(staff); len(l) != 0 {
+		t.Fatalf("the refused group holds %+v", l)
+	}
+	c.unassign(id)
+	if l := c.roles(pag); len(l) != 0 {
+		t.Fatalf("the group still holds %+v", l)
+	}
+	wantList(t, "carol's assignment after the group's removal", c.roles(carol),
+		domain.RoleAssignment{ID: carols, PrincipalID: carol, RoleDefinitionID: roleGA, DirectoryScopeID: domain.TenantScope})
 }
 
 // wantList compares role assignments in any order.

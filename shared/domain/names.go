@@ -6,6 +6,9 @@ import "context"
 type Group struct {
 	ID          ObjectID
 	DisplayName string
+	// IsAssignableToRole is fixed when the group is created in Entra: only
+	// such a group can hold a directory role.
+	IsAssignableToRole bool
 }
 
 // RoleDefinition is a directory role (built-in or custom) as jitpim shows

@@ -161,6 +161,7 @@ type Request struct {
 	Kind             RequestKind
 	Action           Action
 	PrincipalID      ObjectID
+	PrincipalKind    PrincipalKind
 	Target           Target
 	Justification    string
 	Schedule         ScheduleInfo

@@ -62,6 +62,10 @@ type ReviewScope struct {
 	RoleDefinitionID ObjectID
 	GroupID          ObjectID
 	AccessID         string // member or owner
+	// ExpandGroupMembers lists the members of a group that holds a role
+	// as items of their own (Entra's "review group members"), beside the
+	// group's own item. Off, a group holder is one item, named as a group.
+	ExpandGroupMembers bool
 }
 
 // Covers reports whether a target is in the scope.
@@ -397,12 +401,16 @@ func (in ReviewInstance) Ended() bool {
 // active assignment (a live schedule) and what its reviewers decided
 // (accessReviewInstanceDecisionItem).
 type ReviewDecision struct {
-	ID           string
-	InstanceID   string
-	DefinitionID string
-	ScheduleID   string
-	Kind         RequestKind // eligibility or assignment
-	PrincipalID  ObjectID
+	ID            string
+	InstanceID    string
+	DefinitionID  string
+	ScheduleID    string
+	Kind          RequestKind // eligibility or assignment
+	PrincipalID   ObjectID
+	PrincipalKind PrincipalKind
+	// ViaGroupID is set on an item of a group member in a review that
+	// expands group holders: the member holds the role through this group.
+	ViaGroupID ObjectID
 	// PrincipalName and PrincipalUPN are what the directory said at the start.
 	PrincipalName string
 	PrincipalUPN  string

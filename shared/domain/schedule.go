@@ -25,6 +25,7 @@ type Schedule struct {
 	ID                    string
 	Kind                  RequestKind
 	PrincipalID           ObjectID
+	PrincipalKind         PrincipalKind
 	Target                Target
 	AssignmentType        string // assignments only
 	MemberType            string

@@ -30,7 +30,7 @@ func (e *Engine) adminRules(p domain.Policy, kind domain.RequestKind) domain.Adm
 // adminAssign handles adminAssign and adminRenew: a new eligibility or
 // active assignment.
 func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
+	if err := e.checkPrincipal(ctx, r); err != nil {
 		return err
 	}
 	c.markChecked(r.ID)
@@ -50,7 +50,7 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 		if !s.End.IsZero() {
 			until = "until " + s.End.UTC().Format(time.RFC3339)
 		}
-		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), until, s.ID)
+		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", e.principalName(ctx, r), kindWord(r.Kind), until, s.ID)
 	}
 	if r.Kind == domain.KindAssignment {
 		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
@@ -90,6 +90,7 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 	if err != nil {
 		return err
 	}
+	r.PrincipalKind = s.PrincipalKind
 	if !s.Live(c.Now) {
 		return domain.Errorf(domain.CodeConflict, "schedule %s has ended: use adminRenew", s.ID)
 	}

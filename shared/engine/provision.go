@@ -30,7 +30,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	}
 	fresh := c.checked[r.ID] // verified moments ago in this call
 	if !fresh {
-		if err := e.activeUser(ctx, r.PrincipalID); err != nil {
+		if err := e.checkPrincipal(ctx, r); err != nil {
 			if domain.IsCode(err, domain.CodeTransient) {
 				return err
 			}
@@ -42,7 +42,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		return fail(domain.Errorf(domain.CodeConflict, "the requested window ended at %s, before it could be granted", r.EndAt.UTC().Format(time.RFC3339)))
 	}
 	sc := domain.Schedule{
-		ID: r.ID, Kind: r.Kind, PrincipalID: r.PrincipalID, Target: r.Target, MemberType: domain.MemberDirect,
+		ID: r.ID, Kind: r.Kind, PrincipalID: r.PrincipalID, PrincipalKind: r.PrincipalKind, Target: r.Target, MemberType: domain.MemberDirect,
 		Start: r.StartAt, End: r.EndAt, Status: domain.ScheduleProvisioned, CreatedUsing: r.ID,
 		EligibilityScheduleID: r.EligibilityScheduleID, CreatedAt: c.Now, ModifiedAt: c.Now,
 	}

@@ -195,7 +195,7 @@ func (e *Engine) remove(ctx context.Context, c *Call, r *domain.Request, validat
 	if r.Action == domain.ActionSelfDeactivate && r.Kind == domain.KindAssignment && s.AssignmentType != domain.AssignmentActivated {
 		return domain.Errorf(domain.CodeForbidden, "an assignment given by an administrator can only be removed by one")
 	}
-	r.TargetScheduleID = s.ID
+	r.TargetScheduleID, r.PrincipalKind = s.ID, s.PrincipalKind
 	if validationOnly {
 		return r.Apply(domain.EvRemoved, c.Now, "")
 	}

@@ -145,7 +145,7 @@ func validateSubmission(in Submission) error {
 		return domain.Invalid("action", "selfActivate is an assignment request: post it to roleAssignmentScheduleRequests (or group assignmentScheduleRequests)")
 	}
 	if !in.PrincipalID.Valid() {
-		return domain.Invalid("principalId", "must be a user object id (a GUID), got %q", in.PrincipalID)
+		return domain.Invalid("principalId", "must be the object id (a GUID) of a user or a role-assignable group, got %q", in.PrincipalID)
 	}
 	if err := in.Target.Validate(); err != nil {
 		return err

@@ -56,7 +56,9 @@ func testAdminAssignRefusals(t *testing.T, su suite) {
 			return f.Admin, EligibilitySub(u, RoleGA, Permanent())
 		}, domain.CodeForbidden, "disabled"},
 		{"unknown account", func(f *Fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
-			return f.Admin, EligibilitySub(f.NewID(), RoleGA, Permanent())
+			gone := f.NewID()
+			f.Dir.AddMissing(gone)
+			return f.Admin, EligibilitySub(gone, RoleGA, Permanent())
 		}, domain.CodeNotFound, "does not exist"},
 		{"break-glass account", func(f *Fixture, u domain.ObjectID) (domain.ObjectID, engine.Submission) {
 			return f.Admin, AssignSub(f.BreakGlass, RoleGA, time.Hour)

@@ -82,6 +82,10 @@ var tests = []struct {
 	{"ScheduledRemovedOrRefusedBeforeStart", testScheduledRemovedOrRefusedBeforeStart},
 	{"ScheduledOverlapRefused", testScheduledOverlapRefused},
 
+	{"GroupHolderExpires", testGroupHolderExpires},
+	{"GroupEligibleActivatedByAdmin", testGroupEligibleActivatedByAdmin},
+	{"GroupPrincipalRefusals", testGroupPrincipalRefusals},
+
 	{"ValidatedTicketOnTheAPI", testValidatedTicketOnTheAPI},
 	{"ValidationWithoutTicketSystemDenies", testValidationWithoutTicketSystemDenies},
 	{"TicketActivationWithoutMFAPolicy", testTicketActivationWithoutMFAPolicy},

@@ -42,9 +42,11 @@ type Dir struct {
 	// governance data (governance.go)
 	managers map[domain.ObjectID]domain.ObjectID
 	// names (names.go)
-	groupNames map[domain.ObjectID]string
-	roleDefs   map[domain.ObjectID]domain.RoleDefinition
-	signIns    []domain.SignIn
+	groupNames     map[domain.ObjectID]string
+	roleAssignable map[domain.ObjectID]bool
+	missing        map[domain.ObjectID]bool // ids that name nothing, even while open
+	roleDefs       map[domain.ObjectID]domain.RoleDefinition
+	signIns        []domain.SignIn
 	// Fail, when set, is asked before every call; a non-nil error is returned instead.
 	Fail func(op string) error
 }
@@ -82,6 +84,17 @@ func (d *Dir) SetEnabled(id domain.ObjectID, on bool) {
 	d.users[u.ID] = u
 }
 
+// AddMissing makes id name nothing, even while the directory is open: an
+// account or group deleted from the tenant.
+func (d *Dir) AddMissing(id domain.ObjectID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.missing == nil {
+		d.missing = map[domain.ObjectID]bool{}
+	}
+	d.missing[canon(id)] = true
+}
+
 // AddGroup declares an empty group and closes the directory (see the
 // package comment).
 func (d *Dir) AddGroup(id domain.ObjectID) {
@@ -115,12 +128,14 @@ func (d *Dir) direct(groupID domain.ObjectID, access string) map[domain.ObjectID
 }
 
 // groupExists is true for every group while the directory is open.
-func (d *Dir) groupExists(id domain.ObjectID) bool { return !d.closed || d.groups[id] }
+func (d *Dir) groupExists(id domain.ObjectID) bool {
+	return (!d.closed && !d.missing[id]) || d.groups[id]
+}
 
 // principalExists is true for every principal while the directory is open.
 func (d *Dir) principalExists(id domain.ObjectID) bool {
 	_, isUser := d.users[id]
-	return !d.closed || isUser || d.groups[id]
+	return (!d.closed && !d.missing[id]) || isUser || d.groups[id]
 }
 
 // transitive returns everything in a group, directly or through nested
@@ -269,6 +284,10 @@ func (d *Dir) AddRoleAssignment(ctx context.Context, principal, role domain.Obje
 	if !d.principalExists(principal) {
 		// Graph answers 400: the principal is a property of the new assignment.
 		return "", false, domain.Invalid("principalID", "principal %s does not exist", principal)
+	}
+	if d.closed && d.groups[principal] && !d.roleAssignable[principal] {
+		// Graph answers 400 too: only a group created role-assignable can hold a role.
+		return "", false, domain.Invalid("principalID", "group %s is not role-assignable", principal)
 	}
 	if id, ok := d.findRole(principal, role, scope); ok {
 		return id, false, nil

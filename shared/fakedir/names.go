@@ -45,7 +45,19 @@ func (d *Dir) GetGroup(ctx context.Context, id domain.ObjectID) (domain.Group, e
 	if !d.groupExists(id) {
 		return domain.Group{}, domain.Errorf(domain.CodeNotFound, "group %s not found", id)
 	}
-	return domain.Group{ID: id, DisplayName: d.groupNames[id]}, nil
+	return domain.Group{ID: id, DisplayName: d.groupNames[id], IsAssignableToRole: d.roleAssignable[id]}, nil
+}
+
+// AddRoleAssignableGroup declares a group created role-assignable, the
+// only kind Entra lets hold a directory role once the directory is closed.
+func (d *Dir) AddRoleAssignableGroup(id domain.ObjectID, displayName string) {
+	d.AddNamedGroup(id, displayName)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.roleAssignable == nil {
+		d.roleAssignable = map[domain.ObjectID]bool{}
+	}
+	d.roleAssignable[canon(id)] = true
 }
 
 // GetRoleDefinition implements domain.DirectoryNames: the built-in roles

@@ -10,7 +10,8 @@ import (
 )
 
 // GetGroup implements domain.DirectoryNames with GET /groups/{id},
-// selecting only the id and display name (GroupMember.Read.All covers it).
+// selecting the id, display name and isAssignableToRole (GroupMember.Read.All
+// covers them).
 func (c *Client) GetGroup(ctx context.Context, idCanon domain.ObjectID) (domain.Group, error) {
 	id := string(idCanon)
 	if err := checkID("id", id); err != nil {
@@ -19,7 +20,7 @@ func (c *Client) GetGroup(ctx context.Context, idCanon domain.ObjectID) (domain.
 	ctx, cancel, ci := c.call(ctx)
 	defer cancel()
 	g, err := c.groups().ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "isAssignableToRole"}},
 	})
 	if err != nil {
 		return domain.Group{}, graphErr(err, ci, "get group %s", id)
@@ -27,7 +28,7 @@ func (c *Client) GetGroup(ctx context.Context, idCanon domain.ObjectID) (domain.
 	if deref(g.GetId()) == "" {
 		return domain.Group{}, domain.Errorf(domain.CodeInternal, "graph answered group %s without an id", id)
 	}
-	return domain.Group{ID: domain.CanonicalID(deref(g.GetId())), DisplayName: deref(g.GetDisplayName())}, nil
+	return domain.Group{ID: domain.CanonicalID(deref(g.GetId())), DisplayName: deref(g.GetDisplayName()), IsAssignableToRole: deref(g.GetIsAssignableToRole())}, nil
 }
 
 // GetRoleDefinition implements domain.DirectoryNames with GET

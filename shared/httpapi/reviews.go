@@ -244,6 +244,8 @@ type decisionOut struct {
 	// jitpim extensions.
 	AssignmentType       string `json:"assignmentType"` // eligible or active
 	ScheduleID           string `json:"scheduleId"`
+	PrincipalType        string `json:"principalType"` // User or Group
+	ViaGroupID           string `json:"viaGroupId,omitempty"`
 	RecommendationReason string `json:"recommendationReason,omitempty"`
 	DefaultApplied       bool   `json:"defaultDecisionApplied"`
 }
@@ -294,9 +296,14 @@ func parseReviewScope(in *reviewQueryIO) (domain.ReviewScope, error) {
 		return domain.ReviewScope{}, domain.Invalid("scope", "is required: %s", scopeHelp)
 	}
 	if strings.EqualFold(strings.TrimPrefix(in.ODataType, "#"), "microsoft.graph.principalResourceMembershipsScope") || len(in.ResourceScopes) > 0 {
+		expand := false
 		for _, p := range in.PrincipalScopes {
-			if q := trimGraphPrefix(p.Query); q != "/users" && q != "/users?$filter=accountEnabled eq true" {
-				return domain.ReviewScope{}, domain.Invalid("scope.principalScopes", "only /users is supported, got %q", p.Query)
+			switch q := trimGraphPrefix(p.Query); q {
+			case "/users", "/users?$filter=accountEnabled eq true", "/groups":
+			case expandMembersQuery:
+				expand = true
+			default:
+				return domain.ReviewScope{}, domain.Invalid("scope.principalScopes", "must be /users, /groups or %s (review the members of groups that hold the role), got %q", expandMembersQuery, p.Query)
 			}
 		}
 		if len(in.ResourceScopes) != 1 {
@@ -306,6 +313,10 @@ func parseReviewScope(in *reviewQueryIO) (domain.ReviewScope, error) {
 		if !ok {
 			return sc, domain.Invalid("scope.resourceScopes", "%q is not a scope jitpim reviews: %s", in.ResourceScopes[0].Query, scopeHelp)
 		}
+		if expand && sc.Kind == domain.ReviewScopeGroup {
+			return sc, domain.Invalid("scope.principalScopes", "%s applies to role reviews: a group review already lists the group's members", expandMembersQuery)
+		}
+		sc.ExpandGroupMembers = expand
 		return sc, nil
 	}
 	sc, ok := scopeFromQuery(in.Query)
@@ -315,10 +326,19 @@ func parseReviewScope(in *reviewQueryIO) (domain.ReviewScope, error) {
 	return sc, nil
 }
 
+// expandMembersQuery is the principal scope that asks a role review to
+// list the members of the groups holding the role as well (Entra's "review
+// group members"); without it a group holder is one item, named as a group.
+const expandMembersQuery = "/groups/transitiveMembers"
+
 func scopeJSON(sc domain.ReviewScope) reviewQueryIO {
 	rs := func(q string) reviewQueryIO {
+		ps := []reviewQueryIO{{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: "/users", QueryType: "MicrosoftGraph"}}
+		if sc.ExpandGroupMembers {
+			ps = append(ps, reviewQueryIO{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: expandMembersQuery, QueryType: "MicrosoftGraph"})
+		}
 		return reviewQueryIO{ODataType: "#microsoft.graph.principalResourceMembershipsScope",
-			PrincipalScopes: []reviewQueryIO{{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: "/users", QueryType: "MicrosoftGraph"}},
+			PrincipalScopes: ps,
 			ResourceScopes:  []reviewQueryIO{{ODataType: "#microsoft.graph.accessReviewQueryScope", Query: q, QueryType: "MicrosoftGraph"}}}
 	}
 	switch sc.Kind {
@@ -609,7 +629,13 @@ func decisionJSON(in domain.ReviewInstance, it domain.ReviewDecision) decisionOu
 		Decision: it.Decision, Justification: it.Justification, ApplyResult: it.ApplyResult, AppliedDateTime: timeJSON(it.AppliedAt),
 		Recommendation: it.Recommendation, PrincipalLink: string("https://graph.microsoft.com/v1.0/users/" + it.PrincipalID),
 		Principal: userIdentityOut{ODataType: "#microsoft.graph.userIdentity", ID: string(it.PrincipalID), DisplayName: it.PrincipalName, UserPrincipalName: it.PrincipalUPN},
-		Insights:  []struct{}{}, ScheduleID: it.ScheduleID, RecommendationReason: it.RecommendationReason, AssignmentType: "eligible"}
+		Insights:  []struct{}{}, ScheduleID: it.ScheduleID, RecommendationReason: it.RecommendationReason, AssignmentType: "eligible",
+		PrincipalType: it.PrincipalKind.Word(), ViaGroupID: string(it.ViaGroupID)}
+	if it.PrincipalKind.IsGroup() {
+		// Graph names a group holder as an identity linked to /groups.
+		out.PrincipalLink = "https://graph.microsoft.com/v1.0/groups/" + string(it.PrincipalID)
+		out.Principal = userIdentityOut{ODataType: "#microsoft.graph.identity", ID: string(it.PrincipalID), DisplayName: it.PrincipalName}
+	}
 	if it.Kind == domain.KindAssignment {
 		out.AssignmentType = "active"
 	}

@@ -100,6 +100,14 @@ func (r *Resolver) Person(ctx context.Context, id domain.ObjectID) string {
 	return domain.UnnamedUser(id)
 }
 
+// Principal names an assignment's principal: a person, or "group <name>".
+func (r *Resolver) Principal(ctx context.Context, id domain.ObjectID, kind domain.PrincipalKind) string {
+	if kind.IsGroup() {
+		return "group " + r.Group(ctx, id)
+	}
+	return r.Person(ctx, id)
+}
+
 // DisplayName is a user's display name alone (else the UPN), for where the
 // address would be noise (a greeting, a list of approvers); the id, marked,
 // when it cannot be read.

@@ -36,6 +36,14 @@ func (n namer) user(id domain.ObjectID) string {
 	return string(id)
 }
 
+// principal names a user, or a group as "group <name>".
+func (n namer) principal(id domain.ObjectID) string {
+	if s, ok := n.groups[id]; ok {
+		return "group " + s
+	}
+	return n.user(id)
+}
+
 func (n namer) group(id domain.ObjectID) string {
 	if s, ok := n.groups[id]; ok {
 		return s

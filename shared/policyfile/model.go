@@ -161,6 +161,8 @@ type Review struct {
 	ScopeGroup            domain.ObjectID // group id
 	ScopeAccess           string
 	ScopeName             string
+	ScopePrivilegedRoles  bool // every built-in role Microsoft marks privileged
+	ExpandGroupMembers    bool // list the members of groups holding the role too
 	Reviewers             []*Ref
 	ReviewerKind          string // "" (named reviewers), "self", "manager", "groupOwners"
 	Fallback              []*Ref

@@ -386,11 +386,15 @@ func planAssignments(n namer, dt DesiredTarget, as []*Assignment, active bool, l
 		now = time.Now()
 	}
 	for _, a := range as {
-		if a.Principal.Group {
+		if a.Principal.Group && t.Kind != domain.TargetRole {
 			continue // reported as not applied
 		}
 		pid := a.Principal.ID
-		subject := fmt.Sprintf("%s: %s for %s", a.Principal.Name, kind, n.target(t))
+		who := a.Principal.Name
+		if a.Principal.Group {
+			who = "group " + who
+		}
+		subject := fmt.Sprintf("%s: %s for %s", who, kind, n.target(t))
 		want := wantExpiry(a, dt.Policy)
 		just := a.Justification
 		if just == "" {
@@ -439,7 +443,7 @@ func planAssignments(n namer, dt DesiredTarget, as []*Assignment, active bool, l
 		if used[s.ID] {
 			continue
 		}
-		subject := fmt.Sprintf("%s: %s for %s, not in the file", n.user(s.PrincipalID), kind, n.target(t))
+		subject := fmt.Sprintf("%s: %s for %s, not in the file", n.principal(s.PrincipalID), kind, n.target(t))
 		removals = append(removals, Change{Op: "remove", Kind: "assignment", Subject: subject, Details: []string{liveExpiry(s)}, Held: !o.AllowRemovals,
 			Calls: []APICall{{"POST", path, requestBody("adminRemove", s.PrincipalID, t, "removed by jitpim config apply: not in the policy file", nil, s.ID)}}})
 	}
@@ -447,11 +451,11 @@ func planAssignments(n namer, dt DesiredTarget, as []*Assignment, active bool, l
 }
 
 func (pl *Plan) notApplied(f *File, n namer, live *Live) {
-	groups := NotApplied{What: "roles and groups given to groups",
-		Reason: "jitpim's requests are for users: assign roles to role-assignable groups in Entra, and make users eligible for the group here (PIM for Groups)"}
+	groups := NotApplied{What: "groups given group membership or ownership",
+		Reason: "jitpim gives groups directory roles only (as Entra does for role-assignable groups): make the group's members eligible for the group instead"}
 	for _, t := range f.Targets {
 		for _, a := range append(append([]*Assignment{}, t.Eligible...), t.Active...) {
-			if !a.Principal.Group {
+			if !a.Principal.Group || t.T.Kind == domain.TargetRole {
 				continue
 			}
 			kind := "eligible"

@@ -56,7 +56,19 @@ func normalQuery(q string) string {
 	return strings.Replace(q, "/members", "/transitiveMembers", 1)
 }
 
+const (
+	privilegedRolesQuery = "/roleManagement/directory/roleDefinitions?$filter=isPrivileged eq true"
+	// expandMembersQuery is the principal scope that has a role review list
+	// the members of the groups holding the role (the API's spelling of
+	// Entra's "review group members").
+	expandMembersQuery = "/groups/transitiveMembers"
+	expandedSuffix     = " + group members"
+)
+
 func (r *Review) scopeQuery() string {
+	if r.ScopePrivilegedRoles {
+		return privilegedRolesQuery
+	}
 	if r.ScopeRole != "" {
 		return "/roleManagement/directory/roleDefinitions/" + string(r.ScopeRole)
 	}
@@ -91,7 +103,11 @@ func (r *Review) pattern() string {
 
 // Shape is the definition the file asks for, as plan compares it.
 func (r *Review) Shape() ReviewShape {
-	s := ReviewShape{Scope: r.scopeQuery(), DurationInDays: r.DurationInDays, DefaultDecision: r.DefaultDecision, AutoApply: r.AutoApply,
+	scope := r.scopeQuery()
+	if r.ExpandGroupMembers {
+		scope += expandedSuffix
+	}
+	s := ReviewShape{Scope: scope, DurationInDays: r.DurationInDays, DefaultDecision: r.DefaultDecision, AutoApply: r.AutoApply,
 		Justification: r.JustificationRequired, Recommendations: r.Recommendations, Reminders: r.Reminders,
 		Recurrence: r.pattern() + "/" + strconv.Itoa(r.Every), RangeType: "noEnd"}
 	for _, q := range r.reviewerQueries() {
@@ -108,9 +124,13 @@ func (r *Review) Shape() ReviewShape {
 // Body is the accessReviewScheduleDefinition apply POSTs.
 func (r *Review) Body() map[string]any {
 	scope := map[string]any{"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": r.scopeQuery(), "queryType": "MicrosoftGraph"}
-	if r.ScopeRole != "" {
+	if r.ScopeRole != "" || r.ScopePrivilegedRoles {
 		scope = map[string]any{"@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
 			"resourceScopes": []map[string]any{{"query": r.scopeQuery(), "queryType": "MicrosoftGraph"}}}
+		if r.ExpandGroupMembers {
+			scope["principalScopes"] = []map[string]any{{"query": "/users", "queryType": "MicrosoftGraph"},
+				{"query": expandMembersQuery, "queryType": "MicrosoftGraph"}}
+		}
 	}
 	fallback := []map[string]any{}
 	for _, x := range r.Fallback {
@@ -140,8 +160,9 @@ func (r *Review) Body() map[string]any {
 }
 
 type reviewQueryJSON struct {
-	Query          string            `json:"query"`
-	ResourceScopes []reviewQueryJSON `json:"resourceScopes"`
+	Query           string            `json:"query"`
+	ResourceScopes  []reviewQueryJSON `json:"resourceScopes"`
+	PrincipalScopes []reviewQueryJSON `json:"principalScopes"`
 }
 
 type reviewDefJSON struct {
@@ -176,6 +197,11 @@ func (j reviewDefJSON) live() LiveReview {
 		Reminders: st.ReminderNotificationsEnabled, Recurrence: "once"}
 	if len(j.Scope.ResourceScopes) > 0 {
 		s.Scope = normalQuery(j.Scope.ResourceScopes[0].Query)
+	}
+	for _, p := range j.Scope.PrincipalScopes {
+		if normalQuery(p.Query) == expandMembersQuery {
+			s.Scope += expandedSuffix
+		}
 	}
 	for _, q := range j.Reviewers {
 		s.Reviewers = append(s.Reviewers, normalQuery(q.Query))

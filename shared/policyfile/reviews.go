@@ -91,12 +91,21 @@ func (p *parser) reviews(root *mapping) {
 func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 	n := m.get("scope")
 	if isNull(n) {
-		p.d.errorf(m.line(), "%s needs a scope: {role: <role>} or {group: <group>, access: member}", what)
+		p.d.errorf(m.line(), "%s needs a scope: {role: <role>}, {privilegedRoles: true} or {group: <group>, access: member}", what)
 		return
 	}
 	s := p.d.asMapping(n, what+": scope")
 	role, group, access := s.str("role"), s.str("group"), s.str("access")
+	privileged, expand := s.boolean("privilegedRoles"), s.boolean("expandGroupMembers")
+	r.ExpandGroupMembers = expand.V
+	if expand.V && !role.Set && !privileged.V {
+		p.d.errorf(expand.Line, "%s: scope.expandGroupMembers applies to role reviews (role: or privilegedRoles: true)", what)
+	}
 	switch {
+	case privileged.V && (role.Set || group.Set):
+		p.d.errorf(n.Line, "%s: scope is privilegedRoles, a role or a group, not several", what)
+	case privileged.V:
+		r.ScopePrivilegedRoles, r.ScopeName = true, "every privileged role"
 	case role.Set && group.Set:
 		p.d.errorf(n.Line, "%s: scope names a role or a group, not both", what)
 	case role.Set:
@@ -117,9 +126,9 @@ func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 			r.ScopeGroup, r.ScopeAccess, r.ScopeName = id, acc, name+" "+acc
 		}
 	default:
-		p.d.errorf(n.Line, "%s: scope needs role: or group:", what)
+		p.d.errorf(n.Line, "%s: scope needs role:, group: or privilegedRoles: true", what)
 	}
-	s.done("role", "group", "access")
+	s.done("role", "group", "access", "privilegedRoles", "expandGroupMembers")
 }
 
 func (p *parser) reviewers(m *mapping, r *Review, what string) {
@@ -135,7 +144,7 @@ func (p *parser) reviewers(m *mapping, r *Review, what string) {
 			r.ReviewerKind = "manager"
 		case "groupowners":
 			r.ReviewerKind = "groupOwners"
-			if r.ScopeRole != "" {
+			if r.ScopeRole != "" || r.ScopePrivilegedRoles {
 				p.d.errorf(n.Line, "%s: groupOwners review a group; this review's scope is a role", what)
 			}
 		default:

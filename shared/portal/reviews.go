@@ -179,6 +179,12 @@ func (p *Portal) reviewScreen(v *visit, def, inst, action, csrf, back string) {
 		if row.Who.Name == "" { // the directory gave no display name when the item was written
 			row.Who = n.person(it.PrincipalID)
 		}
+		switch {
+		case it.PrincipalKind.IsGroup():
+			row.Who.Name, row.Who.UPN = "Group "+row.Who.Name, ""
+		case it.ViaGroupID != "":
+			row.What += " (as a member of group " + p.eng.Names().Group(ctx, it.ViaGroupID) + ", which holds it)"
+		}
 		if it.Kind == domain.KindAssignment {
 			row.Kind = "active"
 		}

@@ -122,7 +122,10 @@ func (svc *Service) applyItem(ctx context.Context, c *engine.Call, in *domain.Re
 		}
 	}
 	reason := fmt.Sprintf("access review %q: %s", in.DisplayName, why)
-	if svc.breakGlass.Protects(it.PrincipalID) {
+	if svc.breakGlass.Protects(it.PrincipalID) || it.ViaGroupID != "" {
+		// A group member's access is the group's: removing the group's
+		// assignment would take it from everyone in the group, so a denied
+		// member is left to the group's own membership review.
 		result = domain.ApplyNotSupported
 	} else {
 		r := domain.Request{ID: reqID, Kind: it.Kind, Action: domain.ActionAdminRemove, PrincipalID: it.PrincipalID, Target: it.Target,

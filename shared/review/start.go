@@ -140,7 +140,11 @@ func (svc *Service) startInstance(ctx context.Context, c *engine.Call, in *domai
 	if err != nil {
 		return 0, false, err
 	}
-	todo := slices.DeleteFunc(scheds, func(s domain.Schedule) bool { return have[DecisionID(in.ID, s.ID)] })
+	subs, err := svc.subjects(ctx, in.Scope, scheds)
+	if err != nil {
+		return 0, false, err
+	}
+	todo := slices.DeleteFunc(subs, func(sb subject) bool { return have[sb.itemID(in.ID)] })
 	written := 0
 	if len(todo) > 0 {
 		items, err := svc.buildItems(ctx, c, in, todo)
@@ -162,20 +166,25 @@ func (svc *Service) startInstance(ctx context.Context, c *engine.Call, in *domai
 }
 
 // buildItems resolves reviewers and recommendations for the schedules.
-func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.ReviewInstance, scheds []domain.Schedule) ([]domain.ReviewDecision, error) {
+func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.ReviewInstance, subs []subject) ([]domain.ReviewDecision, error) {
 	needManager := slices.ContainsFunc(in.Reviewers, func(r domain.Reviewer) bool { return r.Kind == domain.ReviewerManager })
 	needRec := in.Settings.RecommendationsEnabled || in.Settings.DefaultDecision == domain.DefaultRecommendation
 	if needManager && svc.reader == nil {
 		return nil, domain.Errorf(domain.CodeInvalid, "manager reviewers need the directory reader, which this service does not have")
 	}
-	var ids []domain.ObjectID
+	var ids, groupIDs []domain.ObjectID
 	seen := map[domain.ObjectID]bool{}
 	var targets []domain.Target
 	seenT := map[string]bool{}
-	for _, s := range scheds {
-		if !seen[s.PrincipalID] {
-			seen[s.PrincipalID] = true
-			ids = append(ids, s.PrincipalID)
+	for _, sb := range subs {
+		s := sb.s
+		if !seen[sb.id] {
+			seen[sb.id] = true
+			if sb.kind.IsGroup() {
+				groupIDs = append(groupIDs, sb.id)
+			} else {
+				ids = append(ids, sb.id)
+			}
 		}
 		if s.Kind == domain.KindEligibility && !seenT[s.Target.Key()] {
 			seenT[s.Target.Key()] = true
@@ -185,6 +194,15 @@ func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.R
 	facts, err := svc.lookupPrincipals(ctx, c, ids, needManager, needRec)
 	if err != nil {
 		return nil, err
+	}
+	groups, err := svc.lookupGroups(ctx, groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range groupIDs {
+		// A group has no manager and no sign-in: its facts are its name.
+		g, ok := groups[id]
+		facts[id] = &principalFacts{user: domain.User{ID: id, DisplayName: g.DisplayName, Enabled: true}, exists: ok}
 	}
 	var acts map[string]time.Time
 	if needRec {
@@ -212,14 +230,17 @@ func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.R
 		return refs, nil
 	}
 	named := namedReviewers(*in)
-	items := make([]domain.ReviewDecision, 0, len(scheds))
-	for _, s := range scheds {
-		f := facts[s.PrincipalID]
+	items := make([]domain.ReviewDecision, 0, len(subs))
+	for _, sb := range subs {
+		s := sb.s
+		f := facts[sb.id]
 		var primary []domain.Reviewer
 		for _, r := range in.Reviewers {
 			switch r.Kind {
 			case domain.ReviewerSelf:
-				primary = append(primary, domain.Reviewer{Kind: domain.ReviewerUser, ID: s.PrincipalID})
+				if !sb.kind.IsGroup() { // a group cannot review itself: its item goes to the fallback reviewers
+					primary = append(primary, domain.Reviewer{Kind: domain.ReviewerUser, ID: sb.id})
+				}
 			case domain.ReviewerManager:
 				if f.manager != "" {
 					primary = append(primary, domain.Reviewer{Kind: domain.ReviewerUser, ID: f.manager})
@@ -237,21 +258,25 @@ func (svc *Service) buildItems(ctx context.Context, c *engine.Call, in *domain.R
 			}
 		}
 		// Items list only their own reviewers; the named ones review every item.
-		self := domain.Reviewer{Kind: domain.ReviewerUser, ID: s.PrincipalID}
+		self := domain.Reviewer{Kind: domain.ReviewerUser, ID: sb.id}
 		reviewers, fallback := dedupeReviewers(primary), false
 		others := slices.DeleteFunc(append(slices.Clone(reviewers), named...), func(r domain.Reviewer) bool { return r.Key() == self.Key() })
 		if len(others) == 0 && !in.SelfReview() && len(in.Fallback) > 0 {
 			// Nobody but the holder (who may not approve their own access), or nobody at all.
 			reviewers, fallback = dedupeReviewers(append(reviewers, in.Fallback...)), true
 		}
-		it := domain.ReviewDecision{ID: DecisionID(in.ID, s.ID), InstanceID: in.ID, DefinitionID: in.DefinitionID, ScheduleID: s.ID,
-			Kind: s.Kind, PrincipalID: s.PrincipalID, PrincipalName: f.user.DisplayName, PrincipalUPN: f.user.UserPrincipalName,
+		it := domain.ReviewDecision{ID: sb.itemID(in.ID), InstanceID: in.ID, DefinitionID: in.DefinitionID, ScheduleID: s.ID,
+			Kind: s.Kind, PrincipalID: sb.id, PrincipalKind: sb.kind, ViaGroupID: sb.via, PrincipalName: f.user.DisplayName, PrincipalUPN: f.user.UserPrincipalName,
 			Target: s.Target, ScheduleEnd: s.End, Reviewers: reviewers, Fallback: fallback, Decision: domain.ReviewNotReviewed,
 			Recommendation: domain.RecommendationNotAvailable}
 		if needRec {
-			activated := acts[domain.GrantKey(s.PrincipalID, s.Target)]
+			activated := acts[domain.GrantKey(sb.id, s.Target)]
 			it.LastSignIn, it.LastActivation = f.lastSignIn, activated
 			switch {
+			case sb.kind.IsGroup() && !f.exists:
+				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the group no longer exists"
+			case sb.kind.IsGroup():
+				it.RecommendationReason = "a group does not sign in: review the people in it"
 			case !f.exists:
 				it.Recommendation, it.RecommendationReason = domain.ReviewDeny, "the account no longer exists"
 			case !f.user.Enabled:

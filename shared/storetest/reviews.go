@@ -182,6 +182,9 @@ func testReviewDecisions(t *testing.T, s domain.ReviewStore) {
 	for i := 0; i < 250; i++ { // more than two transactions' worth
 		items = append(items, sampleItem("inst-1", i, rev))
 	}
+	// A group holder's item, and a member's item through that group.
+	items[7].ViaGroupID = group1
+	items[9].PrincipalID, items[9].PrincipalKind, items[9].PrincipalUPN = group1, domain.PrincipalGroup, ""
 	n, err := s.AddReviewDecisions(ctx, "inst-1", items)
 	if err != nil || n != 250 {
 		t.Fatalf("first add: %d %v", n, err)
@@ -196,6 +199,9 @@ func testReviewDecisions(t *testing.T, s domain.ReviewStore) {
 	want := items[7]
 	want.Version = got.Version
 	same(t, "decision item", got, want)
+	if got, err := s.GetReviewDecision(ctx, "inst-1", "item-00009"); err != nil || got.PrincipalKind != domain.PrincipalGroup || got.PrincipalID != group1 {
+		t.Fatalf("a group holder's item: %+v %v", got, err)
+	}
 	_, err = s.GetReviewDecision(ctx, "inst-2", "item-00007")
 	wantCode(t, err, domain.CodeNotFound)
 

@@ -252,6 +252,26 @@ func testSchedules(t *testing.T, s domain.Store) {
 	if got := list(domain.ScheduleQuery{Kind: domain.KindEligibility, TargetKey: e.Target.Key()}); len(got) != 1 {
 		t.Fatalf("by kind+target %v", got)
 	}
+
+	// A group principal's request and schedule keep their kind.
+	gs := sampleSchedule("s-3", group1, base.Add(time.Hour))
+	gs.PrincipalKind, gs.AssignmentType = domain.PrincipalGroup, domain.AssignmentAssigned
+	if err := s.CreateSchedule(ctx, &gs); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetSchedule(ctx, "s-3"); err != nil || got.PrincipalKind != domain.PrincipalGroup {
+		t.Fatalf("group schedule %+v, %v", got, err)
+	}
+	gr := sampleRequest("req-group")
+	gr.PrincipalID, gr.PrincipalKind, gr.Action = group1, domain.PrincipalGroup, domain.ActionAdminAssign
+	if err := s.CreateRequest(ctx, &gr); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRequest(ctx, "req-group"); err != nil {
+		t.Fatal(err)
+	} else {
+		same(t, "group request", got, gr)
+	}
 }
 
 func testEndingBy(t *testing.T, s domain.Store) {

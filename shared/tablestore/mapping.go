@@ -19,6 +19,7 @@ func requestProps(r *domain.Request) *props {
 	p.str("Kind", string(r.Kind))
 	p.str("Action", string(r.Action))
 	p.id("PrincipalId", r.PrincipalID)
+	p.str("PrincipalKind", string(r.PrincipalKind))
 	p.target(r.Target)
 	p.str("Justification", r.Justification)
 	p.tm("ScheduleStart", r.Schedule.Start)
@@ -46,11 +47,12 @@ func requestProps(r *domain.Request) *props {
 func requestFrom(e entity) (domain.Request, error) {
 	rd := &reader{m: e.Props}
 	r := domain.Request{
-		ID:          rd.str("Id"),
-		Kind:        domain.RequestKind(rd.str("Kind")),
-		Action:      domain.Action(rd.str("Action")),
-		PrincipalID: rd.id("PrincipalId"),
-		Target:      rd.target(),
+		ID:            rd.str("Id"),
+		Kind:          domain.RequestKind(rd.str("Kind")),
+		Action:        domain.Action(rd.str("Action")),
+		PrincipalID:   rd.id("PrincipalId"),
+		PrincipalKind: domain.PrincipalKind(rd.str("PrincipalKind")),
+		Target:        rd.target(),
 		Schedule: domain.ScheduleInfo{
 			Start:          rd.tm("ScheduleStart"),
 			ExpirationType: domain.ExpirationType(rd.str("ScheduleExpirationType")),
@@ -83,6 +85,7 @@ func scheduleProps(s *domain.Schedule) *props {
 	p.str("Id", s.ID)
 	p.str("Kind", string(s.Kind))
 	p.id("PrincipalId", s.PrincipalID)
+	p.str("PrincipalKind", string(s.PrincipalKind))
 	p.target(s.Target)
 	p.str("AssignmentType", s.AssignmentType)
 	p.str("MemberType", s.MemberType)
@@ -104,6 +107,7 @@ func scheduleFrom(e entity) (domain.Schedule, error) {
 		ID:                    rd.str("Id"),
 		Kind:                  domain.RequestKind(rd.str("Kind")),
 		PrincipalID:           rd.id("PrincipalId"),
+		PrincipalKind:         domain.PrincipalKind(rd.str("PrincipalKind")),
 		Target:                rd.target(),
 		AssignmentType:        rd.str("AssignmentType"),
 		MemberType:            rd.str("MemberType"),

@@ -117,6 +117,8 @@ func reviewItemProps(d *domain.ReviewDecision) *props {
 	p.id("PrincipalId", d.PrincipalID)
 	p.str("PrincipalName", d.PrincipalName)
 	p.str("PrincipalUpn", d.PrincipalUPN)
+	p.str("PrincipalKind", string(d.PrincipalKind))
+	p.id("ViaGroupId", d.ViaGroupID)
 	p.target(d.Target)
 	p.tm("ScheduleEnd", d.ScheduleEnd)
 	p.js("Reviewers", d.Reviewers, len(d.Reviewers) == 0)
@@ -140,6 +142,7 @@ func reviewItemFrom(e entity) (domain.ReviewDecision, error) {
 	rd := &reader{m: e.Props}
 	d := domain.ReviewDecision{ID: rd.str("Id"), InstanceID: rd.str("InstanceId"), DefinitionID: rd.str("DefinitionId"), ScheduleID: rd.str("ScheduleId"),
 		Kind: domain.RequestKind(rd.str("Kind")), PrincipalID: rd.id("PrincipalId"), PrincipalName: rd.str("PrincipalName"), PrincipalUPN: rd.str("PrincipalUpn"),
+		PrincipalKind: domain.PrincipalKind(rd.str("PrincipalKind")), ViaGroupID: rd.id("ViaGroupId"),
 		Target: rd.target(), ScheduleEnd: rd.tm("ScheduleEnd"), Fallback: rd.boolean("Fallback"), Recommendation: rd.str("Recommendation"),
 		RecommendationReason: rd.str("RecommendationReason"), LastSignIn: rd.tm("LastSignIn"), LastActivation: rd.tm("LastActivation"), Decision: rd.str("Decision"), Justification: rd.str("Justification"),
 		ReviewedBy: rd.id("ReviewedBy"), ReviewedAt: rd.tm("ReviewedAt"), ApplyResult: rd.str("ApplyResult"), AppliedAt: rd.tm("AppliedAt"),
