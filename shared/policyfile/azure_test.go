@@ -69,3 +69,50 @@ azureRoles:
 		}
 	}
 }
+
+// The settings table's Owner row: "approver: other owners of the
+// resource" is written otherOwners, becomes the resource-owners approver
+// of the Azure role's policy, and is refused where there is no resource.
+func TestOtherOwnersApprover(t *testing.T) {
+	const head = "version: 1\ndirectory:\n  users:\n    alice: c4049c7c-e12b-4472-b42d-c24808aa1054\n  subscriptions:\n    Contoso Production: 8f1c2a63-5d4e-4b7a-9c3e-2a6b1d0f4e57\n"
+	f := policyfile.Parse("azure.yaml", []byte(head+`azureRoles:
+  Owner on Contoso Production:
+    settings:
+      approval: true
+      approvers: [otherOwners]
+      escalation: {afterMinutes: 60, approvers: [alice]}
+`), now)
+	if errs := f.Errors(); len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	d := f.Desired()
+	if len(d.Targets) != 1 {
+		t.Fatalf("%d targets", len(d.Targets))
+	}
+	p := d.Targets[0].Policy
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Activation.Stages[0]
+	if len(s.PrimaryApprovers) != 1 || s.PrimaryApprovers[0] != (domain.Approver{Kind: domain.ApproverResourceOwners}) ||
+		len(s.EscalationApprovers) != 1 || s.EscalationApprovers[0].Kind != domain.ApproverUser {
+		t.Fatalf("stage %+v: want the other owners, escalating to alice", s)
+	}
+
+	for _, tc := range []struct{ name, src string }{
+		{"a directory role", "roles:\n  Global Administrator:\n    settings: {approval: true, approvers: [otherOwners]}\n"},
+		{"a tier", "tiers:\n  L3:\n    settings: {approval: true, approvers: [otherOwners]}\n"},
+		{"the defaults", "defaults:\n  approval: true\n  approvers: [alice]\n  escalation: {afterMinutes: 5, approvers: [otherOwners]}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := policyfile.Parse("bad.yaml", []byte(head+tc.src), now).Errors()
+			found := false
+			for _, e := range errs {
+				found = found || strings.Contains(e.String(), "otherOwners approves only Azure roles")
+			}
+			if !found {
+				t.Fatalf("errors %v: want otherOwners refused outside azureRoles", errs)
+			}
+		})
+	}
+}

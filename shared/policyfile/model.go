@@ -104,6 +104,9 @@ type Ref struct {
 	Text  string
 	Line  int
 	Group bool            // a group ({group: X} or a name from directory.groups)
+	// ResourceOwners is the approver "otherOwners": whoever else holds
+	// Owner at the Azure role's scope when an activation is requested.
+	ResourceOwners bool
 	ID    domain.ObjectID // resolved object id; empty when unresolved
 	Name  string          // readable name
 }
