@@ -116,3 +116,50 @@ func TestOtherOwnersApprover(t *testing.T) {
 		})
 	}
 }
+
+// An access review can cover an Azure role at a scope, both named as
+// people read them; its definition carries the role definition's ARM id
+// below the scope (queryType ARM), as the server writes it back.
+func TestAccessReviewOfAnAzureRole(t *testing.T) {
+	const head = "version: 1\ndirectory:\n  users:\n    alice: c4049c7c-e12b-4472-b42d-c24808aa1054\n  subscriptions:\n    Contoso Production: 8f1c2a63-5d4e-4b7a-9c3e-2a6b1d0f4e57\n"
+	review := `accessReviews:
+  - name: Contributors on rg-web
+    scope: {azureRole: Contributor on Contoso Production/rg-web}
+    reviewers: [alice]
+    recurrence: {every: 3, unit: months}
+    durationInDays: 14
+    defaultDecision: deny
+    autoApply: true
+`
+	f := policyfile.Parse("azure.yaml", []byte(head+review), now)
+	if errs := f.Errors(); len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if len(f.Reviews) != 1 {
+		t.Fatalf("%d reviews", len(f.Reviews))
+	}
+	r := f.Reviews[0]
+	want := domain.AzureRoleTarget(domain.AzureRoleContributor, "/subscriptions/8f1c2a63-5d4e-4b7a-9c3e-2a6b1d0f4e57/resourcegroups/rg-web")
+	if r.ScopeAzure != want || r.ScopeName != "Contributor on Contoso Production/rg-web" {
+		t.Fatalf("scope %+v %q, want %+v", r.ScopeAzure, r.ScopeName, want)
+	}
+	body := r.Body()
+	scopes := body["scope"].(map[string]any)["resourceScopes"].([]map[string]any)
+	if q := scopes[0]["query"]; q != want.ResourceScope+"/providers/Microsoft.Authorization/roleDefinitions/"+string(domain.AzureRoleContributor) || scopes[0]["queryType"] != "ARM" {
+		t.Fatalf("resource scope %v", scopes[0])
+	}
+
+	for _, tc := range []struct{ name, src, want string }{
+		{"unknown role", strings.Replace(review, "Contributor on", "Contributer on", 1), `did you mean "Contributor"`},
+		{"unknown subscription", strings.Replace(review, "Contoso Production", "Fabrikam", 1), "names no subscription"},
+		{"group owners of no group", strings.Replace(review, "reviewers: [alice]", "reviewers: groupOwners", 1), "groupOwners review a group"},
+		{"a role and an Azure role", strings.Replace(review, "{azureRole:", "{role: Global Administrator, azureRole:", 1), "one role, group or Azure role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := policyfile.Parse("bad.yaml", []byte(head+tc.src), now).Errors()
+			if len(errs) == 0 || !strings.Contains(errs[0].String(), tc.want) {
+				t.Fatalf("errors %v, want one saying %q", errs, tc.want)
+			}
+		})
+	}
+}

@@ -163,6 +163,7 @@ type Review struct {
 	ScopeRole             domain.ObjectID // role definition id
 	ScopeGroup            domain.ObjectID // group id
 	ScopeAccess           string
+	ScopeAzure            domain.Target // an Azure role at a scope; zero otherwise
 	ScopeName             string
 	Reviewers             []*Ref
 	ReviewerKind          string // "" (named reviewers), "self", "manager", "groupOwners"

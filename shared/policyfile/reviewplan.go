@@ -57,6 +57,9 @@ func normalQuery(q string) string {
 }
 
 func (r *Review) scopeQuery() string {
+	if t := r.ScopeAzure; t.Kind != "" {
+		return wire.AzureRoleReviewQuery(t.ResourceScope, string(t.RoleDefinitionID))
+	}
 	if r.ScopeRole != "" {
 		return "/roleManagement/directory/roleDefinitions/" + string(r.ScopeRole)
 	}
@@ -108,9 +111,13 @@ func (r *Review) Shape() ReviewShape {
 // Body is the accessReviewScheduleDefinition apply POSTs.
 func (r *Review) Body() map[string]any {
 	scope := map[string]any{"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": r.scopeQuery(), "queryType": "MicrosoftGraph"}
-	if r.ScopeRole != "" {
+	if r.ScopeRole != "" || r.ScopeAzure.Kind != "" {
+		queryType := "MicrosoftGraph"
+		if r.ScopeAzure.Kind != "" {
+			queryType = "ARM"
+		}
 		scope = map[string]any{"@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
-			"resourceScopes": []map[string]any{{"query": r.scopeQuery(), "queryType": "MicrosoftGraph"}}}
+			"resourceScopes": []map[string]any{{"query": r.scopeQuery(), "queryType": queryType}}}
 	}
 	fallback := []map[string]any{}
 	for _, x := range r.Fallback {

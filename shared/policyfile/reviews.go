@@ -91,14 +91,21 @@ func (p *parser) reviews(root *mapping) {
 func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 	n := m.get("scope")
 	if isNull(n) {
-		p.d.errorf(m.line(), "%s needs a scope: {role: <role>} or {group: <group>, access: member}", what)
+		p.d.errorf(m.line(), "%s needs a scope: {role: <role>}, {group: <group>, access: member} or {azureRole: <role> on <scope>}", what)
 		return
 	}
 	s := p.d.asMapping(n, what+": scope")
-	role, group, access := s.str("role"), s.str("group"), s.str("access")
+	role, group, access, azure := s.str("role"), s.str("group"), s.str("access"), s.str("azureRole")
 	switch {
-	case role.Set && group.Set:
-		p.d.errorf(n.Line, "%s: scope names a role or a group, not both", what)
+	case role.Set && group.Set || azure.Set && (role.Set || group.Set):
+		p.d.errorf(n.Line, "%s: scope names one role, group or Azure role", what)
+	case azure.Set:
+		if access.Set {
+			p.d.errorf(access.Line, "%s: scope.access applies to groups only", what)
+		}
+		if t, name, ok := p.resolveAzureTarget(azure.V, azure.Line); ok {
+			r.ScopeAzure, r.ScopeName = t, name
+		}
 	case role.Set:
 		if access.Set {
 			p.d.errorf(access.Line, "%s: scope.access applies to groups only", what)
@@ -117,9 +124,9 @@ func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 			r.ScopeGroup, r.ScopeAccess, r.ScopeName = id, acc, name+" "+acc
 		}
 	default:
-		p.d.errorf(n.Line, "%s: scope needs role: or group:", what)
+		p.d.errorf(n.Line, "%s: scope needs role:, group: or azureRole:", what)
 	}
-	s.done("role", "group", "access")
+	s.done("role", "group", "access", "azureRole")
 }
 
 func (p *parser) reviewers(m *mapping, r *Review, what string) {
@@ -135,7 +142,7 @@ func (p *parser) reviewers(m *mapping, r *Review, what string) {
 			r.ReviewerKind = "manager"
 		case "groupowners":
 			r.ReviewerKind = "groupOwners"
-			if r.ScopeRole != "" {
+			if r.ScopeRole != "" || r.ScopeAzure.Kind != "" {
 				p.d.errorf(n.Line, "%s: groupOwners review a group; this review's scope is a role", what)
 			}
 		default:
