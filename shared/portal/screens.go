@@ -57,10 +57,15 @@ type roleRow struct {
 }
 
 // targetName names a role or group for people. Built-in roles have their
-// Entra names; a group shows as its id until the directory port can name it.
+// Entra names, Azure roles their role and scope ("Contributor at resource
+// group rg-web (subscription …)"); a group shows as its id until the
+// directory port can name it.
 func targetName(t domain.Target) (name, kind string) {
-	if t.Kind == domain.TargetGroup {
+	switch t.Kind {
+	case domain.TargetGroup:
 		return "group " + string(t.GroupID), map[string]string{"owner": "Group owner"}[t.AccessID] + map[bool]string{true: "Group member"}[t.AccessID != "owner"]
+	case domain.TargetAzureRole:
+		return domain.TargetName(t), "Azure role"
 	}
 	return domain.TargetName(t), "Directory role"
 }
@@ -117,7 +122,7 @@ func plural(n int, unit string) string {
 // with one store query.
 func (p *Portal) schedules(v *visit, kind domain.RequestKind) ([]domain.Schedule, error) {
 	pg, err := p.eng.ListSchedules(v.r.Context(), v.call, engine.ScheduleFilter{Kind: kind, PrincipalID: v.sess.ObjectID,
-		InstancesOnly: kind == domain.KindAssignment, Limit: 200})
+		InstancesOnly: kind == domain.KindAssignment, AllTargets: true, Limit: 200})
 	return pg.Items, err
 }
 
