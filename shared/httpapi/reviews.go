@@ -9,8 +9,8 @@ import (
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
-	"github.com/jitpim/jitpim/shared/wire"
 	"github.com/jitpim/jitpim/shared/review"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // Access reviews, in the shapes of Graph's accessReviews API
