@@ -103,12 +103,12 @@ type Escalation struct {
 type Ref struct {
 	Text  string
 	Line  int
-	Group bool // a group ({group: X} or a name from directory.groups)
+	Group bool            // a group ({group: X} or a name from directory.groups)
+	ID    domain.ObjectID // resolved object id; empty when unresolved
+	Name  string          // readable name
 	// ResourceOwners is the approver "otherOwners": whoever else holds
 	// Owner at the Azure role's scope when an activation is requested.
 	ResourceOwners bool
-	ID             domain.ObjectID // resolved object id; empty when unresolved
-	Name           string          // readable name
 }
 
 // Tier is a named policy that its targets inherit (Tier_{name}).
