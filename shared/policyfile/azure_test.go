@@ -150,7 +150,7 @@ func TestAccessReviewOfAnAzureRole(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ name, src, want string }{
-		{"unknown role", strings.Replace(review, "Contributor on", "Contributer on", 1), `did you mean "Contributor"`},
+		{"unknown role", strings.Replace(review, "Contributor on", "Contributors on", 1), `did you mean "Contributor"`},
 		{"unknown subscription", strings.Replace(review, "Contoso Production", "Fabrikam", 1), "names no subscription"},
 		{"group owners of no group", strings.Replace(review, "reviewers: [alice]", "reviewers: groupOwners", 1), "groupOwners review a group"},
 		{"a role and an Azure role", strings.Replace(review, "{azureRole:", "{role: Global Administrator, azureRole:", 1), "one role, group or Azure role"},
