@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,6 +43,8 @@ type armClients struct {
 	assign    *armauthorization.RoleAssignmentScheduleRequestsClient
 	instances *armauthorization.RoleAssignmentScheduleInstancesClient
 	eligInst  *armauthorization.RoleEligibilityScheduleInstancesClient
+	policies  *armauthorization.RoleManagementPoliciesClient
+	bindings  *armauthorization.RoleManagementPolicyAssignmentsClient
 }
 
 func armAs(t *testing.T, alias string) armClients {
@@ -61,7 +62,8 @@ func armAs(t *testing.T, alias string) armClients {
 		t.Fatal(err)
 	}
 	return armClients{f.NewRoleEligibilityScheduleRequestsClient(), f.NewRoleAssignmentScheduleRequestsClient(),
-		f.NewRoleAssignmentScheduleInstancesClient(), f.NewRoleEligibilityScheduleInstancesClient()}
+		f.NewRoleAssignmentScheduleInstancesClient(), f.NewRoleEligibilityScheduleInstancesClient(),
+		f.NewRoleManagementPoliciesClient(), f.NewRoleManagementPolicyAssignmentsClient()}
 }
 
 func roleRef(role domain.ObjectID) *string {
@@ -78,8 +80,10 @@ func respErr(err error) (int, string) {
 
 // TestAzureResourceRoleThroughARMClients is the Azure walkthrough, driven
 // by the armauthorization v2 clients: an admin makes Stan eligible for
-// Contributor on rg-web; his activation waits for the subscription's Owner
-// (Alice) and is granted in Azure by her approval; the clients read and
+// Contributor on rg-web; his activation waits for the other owners of the
+// resource (the demo policy file's otherOwners: Alice, the subscription's
+// Owner; not the break-glass Owner) and is granted in Azure by her
+// approval; the clients read and
 // list the requests and instances; expiry removes exactly that assignment,
 // and the assignments made outside jitpim (Owners on the subscription, a
 // break-glass account among them, and Stan's own Reader on rg-data) stay.
@@ -114,13 +118,12 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 		t.Fatalf("self-made eligibility: %v, want 403", err)
 	}
 
-	// The settings table's Owner row: approval by the resource's Owner.
-	policyID := "AzureRole_" + string(domain.AzureRoleContributor) + "_" + base64.RawURLEncoding.EncodeToString([]byte(strings.ToLower(demoRGWeb)))
-	rule := "policies/roleManagementPolicies/" + policyID + "/rules/Approval_EndUser_Assignment"
+	// The settings table's Owner row, applied from the demo policy file:
+	// approval by the other owners of the resource.
+	if owners := approversOf(t, gina, demoRGWeb, domain.AzureRoleContributor); len(owners) != 1 || *owners[0].UserType != armUserTypeOwners {
+		t.Fatalf("Contributor on rg-web is approved by %+v, want the other owners of the resource", owners)
+	}
 	ginaHTTP := as(t, "gina", true)
-	must(t, ginaHTTP, 200, "PATCH", rule, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "setting": map[string]any{
-		"isApprovalRequired": true, "approvalMode": "SingleStage", "approvalStages": []any{map[string]any{"approvalStageTimeOutInDays": 1,
-			"primaryApprovers": []any{map[string]any{"@odata.type": "#microsoft.graph.singleUser", "userId": user("alice")}}}}}})
 
 	actName := uuid.NewString()
 	act, err := stan.assign.Create(ctx, demoRGWeb, actName, armauthorization.RoleAssignmentScheduleRequest{Properties: &armauthorization.RoleAssignmentScheduleRequestProperties{
@@ -134,6 +137,18 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 	}
 	if *act.Properties.Status != armauthorization.StatusPendingApproval || act.Properties.ApprovalID == nil {
 		t.Fatalf("activation: %+v, want PendingApproval with an approvalId", act.Properties)
+	}
+	// The owners were read from Azure as Stan asked: Alice, and not the
+	// break-glass account that owns the subscription too.
+	approvalPath := "providers/Microsoft.Authorization/roleAssignmentApprovals/" + actName + "?api-version=2021-01-01-preview"
+	approval := must(t, as(t, "alice", true), 200, "GET", approvalPath, nil)
+	if !strings.Contains(fmt.Sprint(approval), "assignedToMe:true") {
+		t.Fatalf("approval as Alice %v: want the stage assigned to her", approval)
+	}
+	// The break-glass account (a Global Administrator, so it may read the
+	// approval) is not asked, and may not decide.
+	if code, out, _ := as(t, "bg1", true).Do(ctx, "GET", approvalPath, nil); code != 200 || strings.Contains(fmt.Sprint(out), "assignedToMe:true") {
+		t.Fatalf("approval as the break-glass Owner: %d %v, want it not assigned to them", code, out)
 	}
 	if st.ARM.Has(stanID, string(domain.AzureRoleContributor), demoRGWeb) {
 		t.Fatal("Contributor granted before approval")
@@ -159,8 +174,10 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 
 	stagePath := "providers/Microsoft.Authorization/roleAssignmentApprovals/" + actName + "/stages/stage-1?api-version=2021-01-01-preview"
 	decision := map[string]any{"properties": map[string]any{"reviewResult": "Approve", "justification": "trust me"}}
-	if code, out, _ := as(t, "stan", true).Do(ctx, "PUT", stagePath, decision); code != 403 {
-		t.Fatalf("self-approval: %d %v", code, out)
+	for _, who := range []string{"stan", "bg1"} {
+		if code, out, _ := as(t, who, true).Do(ctx, "PUT", stagePath, decision); code != 403 {
+			t.Fatalf("approval by %s: %d %v, want 403", who, code, out)
+		}
 	}
 	// Someone who is neither requester, approver nor admin is told the approval does not exist.
 	if code, out, _ := as(t, "adam", true).Do(ctx, "PUT", stagePath, decision); code != 404 {

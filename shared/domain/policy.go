@@ -15,7 +15,8 @@ const (
 	ApprovalNone        = "NoApproval"
 )
 
-// ApproverKind tells a single user from the members of a group.
+// ApproverKind tells a single user from the members of a group (and from
+// the other owners of an Azure resource, ApproverResourceOwners).
 type ApproverKind string
 
 // The approver kinds.
@@ -264,6 +265,9 @@ func (p Policy) Validate() error {
 				return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: at most %d approvers", i+1, MaxApproversPerStage)
 			}
 			for _, ap := range append(slices.Clone(s.PrimaryApprovers), s.EscalationApprovers...) {
+				if ap.Kind == ApproverResourceOwners && ap.ID == "" {
+					continue
+				}
 				if (ap.Kind != ApproverUser && ap.Kind != ApproverGroup) || !ap.ID.Valid() {
 					return Invalid("Approval_EndUser_Assignment.approvalStages", "stage %d: approver %q is not a user or group object id", i+1, ap.ID)
 				}
@@ -280,6 +284,9 @@ func (p Policy) Validate() error {
 		if !r.a.AllowPermanent && r.a.MaxDuration <= 0 {
 			return Invalid(r.name+".maximumDuration", "expiring assignments need a maximum duration")
 		}
+	}
+	if err := p.validResourceOwners(); err != nil {
+		return err
 	}
 	if p.Scope == ScopeTier && !ValidTierName(p.Tier) {
 		return Invalid("tier", "tier names are 1 to 64 letters, digits, '-' or '_'")

@@ -53,6 +53,7 @@ const (
 	ReviewScopeRole            ReviewScopeKind = "role"            // one directory role, at every directory scope
 	ReviewScopeGroup           ReviewScopeKind = "group"           // membership or ownership of one group
 	ReviewScopePrivilegedRoles ReviewScopeKind = "privilegedRoles" // every built-in role Microsoft marks privileged
+	ReviewScopeAzureRole       ReviewScopeKind = "azureRole"       // one Azure role at one Azure scope (assignments made there)
 )
 
 // ReviewScope is what a review covers: the eligible and active assignments
@@ -66,6 +67,10 @@ type ReviewScope struct {
 	// as items of their own (Entra's "review group members"), beside the
 	// group's own item. Off, a group holder is one item, named as a group.
 	ExpandGroupMembers bool
+	// ResourceScope is the Azure scope of an azureRole review, canonical
+	// (ParseAzureScope). Assignments made at scopes below it are reviewed
+	// where they were made, and those inherited from above are not jitpim's.
+	ResourceScope string
 }
 
 // Covers reports whether a target is in the scope.
@@ -75,6 +80,8 @@ func (s ReviewScope) Covers(t Target) bool {
 		return t.Kind == TargetRole && t.RoleDefinitionID == s.RoleDefinitionID
 	case ReviewScopeGroup:
 		return t.Kind == TargetGroup && t.GroupID == s.GroupID && t.AccessID == s.AccessID
+	case ReviewScopeAzureRole:
+		return t == AzureRoleTarget(s.RoleDefinitionID, s.ResourceScope)
 	case ReviewScopePrivilegedRoles:
 		if t.Kind != TargetRole {
 			return false
@@ -99,9 +106,18 @@ func (s ReviewScope) Validate() error {
 		if s.AccessID != AccessMember && s.AccessID != AccessOwner {
 			return Invalid("scope", "group access must be member or owner, got %q", s.AccessID)
 		}
+	case ReviewScopeAzureRole:
+		if !s.RoleDefinitionID.Valid() {
+			return Invalid("scope", "must name an Azure role definition id (a GUID), got %q", s.RoleDefinitionID)
+		}
+		if c, err := ParseAzureScope("scope", s.ResourceScope); err != nil {
+			return err
+		} else if c != s.ResourceScope {
+			return Invalid("scope", "the Azure scope must be canonical (lower case, no trailing slash), got %q", s.ResourceScope)
+		}
 	case ReviewScopePrivilegedRoles:
 	default:
-		return Invalid("scope", "must be a role, a group, or every privileged role")
+		return Invalid("scope", "must be a role, a group, an Azure role at a scope, or every privileged role")
 	}
 	return nil
 }
@@ -113,6 +129,8 @@ func (s ReviewScope) String() string {
 		return TargetName(RoleTarget(s.RoleDefinitionID, TenantScope)) + " (every directory scope)"
 	case ReviewScopeGroup:
 		return TargetName(GroupTarget(s.GroupID, s.AccessID))
+	case ReviewScopeAzureRole:
+		return TargetName(AzureRoleTarget(s.RoleDefinitionID, s.ResourceScope))
 	case ReviewScopePrivilegedRoles:
 		return "every privileged role"
 	}

@@ -63,6 +63,9 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 			return domain.Policy{}, err
 		}
 	}
+	if p, err = e.resolveResourceOwners(ctx, r, p); err != nil {
+		return domain.Policy{}, err
+	}
 	r.StartAt, r.EndAt, r.EligibilityScheduleID = start, end, elig.ID
 	c.markChecked(r.ID)
 	return p, nil

@@ -13,6 +13,7 @@ import (
 type ScheduleFilter struct {
 	Kind          domain.RequestKind
 	TargetKind    domain.TargetKind // "" = directory roles and groups (Azure roles only when asked for)
+	AllTargets    bool              // every kind, Azure roles too (the portal's own lists)
 	PrincipalID   domain.ObjectID
 	Match         func(domain.Target) bool
 	InstancesOnly bool
@@ -47,7 +48,7 @@ func (e *Engine) ListSchedules(ctx context.Context, c *Call, f ScheduleFilter) (
 			return out, err
 		}
 		for _, s := range p.Items {
-			kindOK := s.Target.Kind == f.TargetKind || (f.TargetKind == "" && s.Target.Kind != domain.TargetAzureRole)
+			kindOK := f.AllTargets || s.Target.Kind == f.TargetKind || (f.TargetKind == "" && s.Target.Kind != domain.TargetAzureRole)
 			if !kindOK || !listed(s, c.Now) || (f.InstancesOnly && s.Upcoming(c.Now)) {
 				continue
 			}

@@ -122,6 +122,8 @@ var tests = []struct {
 	{"AzureFailuresRetriedByName", testAzureFailuresRetriedByName},
 	{"AzureOverlap", testAzureOverlap},
 	{"AzureNamedRequests", testAzureNamedRequests},
+	{"AzureOtherOwnersApprove", testAzureOtherOwnersApprove},
+	{"AzureNoOtherOwnerRefused", testAzureNoOtherOwnerRefused},
 }
 
 // Run runs the suite as subtests; newStore must return an empty store

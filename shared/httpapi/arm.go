@@ -38,6 +38,8 @@ const (
 	armEligibilityInstances = "roleEligibilityScheduleInstances"
 	armAssignmentInstances  = "roleAssignmentScheduleInstances"
 	armApprovals            = "roleAssignmentApprovals"
+	armPolicies             = "roleManagementPolicies"
+	armPolicyAssignments    = "roleManagementPolicyAssignments"
 )
 
 // armResource is ARM's envelope of every resource.
@@ -118,7 +120,7 @@ type armPath struct {
 }
 
 var armCollections = []string{armEligibilityRequests, armAssignmentRequests, armEligibilitySchedules, armAssignmentSchedules,
-	armEligibilityInstances, armAssignmentInstances, armApprovals}
+	armEligibilityInstances, armAssignmentInstances, armApprovals, armPolicies, armPolicyAssignments}
 
 func parseARMPath(p string) (armPath, error) {
 	p = strings.TrimPrefix(p, "/api")
@@ -146,7 +148,9 @@ func parseARMPath(p string) (armPath, error) {
 	if (out.collection == armApprovals) != (out.scope == "") {
 		return armPath{}, domain.Errorf(domain.CodeNotFound, "%s lives at the tenant (/providers/Microsoft.Authorization/%s), other resources below a scope", armApprovals, armApprovals)
 	}
-	if len(segs) > 1 {
+	if len(segs) > 1 && (out.collection == armPolicies || out.collection == armPolicyAssignments) {
+		out.name = segs[1] // a policy id: base64 of the scope, case-sensitive (armpolicies.go)
+	} else if len(segs) > 1 {
 		out.name = strings.ToLower(segs[1])
 		if !domain.IsGUID(out.name) {
 			return armPath{}, domain.Invalid("name", "must be a GUID, got %q", segs[1])
@@ -177,6 +181,8 @@ func (s *Server) serveARM(ctx context.Context, c *engine.Call, r *http.Request) 
 	switch {
 	case p.collection == armApprovals:
 		return s.armApproval(ctx, c, r, p)
+	case p.collection == armPolicies || p.collection == armPolicyAssignments:
+		return s.armPolicy(ctx, c, r, p)
 	case p.collection == armEligibilityRequests || p.collection == armAssignmentRequests:
 		kind := domain.KindEligibility
 		if p.collection == armAssignmentRequests {

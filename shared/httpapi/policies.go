@@ -99,9 +99,12 @@ func adminEnablement(id, level string, r domain.AdminRules) wire.Rule {
 func usersOf(as []domain.Approver) []wire.UserSet {
 	out := []wire.UserSet{}
 	for _, a := range as {
-		if a.Kind == domain.ApproverGroup {
+		switch a.Kind {
+		case domain.ApproverGroup:
 			out = append(out, wire.UserSet{ODataType: wire.ODataGroupMembers, GroupID: string(a.ID), IsBackup: bp(false)})
-		} else {
+		case domain.ApproverResourceOwners:
+			out = append(out, wire.UserSet{ODataType: wire.ODataResourceOwners, Description: "other owners of the resource", IsBackup: bp(false)})
+		default:
 			out = append(out, wire.UserSet{ODataType: wire.ODataSingleUser, UserID: string(a.ID), IsBackup: bp(false)})
 		}
 	}
@@ -125,8 +128,13 @@ func approversOf(field string, us []wire.UserSet) ([]domain.Approver, error) {
 				return nil, err
 			}
 			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: id})
+		case wire.ODataResourceOwners:
+			if u.UserID != "" || u.GroupID != "" {
+				return nil, domain.Invalid(at, "%s names nobody: the owners are read from Azure when an activation is requested", wire.ODataResourceOwners)
+			}
+			out = append(out, domain.Approver{Kind: domain.ApproverResourceOwners})
 		default:
-			return nil, domain.Invalid(field, "approvers must be %s or %s, got %q", wire.ODataSingleUser, wire.ODataGroupMembers, u.ODataType)
+			return nil, domain.Invalid(field, "approvers must be %s, %s or %s, got %q", wire.ODataSingleUser, wire.ODataGroupMembers, wire.ODataResourceOwners, u.ODataType)
 		}
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/engine"
 	"github.com/jitpim/jitpim/shared/review"
+	"github.com/jitpim/jitpim/shared/wire"
 )
 
 // Access reviews, in the shapes of Graph's accessReviews API
@@ -260,10 +261,14 @@ var (
 	groupMembersRE    = regexp.MustCompile(`^/groups/` + guidRE + `/(transitiveMembers|members)(/microsoft\.graph\.user)?$`)
 	groupOwnersRE     = regexp.MustCompile(`^/groups/` + guidRE + `/owners(/microsoft\.graph\.user)?$`)
 	userQueryRE       = regexp.MustCompile(`^/users/` + guidRE + `$`)
+	// An Azure role at a scope, as the role definition's resource id
+	// below that scope (queryType ARM).
+	azureRoleQueryRE = regexp.MustCompile(`(?i)^(/.+)/providers/Microsoft\.Authorization/roleDefinitions/` + guidRE + `$`)
 )
 
 const scopeHelp = `use {"@odata.type": "#microsoft.graph.principalResourceMembershipsScope", "resourceScopes": [{"query": "/roleManagement/directory/roleDefinitions/{roleId}"}]} for a role, ` +
 	`resourceScopes query "/roleManagement/directory/roleDefinitions?$filter=isPrivileged eq true" for every privileged role, ` +
+	`resourceScopes query "{Azure scope}/providers/Microsoft.Authorization/roleDefinitions/{roleId}" (queryType ARM) for an Azure role at a scope, ` +
 	`or {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": "/groups/{groupId}/transitiveMembers"} (or /owners) for a group`
 
 func trimGraphPrefix(q string) string {
@@ -276,6 +281,13 @@ func trimGraphPrefix(q string) string {
 
 func scopeFromQuery(q string) (domain.ReviewScope, bool) {
 	q = trimGraphPrefix(q)
+	if m := azureRoleQueryRE.FindStringSubmatch(q); m != nil {
+		scope, err := domain.ParseAzureScope("scope", m[1])
+		if err != nil {
+			return domain.ReviewScope{}, false
+		}
+		return domain.ReviewScope{Kind: domain.ReviewScopeAzureRole, RoleDefinitionID: domain.CanonicalID(m[2]), ResourceScope: scope}, true
+	}
 	if m := roleQueryRE.FindStringSubmatch(q); m != nil {
 		return domain.ReviewScope{Kind: domain.ReviewScopeRole, RoleDefinitionID: domain.CanonicalID(m[1])}, true
 	}
@@ -346,6 +358,10 @@ func scopeJSON(sc domain.ReviewScope) reviewQueryIO {
 		return rs(string("/roleManagement/directory/roleDefinitions/" + sc.RoleDefinitionID))
 	case domain.ReviewScopePrivilegedRoles:
 		return rs("/roleManagement/directory/roleDefinitions?$filter=isPrivileged eq true")
+	case domain.ReviewScopeAzureRole:
+		out := rs(wire.AzureRoleReviewQuery(sc.ResourceScope, string(sc.RoleDefinitionID)))
+		out.ResourceScopes[0].QueryType = "ARM"
+		return out
 	}
 	q := "/groups/" + sc.GroupID + "/transitiveMembers"
 	if sc.AccessID == domain.AccessOwner {
@@ -640,10 +656,16 @@ func decisionJSON(in domain.ReviewInstance, it domain.ReviewDecision) decisionOu
 		out.AssignmentType = "active"
 	}
 	out.PrincipalResourceMembership.MembershipType = "direct"
-	if it.Target.Kind == domain.TargetGroup {
+	switch it.Target.Kind {
+	case domain.TargetGroup:
 		out.Resource = decisionResourceOut{ID: string(it.Target.GroupID), DisplayName: domain.TargetName(it.Target), Type: "group"}
 		out.ResourceLink = string("https://graph.microsoft.com/v1.0/groups/" + it.Target.GroupID)
-	} else {
+	case domain.TargetAzureRole:
+		// The role assignment's Azure resource ids, as ARM spells them.
+		ref := armRoleDefinitionRef(it.Target.ResourceScope, it.Target.RoleDefinitionID)
+		out.Resource = decisionResourceOut{ID: ref, DisplayName: domain.TargetName(it.Target), Type: "azureRole"}
+		out.ResourceLink = "https://management.azure.com" + it.Target.ResourceScope
+	default:
 		out.Resource = decisionResourceOut{ID: string(it.Target.RoleDefinitionID), DisplayName: domain.TargetName(it.Target), Type: "directoryRole"}
 		out.ResourceLink = string("https://graph.microsoft.com/v1.0/roleManagement/directory/roleDefinitions/" + it.Target.RoleDefinitionID)
 	}

@@ -48,6 +48,10 @@ func merge(layers ...*Settings) Settings {
 func approversOf(refs []*Ref) []domain.Approver {
 	var out []domain.Approver
 	for _, r := range refs {
+		if r != nil && r.ResourceOwners {
+			out = append(out, domain.Approver{Kind: domain.ApproverResourceOwners})
+			continue
+		}
 		if r == nil || r.ID == "" {
 			continue
 		}

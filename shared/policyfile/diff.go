@@ -52,8 +52,11 @@ func (n namer) group(id domain.ObjectID) string {
 }
 
 func (n namer) approver(a domain.Approver) string {
-	if a.Kind == domain.ApproverGroup {
+	switch a.Kind {
+	case domain.ApproverGroup:
 		return "group " + n.group(a.ID)
+	case domain.ApproverResourceOwners:
+		return "other owners of the resource"
 	}
 	return n.user(a.ID)
 }
@@ -129,9 +132,12 @@ func adminEnabled(r domain.AdminRules) []string {
 func usersJSON(as []domain.Approver) []map[string]any {
 	out := []map[string]any{}
 	for _, a := range as {
-		if a.Kind == domain.ApproverGroup {
+		switch a.Kind {
+		case domain.ApproverGroup:
 			out = append(out, map[string]any{"@odata.type": wire.ODataGroupMembers, "groupId": a.ID})
-		} else {
+		case domain.ApproverResourceOwners:
+			out = append(out, map[string]any{"@odata.type": wire.ODataResourceOwners})
+		default:
 			out = append(out, map[string]any{"@odata.type": wire.ODataSingleUser, "userId": a.ID})
 		}
 	}

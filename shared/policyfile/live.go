@@ -80,9 +80,12 @@ type Schedule struct {
 func approversFromJSON(us []wire.UserSet) []domain.Approver {
 	var out []domain.Approver
 	for _, u := range us {
-		if u.ODataType == wire.ODataGroupMembers {
+		switch u.ODataType {
+		case wire.ODataGroupMembers:
 			out = append(out, domain.Approver{Kind: domain.ApproverGroup, ID: domain.CanonicalID(u.GroupID)})
-		} else {
+		case wire.ODataResourceOwners:
+			out = append(out, domain.Approver{Kind: domain.ApproverResourceOwners})
+		default:
 			out = append(out, domain.Approver{Kind: domain.ApproverUser, ID: domain.CanonicalID(u.UserID)})
 		}
 	}

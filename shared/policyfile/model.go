@@ -106,6 +106,9 @@ type Ref struct {
 	Group bool            // a group ({group: X} or a name from directory.groups)
 	ID    domain.ObjectID // resolved object id; empty when unresolved
 	Name  string          // readable name
+	// ResourceOwners is the approver "otherOwners": whoever else holds
+	// Owner at the Azure role's scope when an activation is requested.
+	ResourceOwners bool
 }
 
 // Tier is a named policy that its targets inherit (Tier_{name}).
@@ -160,6 +163,7 @@ type Review struct {
 	ScopeRole             domain.ObjectID // role definition id
 	ScopeGroup            domain.ObjectID // group id
 	ScopeAccess           string
+	ScopeAzure            domain.Target // an Azure role at a scope; zero otherwise
 	ScopeName             string
 	ScopePrivilegedRoles  bool // every built-in role Microsoft marks privileged
 	ExpandGroupMembers    bool // list the members of groups holding the role too

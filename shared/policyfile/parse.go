@@ -497,7 +497,7 @@ func (p *parser) settings(n *yaml.Node, what string) *Settings {
 	s.TicketValidation = m.boolean("ticketValidation")
 	s.Approval = m.boolean("approval")
 	if items, line, ok := m.list("approvers"); ok {
-		s.Approvers = set(p.refs(items, what+".approvers"), line)
+		s.Approvers = set(p.approverRefs(items, what+".approvers"), line)
 		if len(items) > domain.MaxApproversPerStage {
 			p.d.errorf(line, "%s.approvers: at most %d approvers, got %d; name a group instead", what, domain.MaxApproversPerStage, len(items))
 		}
@@ -516,7 +516,7 @@ func (p *parser) settings(n *yaml.Node, what string) *Settings {
 			p.d.errorf(en.Line, "%s.escalation needs afterMinutes: how long approvers have before it escalates (at least 1)", what)
 		}
 		items, _, _ := em.list("approvers")
-		e.Approvers = p.refs(items, what+".escalation.approvers")
+		e.Approvers = p.approverRefs(items, what+".escalation.approvers")
 		if len(items) == 0 {
 			p.d.errorf(en.Line, "%s.escalation needs approvers to escalate to", what)
 		}
@@ -571,6 +571,23 @@ func (p *parser) refs(items []*yaml.Node, what string) []*Ref {
 		if r != nil {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// OtherOwners is the approver that names the other owners of an Azure
+// resource (the settings table's Owner row), in place of a user or group.
+const OtherOwners = "otherOwners"
+
+// approverRefs reads approvers: users, groups, or otherOwners.
+func (p *parser) approverRefs(items []*yaml.Node, what string) []*Ref {
+	var out []*Ref
+	for _, it := range items {
+		if it.Kind == yaml.ScalarNode && strings.TrimSpace(it.Value) == OtherOwners {
+			out = append(out, &Ref{Text: OtherOwners, Line: it.Line, ResourceOwners: true, Name: "other owners of the resource"})
+			continue
+		}
+		out = append(out, p.refs([]*yaml.Node{it}, what)...)
 	}
 	return out
 }

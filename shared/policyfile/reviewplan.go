@@ -69,6 +69,9 @@ func (r *Review) scopeQuery() string {
 	if r.ScopePrivilegedRoles {
 		return privilegedRolesQuery
 	}
+	if t := r.ScopeAzure; t.Kind != "" {
+		return wire.AzureRoleReviewQuery(t.ResourceScope, string(t.RoleDefinitionID))
+	}
 	if r.ScopeRole != "" {
 		return "/roleManagement/directory/roleDefinitions/" + string(r.ScopeRole)
 	}
@@ -124,9 +127,13 @@ func (r *Review) Shape() ReviewShape {
 // Body is the accessReviewScheduleDefinition apply POSTs.
 func (r *Review) Body() map[string]any {
 	scope := map[string]any{"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": r.scopeQuery(), "queryType": "MicrosoftGraph"}
-	if r.ScopeRole != "" || r.ScopePrivilegedRoles {
+	if r.ScopeRole != "" || r.ScopePrivilegedRoles || r.ScopeAzure.Kind != "" {
+		queryType := "MicrosoftGraph"
+		if r.ScopeAzure.Kind != "" {
+			queryType = "ARM"
+		}
 		scope = map[string]any{"@odata.type": "#microsoft.graph.principalResourceMembershipsScope",
-			"resourceScopes": []map[string]any{{"query": r.scopeQuery(), "queryType": "MicrosoftGraph"}}}
+			"resourceScopes": []map[string]any{{"query": r.scopeQuery(), "queryType": queryType}}}
 		if r.ExpandGroupMembers {
 			scope["principalScopes"] = []map[string]any{{"query": "/users", "queryType": "MicrosoftGraph"},
 				{"query": expandMembersQuery, "queryType": "MicrosoftGraph"}}

@@ -91,23 +91,30 @@ func (p *parser) reviews(root *mapping) {
 func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 	n := m.get("scope")
 	if isNull(n) {
-		p.d.errorf(m.line(), "%s needs a scope: {role: <role>}, {privilegedRoles: true} or {group: <group>, access: member}", what)
+		p.d.errorf(m.line(), "%s needs a scope: {role: <role>}, {privilegedRoles: true}, {group: <group>, access: member} or {azureRole: <role> on <scope>}", what)
 		return
 	}
 	s := p.d.asMapping(n, what+": scope")
-	role, group, access := s.str("role"), s.str("group"), s.str("access")
+	role, group, access, azure := s.str("role"), s.str("group"), s.str("access"), s.str("azureRole")
 	privileged, expand := s.boolean("privilegedRoles"), s.boolean("expandGroupMembers")
 	r.ExpandGroupMembers = expand.V
 	if expand.V && !role.Set && !privileged.V {
 		p.d.errorf(expand.Line, "%s: scope.expandGroupMembers applies to role reviews (role: or privilegedRoles: true)", what)
 	}
 	switch {
-	case privileged.V && (role.Set || group.Set):
-		p.d.errorf(n.Line, "%s: scope is privilegedRoles, a role or a group, not several", what)
+	case privileged.V && (role.Set || group.Set || azure.Set):
+		p.d.errorf(n.Line, "%s: scope is privilegedRoles, a role, a group or an Azure role, not several", what)
 	case privileged.V:
 		r.ScopePrivilegedRoles, r.ScopeName = true, "every privileged role"
-	case role.Set && group.Set:
-		p.d.errorf(n.Line, "%s: scope names a role or a group, not both", what)
+	case role.Set && group.Set || azure.Set && (role.Set || group.Set):
+		p.d.errorf(n.Line, "%s: scope names one role, group or Azure role", what)
+	case azure.Set:
+		if access.Set {
+			p.d.errorf(access.Line, "%s: scope.access applies to groups only", what)
+		}
+		if t, name, ok := p.resolveAzureTarget(azure.V, azure.Line); ok {
+			r.ScopeAzure, r.ScopeName = t, name
+		}
 	case role.Set:
 		if access.Set {
 			p.d.errorf(access.Line, "%s: scope.access applies to groups only", what)
@@ -126,9 +133,9 @@ func (p *parser) reviewScope(m *mapping, r *Review, what string) {
 			r.ScopeGroup, r.ScopeAccess, r.ScopeName = id, acc, name+" "+acc
 		}
 	default:
-		p.d.errorf(n.Line, "%s: scope needs role:, group: or privilegedRoles: true", what)
+		p.d.errorf(n.Line, "%s: scope needs role:, group:, azureRole: or privilegedRoles: true", what)
 	}
-	s.done("role", "group", "access", "privilegedRoles", "expandGroupMembers")
+	s.done("role", "group", "access", "azureRole", "privilegedRoles", "expandGroupMembers")
 }
 
 func (p *parser) reviewers(m *mapping, r *Review, what string) {
@@ -144,7 +151,7 @@ func (p *parser) reviewers(m *mapping, r *Review, what string) {
 			r.ReviewerKind = "manager"
 		case "groupowners":
 			r.ReviewerKind = "groupOwners"
-			if r.ScopeRole != "" || r.ScopePrivilegedRoles {
+			if r.ScopeRole != "" || r.ScopePrivilegedRoles || r.ScopeAzure.Kind != "" {
 				p.d.errorf(n.Line, "%s: groupOwners review a group; this review's scope is a role", what)
 			}
 		default:

@@ -66,6 +66,7 @@ func (p *parser) validate() {
 		p.checkSelfApproval(t, pol)
 	}
 	p.checkApproversNotBreakGlass(breakGlass)
+	p.checkOtherOwners()
 	for _, r := range f.Reviews {
 		for _, x := range append(append([]*Ref{}, r.Reviewers...), r.Fallback...) {
 			if bg, ok := breakGlass.find(x.ID); ok {
@@ -207,6 +208,32 @@ func (p *parser) checkApproversNotBreakGlass(breakGlass breakGlassRefs) {
 	}
 	for _, t := range p.f.Targets {
 		check(t.Name, t.Settings)
+	}
+}
+
+// checkOtherOwners: otherOwners approves only an Azure role's activation,
+// where there is a resource to own; defaults and tiers reach other targets.
+func (p *parser) checkOtherOwners() {
+	check := func(what string, s *Settings, azure bool) {
+		if s == nil || azure {
+			return
+		}
+		refs := append([]*Ref{}, s.Approvers.V...)
+		if s.Escalation.V != nil {
+			refs = append(refs, s.Escalation.V.Approvers...)
+		}
+		for _, r := range refs {
+			if r.ResourceOwners {
+				p.d.errorf(r.Line, "%s: %s approves only Azure roles (under azureRoles), where there is a resource to own; name users or groups here", what, OtherOwners)
+			}
+		}
+	}
+	check("defaults", p.f.Defaults, false)
+	for _, t := range p.f.Tiers {
+		check("tier "+t.Name, t.Settings, false)
+	}
+	for _, t := range p.f.Targets {
+		check(t.Name, t.Settings, t.T.Kind == domain.TargetAzureRole)
 	}
 }
 

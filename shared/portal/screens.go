@@ -66,14 +66,18 @@ type roleRow struct {
 
 // targetName names a role or group for people, through the names
 // resolver every service uses: built-in roles by their Entra names, groups
-// by their display name (an unknown group shows its id, marked).
+// by their display name (an unknown group shows its id, marked), Azure
+// roles by role and scope.
 func (p *Portal) targetName(ctx context.Context, t domain.Target) (name, kind string) {
-	if t.Kind == domain.TargetGroup {
+	switch t.Kind {
+	case domain.TargetGroup:
 		g, ok := p.eng.Names().GroupName(ctx, t.GroupID)
 		if !ok {
 			g = domain.UnnamedGroup(t.GroupID)
 		}
 		return g, map[bool]string{true: "Group owner", false: "Group member"}[t.AccessID == "owner"]
+	case domain.TargetAzureRole:
+		return p.eng.Names().Target(ctx, t), "Azure role"
 	}
 	return p.eng.Names().Target(ctx, t), "Directory role"
 }
@@ -113,7 +117,7 @@ func human(d time.Duration) string { return domain.DurationWords(d) }
 // with one store query.
 func (p *Portal) schedules(v *visit, kind domain.RequestKind) ([]domain.Schedule, error) {
 	pg, err := p.eng.ListSchedules(v.r.Context(), v.call, engine.ScheduleFilter{Kind: kind, PrincipalID: v.sess.ObjectID,
-		Limit: 200})
+		AllTargets: true, Limit: 200})
 	return pg.Items, err
 }
 

@@ -16,8 +16,11 @@ func (svc *Service) reviewSchedules(ctx context.Context, c *engine.Call, scope d
 	var out []domain.Schedule
 	for _, kind := range []domain.RequestKind{domain.KindEligibility, domain.KindAssignment} {
 		q := domain.ScheduleQuery{Kind: kind, Limit: 1000}
-		if scope.Kind == domain.ReviewScopeGroup {
+		switch scope.Kind {
+		case domain.ReviewScopeGroup:
 			q.TargetKey = domain.GroupTarget(scope.GroupID, scope.AccessID).Key()
+		case domain.ReviewScopeAzureRole:
+			q.TargetKey = domain.AzureRoleTarget(scope.RoleDefinitionID, scope.ResourceScope).Key()
 		}
 		for {
 			p, err := svc.store.ListSchedules(ctx, q)

@@ -415,6 +415,8 @@ func (svc *Service) scopeName(ctx context.Context, s domain.ReviewScope) string 
 		return svc.eng.Names().Target(ctx, domain.RoleTarget(s.RoleDefinitionID, domain.TenantScope)) + " (every directory scope)"
 	case domain.ReviewScopeGroup:
 		return svc.eng.Names().Target(ctx, domain.GroupTarget(s.GroupID, s.AccessID))
+	case domain.ReviewScopeAzureRole:
+		return svc.eng.Names().Target(ctx, domain.AzureRoleTarget(s.RoleDefinitionID, s.ResourceScope))
 	}
 	return s.String()
 }

@@ -9,6 +9,10 @@ const (
 	ODataNotificationRule          = "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule"
 	ODataSingleUser                = "#microsoft.graph.singleUser"
 	ODataGroupMembers              = "#microsoft.graph.groupMembers"
+	// ODataResourceOwners is jitpim's extension for an Azure role: the
+	// other owners of the resource, resolved when the activation is
+	// requested. Graph has no such approver.
+	ODataResourceOwners = "#jitpim.resourceOwners"
 )
 
 // Policy is a roleManagementPolicy. InheritedFrom and TierTargets are
@@ -113,8 +117,9 @@ type UnifiedApprovalStage struct {
 	EscalationApprovers             []UserSet `json:"escalationApprovers"`
 }
 
-// UserSet is an approver: a user (ODataSingleUser, userId) or the members
-// of a group (ODataGroupMembers, groupId).
+// UserSet is an approver: a user (ODataSingleUser, userId), the members
+// of a group (ODataGroupMembers, groupId), or the other owners of an Azure
+// resource (ODataResourceOwners, neither).
 type UserSet struct {
 	ODataType   string `json:"@odata.type"`
 	UserID      string `json:"userId,omitempty"`
