@@ -19,10 +19,12 @@ func (k *Kernel) QueueMail(ctx context.Context, c *Call, key string, to []string
 }
 
 // AddressOf is where mail for a user goes (mail, else UPN), and the name
-// to greet them by.
+// to greet them by. It reads through the name cache: an address is at
+// most its TTL old, and the user the account check of this activation has
+// just read costs no second directory call.
 func (k *Kernel) AddressOf(ctx context.Context, id domain.ObjectID) (string, string) {
-	u, err := k.dir.GetUser(ctx, id)
-	if err != nil {
+	u, ok := k.names.User(ctx, id)
+	if !ok {
 		return "", domain.UnnamedUser(id)
 	}
 	name := u.DisplayName
