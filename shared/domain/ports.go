@@ -60,7 +60,7 @@ type Store interface {
 	GetSchedule(ctx context.Context, id string) (Schedule, error)
 	UpdateSchedule(ctx context.Context, s *Schedule, audit ...AuditRecord) error
 	ListSchedules(ctx context.Context, q ScheduleQuery) (Page[Schedule], error)
-	// SchedulesEndingBy returns live schedules whose End is at or before t,
+	// SchedulesEndingBy returns schedules whose DueAt is at or before t,
 	// at most limit of them; its cost grows with what is due, not with
 	// what is stored.
 	SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]Schedule, error)

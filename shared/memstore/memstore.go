@@ -189,11 +189,12 @@ func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) (
 	s.lock("SchedulesEndingBy")
 	defer s.mu.Unlock()
 	due := s.schedules.filter(func(sc *domain.Schedule) bool {
-		return sc.Status == domain.ScheduleProvisioned && !sc.End.IsZero() && !sc.End.After(t)
+		d := sc.DueAt()
+		return !d.IsZero() && !d.After(t)
 	})
 	sort.Slice(due, func(i, j int) bool {
-		if !due[i].End.Equal(due[j].End) {
-			return due[i].End.Before(due[j].End)
+		if di, dj := due[i].DueAt(), due[j].DueAt(); !di.Equal(dj) {
+			return di.Before(dj)
 		}
 		return due[i].ID < due[j].ID
 	})

@@ -23,10 +23,11 @@
 //	ScheduleIndex  "pL|"{principal}       {start}|{id}|{gen}       live schedules (Status Provisioned)
 //	ScheduleIndex  "pE|"{principal}       {start}|{id}|{gen}       ended schedules
 //	ScheduleIndex  "tL|" / "tE|"{target}  {start}|{id}|{gen}       the same by target key
-//	ScheduleIndex  "end-"YYYYMMDDHH       {end}|{id}|{gen}         due index: live schedules with an end
+//	ScheduleIndex  "end-"YYYYMMDDHH       {due}|{id}|{gen}         due index: Schedule.DueAt of live schedules
 //	Grants         {grant key}            "@"                      the grant
 //	GrantIndex     "unsettled"            {grant key}|{gen}        grants not known to match the directory
 //	Policies       "policy"               {policy id}              all policies, one partition
+//	Policies       "policy"               "~~generation"           replaced by every policy write
 //	Audit          "audit"                {MaxInt64-seq, 19 digits} records, newest first
 //	Audit          "audit"                "head"                   chain head: last seq and hash
 //	Audit          "audit"                "p|"{t}|{t}|{gen}        records pending, not yet chained
@@ -37,7 +38,10 @@
 //
 // # How each query is served
 //
-//   - GetRequest, GetSchedule, GetGrant, GetPolicy: one point read.
+//   - GetRequest, GetSchedule, GetGrant: one point read.
+//   - GetPolicy, ListPolicies: one point read of the generation row, and
+//     the "policy" partition only when the row's ETag differs from the one
+//     the process's cached listing was read under (see Policy cache).
 //   - ListRequests: when every asked status is polled by the engine
 //     (PendingApproval, PendingAdminDecision, Granted, PendingProvisioning),
 //     from those status partitions merged in RowKey order, principal, kind
@@ -50,8 +54,10 @@
 //     a filtered scan of Schedules in id order.
 //   - SchedulesEndingBy(t): one range query "PartitionKey ge 'end-' and
 //     PartitionKey le end-<hour of t> and RowKey lt <t>}": only buckets up to
-//     t's hour are read, and the service drops entries later than t. Entries
-//     leave the index when a schedule ends or its end moves.
+//     t's hour are read, and the service drops entries later than t. The
+//     time an entry holds is domain.Schedule.DueAt (today a live schedule's
+//     end), the one rule for when the sweep must next act; entries leave
+//     the index when a schedule ends or its due time moves.
 //   - UnsettledGrants: the small "unsettled" partition.
 //   - ListPolicies: the "policy" partition. ListAudit: a RowKey range of the
 //     audit partition, one query per page.
@@ -89,6 +95,23 @@
 // the entries of the last version it read or wrote (keyed by ETag); on a
 // miss an update first reads the entity (one more round trip, and stale
 // versions fail before anything is written).
+//
+// # Policy cache
+//
+// Every activation needs the effective policy, which may be inherited
+// (a tier, the default), so it needs the whole partition. The store keeps
+// the last listing in process under the ETag of the "~~generation" row,
+// read just before the listing. Each PutPolicy replaces that row in the
+// same entity group transaction as the policy (and its audit markers), so
+// the row's ETag changes exactly when a policy does, in whichever process:
+// a read costs one point read while nothing changed, and a change is seen
+// by the next read anywhere. Read generation-then-listing, a write landing
+// in between leaves a listing newer than its generation, which only causes
+// one more listing later. A store that has no row yet gets one inserted by
+// the first reader. A writer that does not know the row (a binary from
+// before it, during a deployment) is covered by an age bound: a listing is
+// trusted for at most one minute (policyCacheMaxAge). Cached entities are
+// decoded afresh on every read, so callers never share a policy's slices.
 //
 // # Retries
 //

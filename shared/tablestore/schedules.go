@@ -31,8 +31,8 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 		{PK: "p" + le + "|" + EscapeKey(string(s.PrincipalID)), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "TargetKey": tk}},
 		{PK: "t" + le + "|" + EscapeKey(tk), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "PrincipalId": string(s.PrincipalID)}},
 	}
-	if live && !s.End.IsZero() {
-		w = append(w, ixWant{PK: endBucket(s.End), Prefix: timeKey(s.End) + "|" + EscapeKey(s.ID)})
+	if due := s.DueAt(); !due.IsZero() {
+		w = append(w, ixWant{PK: endBucket(due), Prefix: timeKey(due) + "|" + EscapeKey(s.ID)})
 	}
 	return w
 }
@@ -143,8 +143,8 @@ func (s *Store) ListSchedules(ctx context.Context, q domain.ScheduleQuery) (doma
 
 // SchedulesEndingBy implements domain.Store. It reads the due index: one
 // range query over the hour buckets up to t's ("end-…" partitions sort in
-// time order), filtered by the service to RowKeys (end times) at or before
-// t, then one point read per entry to return the schedule and to confirm
+// time order), filtered by the service to RowKeys (due times,
+// Schedule.DueAt) at or before t, then one point read per entry to return the schedule and to confirm
 // the entry is current. Its cost grows with the due entries, never with
 // the schedules stored. limit <= 0 returns all that are due.
 func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
@@ -174,7 +174,7 @@ func (s *Store) SchedulesEndingBy(ctx context.Context, t time.Time, limit int) (
 			if err != nil {
 				return nil, err
 			}
-			if sc.Status != domain.ScheduleProvisioned || sc.End.IsZero() || sc.End.After(t) {
+			if due := sc.DueAt(); due.IsZero() || due.After(t) {
 				continue
 			}
 			seen[m.PK] = true
