@@ -328,10 +328,10 @@ func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.M
 }
 
 // UpdateMail implements domain.Store.
-func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
+func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail, audit ...domain.AuditRecord) error {
 	s.lock("UpdateMail")
 	defer s.mu.Unlock()
-	return s.mail.update(m.ID, m)
+	return s.withAudit(s.mail.update(m.ID, m), audit)
 }
 
 // ClaimOnce implements domain.Store.

@@ -32,6 +32,8 @@
 //	Audit          "audit"                "head"                   chain head: last seq and hash
 //	Audit          "audit"                "p|"{t}|{t}|{gen}        records pending, not yet chained
 //	Requests, Schedules, Grants  {id}     "~~audit|"{gen}          commit marker of a pending record
+//	Policies       "policy"               "~~audit|"{gen}          the same, for a policy change
+//	Mail           "queue"                "~~audit|"{gen}          the same, for a mail given up
 //
 // Index entities carry the record's raw id and the properties queries
 // filter on (kind, target key, principal), which the service evaluates.
@@ -125,8 +127,9 @@
 // # Audit outbox and chain: no record lost, no writer contending
 //
 // A change's audit records are written with the change or not at all.
-// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant
-// and PutPolicy take the records of the change they make:
+// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant,
+// PutPolicy and UpdateMail (a mail given up) take the records of the
+// change they make:
 //
 //  0. each record is inserted as a pending row in the audit partition,
 //     RowKey "p|"{record time}|{t written}|{gen} (fresh keys: writers
