@@ -194,6 +194,12 @@
 // point read 1; CreateRequest 3; CreateSchedule 4; an update that moves no
 // index entry 1; a schedule ending 6; SchedulesEndingBy 1 + one per due
 // schedule; PutGrant 1–2; a write with audit records 2 more (the pending
-// rows and the read-back); AppendAudit 1; ChainAudit 2 when nothing is
-// pending, else 3 + one marker read and one marker delete per record.
+// rows and the read-back); GetPolicy and ListPolicies 1 while no policy
+// changed, else 2; AppendAudit 1; ChainAudit 2 when nothing is pending,
+// else 3 + one marker read and one marker delete per record.
+//
+// The engine adds to these no read of what the same call has just read
+// or written: it reuses the grant it last saw (its writes stay conditional
+// on that version, and a lost race reads afresh). TestRoundTrips holds
+// each operation to its figure.
 package tablestore
