@@ -95,7 +95,9 @@ type Store interface {
 	EnqueueMail(ctx context.Context, m *Mail) error
 	// MailDue returns unsent mail whose NextAttempt is at or before t.
 	MailDue(ctx context.Context, t time.Time, limit int) ([]Mail, error)
-	UpdateMail(ctx context.Context, m *Mail) error
+	// UpdateMail writes a queued mail's progress; audit are the records of
+	// that change (a mail given up), written with it or not at all.
+	UpdateMail(ctx context.Context, m *Mail, audit ...AuditRecord) error
 
 	// ClaimOnce records key as used until expires; CodeConflict when it was
 	// already claimed. It makes e-mail link tokens single-use.

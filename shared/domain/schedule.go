@@ -56,9 +56,14 @@ func (s Schedule) ActiveAt(now time.Time) bool {
 }
 
 // DueAt is when the expiry sweep must next act on the schedule: its start
-// while it awaits it, else its end (zero = never). The due index keys on
-// it, so the sweep reads only what is due, whether to start or to end.
+// while it awaits it, else its end. Zero means never: a permanent
+// schedule, or one no longer live (ended, revoked). Every store's due index
+// (Store.SchedulesDueBy) holds this time, so the sweep reads only what is
+// due, whether to start or to end.
 func (s Schedule) DueAt() time.Time {
+	if s.Status != ScheduleProvisioned {
+		return time.Time{}
+	}
 	if s.AwaitingStart {
 		return s.Start
 	}

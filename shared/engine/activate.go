@@ -29,7 +29,7 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	}
 	// Before the rules: "you already hold this outside jitpim" is the answer
 	// that matters, whatever else the request lacks.
-	if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+	if err := e.refuseOutsideAccess(ctx, c, r.PrincipalID, r.Target); err != nil {
 		return domain.Policy{}, err
 	}
 	p, err := e.policyFor(ctx, r.Target)
@@ -50,13 +50,12 @@ func (e *Engine) prepareActivation(ctx context.Context, c *Call, r *domain.Reque
 	if err := e.validateTicket(ctx, r, p, start, end, deferStepUp); err != nil {
 		return domain.Policy{}, err
 	}
-	if g, err := e.store.GetGrant(ctx, domain.GrantKey(r.PrincipalID, r.Target)); err == nil {
-		if h, ok := g.LiveActivation(c.Now); ok {
-			return domain.Policy{}, domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
-				e.Names().Target(ctx, r.Target), h.End.UTC().Format(time.RFC3339))
-		}
-	} else if !domain.IsCode(err, domain.CodeNotFound) {
+	// The grant as refuseOutsideAccess read it: one read serves both checks.
+	if g, found, err := e.grant(ctx, c, r.PrincipalID, r.Target); err != nil {
 		return domain.Policy{}, err
+	} else if h, ok := g.LiveActivation(c.Now); found && ok {
+		return domain.Policy{}, domain.Errorf(domain.CodeConflict, "%s is already active until %s; deactivate it first or wait for it to end",
+			e.Names().Target(ctx, r.Target), h.End.UTC().Format(time.RFC3339))
 	}
 	if start.After(c.Now) {
 		if err := e.refuseOverlappingActivation(ctx, c, r, start, end); err != nil {

@@ -53,7 +53,7 @@ func (e *Engine) adminAssign(ctx context.Context, c *Call, r *domain.Request, va
 		return domain.Errorf(domain.CodeConflict, "%s already has this %s %s (schedule %s): use adminUpdate or adminExtend", e.principalName(ctx, r), kindWord(r.Kind), until, s.ID)
 	}
 	if r.Kind == domain.KindAssignment {
-		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+		if err := e.refuseOutsideAccess(ctx, c, r.PrincipalID, r.Target); err != nil {
 			return err
 		}
 	}

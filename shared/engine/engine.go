@@ -145,6 +145,10 @@ type Call struct {
 	// just verified, so provisioning them in the same call need not ask
 	// again; approvals and the sweep provision in later calls and re-check.
 	checked map[string]bool
+	// grants holds each grant as this call last read or wrote it (see
+	// grantmemo.go), so a step does not read back what the previous one
+	// just saw; every write of one stays conditional on its version.
+	grants map[string]knownGrant
 }
 
 // NewCall builds a Call; log may be nil.

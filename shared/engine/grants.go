@@ -13,13 +13,13 @@ import (
 // that concurrent activations of one eligibility give one grant. The
 // grant's version makes this check-and-add atomic.
 func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, h domain.Holder, exclusive bool) error {
-	key := domain.GrantKey(principal, t)
 	return Retry(func() error {
-		g, err := e.store.GetGrant(ctx, key)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			g = domain.Grant{PrincipalID: principal, Target: t}
-		} else if err != nil {
+		g, found, err := e.grant(ctx, c, principal, t)
+		if err != nil {
 			return err
+		}
+		if !found {
+			g = domain.Grant{PrincipalID: principal, Target: t}
 		}
 		if g.HasHolder(h.ScheduleID) {
 			return nil
@@ -32,7 +32,7 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.Object
 		}
 		g.Holders = append(g.Holders, h)
 		g.ModifiedAt = c.Now
-		return Stale(e.store.PutGrant(ctx, &g))
+		return Stale(e.putGrant(ctx, c, &g))
 	})
 }
 
@@ -40,19 +40,16 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.Object
 // reconcile. removed reports whether this call dropped it: of concurrent
 // callers only one does.
 func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string) (removed bool, err error) {
-	key := domain.GrantKey(principal, t)
 	err = Retry(func() error {
-		g, err := e.store.GetGrant(ctx, key)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil
-		} else if err != nil {
+		g, found, err := e.grant(ctx, c, principal, t)
+		if err != nil || !found {
 			return err
 		}
 		if !g.RemoveHolder(scheduleID) {
 			return nil
 		}
 		g.ModifiedAt = c.Now
-		if err := e.store.PutGrant(ctx, &g); err != nil {
+		if err := e.putGrant(ctx, c, &g); err != nil {
 			return Stale(err)
 		}
 		removed = true
@@ -63,17 +60,19 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.Obj
 
 // setHolderEnd moves a holder's end, for extensions and updates.
 func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string, end time.Time) error {
-	key := domain.GrantKey(principal, t)
 	return Retry(func() error {
-		g, err := e.store.GetGrant(ctx, key)
+		g, found, err := e.grant(ctx, c, principal, t)
 		if err != nil {
 			return err
+		}
+		if !found {
+			return domain.Errorf(domain.CodeNotFound, "grant %s not found", domain.GrantKey(principal, t))
 		}
 		for i := range g.Holders {
 			if g.Holders[i].ScheduleID == scheduleID {
 				g.Holders[i].End = end
 				g.ModifiedAt = c.Now
-				return Stale(e.store.PutGrant(ctx, &g))
+				return Stale(e.putGrant(ctx, c, &g))
 			}
 		}
 		return nil
@@ -96,13 +95,10 @@ func (e *Engine) reconcile(ctx context.Context, c *Call, principal domain.Object
 // use it: the failed attempt may have changed the directory without
 // recording it (the call landed, the write after it did not).
 func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, force bool) error {
-	key := domain.GrantKey(principal, t)
 	raced := force
 	for i := 0; i < 10; i++ {
-		g, err := e.store.GetGrant(ctx, key)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil
-		} else if err != nil {
+		g, found, err := e.grant(ctx, c, principal, t)
+		if err != nil || !found {
 			return err
 		}
 		want := g.Wanted()
@@ -130,7 +126,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			}
 			rec := e.Stamp(c, domain.AuditRecord{Action: "grant." + verb, Target: t, PrincipalID: principal, Outcome: "failure",
 				Reason: dirErr.Error(), Details: map[string]string{"attempt": fmt.Sprint(g.FailedAttempts)}})
-			if err := e.store.PutGrant(ctx, &g, rec); domain.IsCode(err, domain.CodeConflict) {
+			if err := e.putGrant(ctx, c, &g, rec); domain.IsCode(err, domain.CodeConflict) {
 				// Another caller changed the grant meanwhile and records its own outcome.
 			} else if err != nil {
 				c.Log.ErrorContext(ctx, "recording a failed directory change failed", "target", t.Key(), "error", err)
@@ -155,7 +151,7 @@ func (e *Engine) reconcileGrant(ctx context.Context, c *Call, principal domain.O
 			}
 			recs = append(recs, e.Stamp(c, domain.AuditRecord{Action: action, Target: t, PrincipalID: principal}))
 		}
-		if err := e.store.PutGrant(ctx, &g, recs...); domain.IsCode(err, domain.CodeConflict) {
+		if err := e.putGrant(ctx, c, &g, recs...); domain.IsCode(err, domain.CodeConflict) {
 			raced = true
 			continue
 		} else if err != nil {
@@ -216,13 +212,13 @@ func (e *Engine) applyDirectory(ctx context.Context, c *Call, g *domain.Grant, w
 // window ends, and jitpim never removes access it did not grant (Entra PIM
 // refuses such an activation too). A grant jitpim already holds is shared by
 // its holders, so that is no refusal.
-func (e *Engine) refuseOutsideAccess(ctx context.Context, principal domain.ObjectID, t domain.Target) error {
-	g, err := e.store.GetGrant(ctx, domain.GrantKey(principal, t))
+func (e *Engine) refuseOutsideAccess(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target) error {
+	g, found, err := e.grant(ctx, c, principal, t)
 	switch {
-	case err == nil && (g.Applied || g.Wanted()):
-		return nil // jitpim's own grant (or one it is making right now)
-	case err != nil && !domain.IsCode(err, domain.CodeNotFound):
+	case err != nil:
 		return err
+	case found && (g.Applied || g.Wanted()):
+		return nil // jitpim's own grant (or one it is making right now)
 	}
 	switch t.Kind {
 	case domain.TargetRole:
@@ -262,20 +258,20 @@ func (e *Engine) RevokeOutside(ctx context.Context, c *Call, ra domain.RoleAssig
 	if e.isBreakGlass(ra.PrincipalID) {
 		return domain.Errorf(domain.CodeForbidden, "jitpim never revokes a break-glass account")
 	}
-	key := domain.GrantKey(ra.PrincipalID, t)
 	err := Retry(func() error {
-		g, err := e.store.GetGrant(ctx, key)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			g = domain.Grant{PrincipalID: ra.PrincipalID, Target: t}
-		} else if err != nil {
+		g, found, err := e.grant(ctx, c, ra.PrincipalID, t)
+		if err != nil {
 			return err
+		}
+		if !found {
+			g = domain.Grant{PrincipalID: ra.PrincipalID, Target: t}
 		}
 		if g.Wanted() {
 			return domain.Errorf(domain.CodeConflict, "jitpim granted %s to %s meanwhile; left in place", e.Names().Target(ctx, t), e.Names().Person(ctx, ra.PrincipalID))
 		}
 		g.Applied, g.DirectoryID, g.External, g.ModifiedAt = true, ra.ID, false, c.Now
 		rec := e.Stamp(c, domain.AuditRecord{Action: "alert.remediate", Target: t, PrincipalID: ra.PrincipalID, Reason: why, Details: details})
-		return Stale(e.store.PutGrant(ctx, &g, rec))
+		return Stale(e.putGrant(ctx, c, &g, rec))
 	})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jitpim/jitpim/shared/domain"
 	"github.com/jitpim/jitpim/shared/notify"
@@ -19,10 +18,12 @@ func (k *Kernel) QueueMail(ctx context.Context, c *Call, key string, to []string
 }
 
 // AddressOf is where mail for a user goes (mail, else UPN), and the name
-// to greet them by.
+// to greet them by. It reads through the name cache: an address is at
+// most its TTL old, and the user the account check of this activation has
+// just read costs no second directory call.
 func (k *Kernel) AddressOf(ctx context.Context, id domain.ObjectID) (string, string) {
-	u, err := k.dir.GetUser(ctx, id)
-	if err != nil {
+	u, ok := k.names.User(ctx, id)
+	if !ok {
 		return "", domain.UnnamedUser(id)
 	}
 	name := u.DisplayName
@@ -38,28 +39,22 @@ func (k *Kernel) AddressOf(ctx context.Context, id domain.ObjectID) (string, str
 // FlushMail sends the mail this call queued, right away; what fails stays
 // in the outbox for the timer.
 func (k *Kernel) FlushMail(ctx context.Context, c *Call) {
-	if err := k.auditGiveUps(ctx, c, k.mail.Send(ctx, c.Now, c.Log, c.queued)); err != nil {
-		// The answer has been decided; the mail's give-up is already
-		// stored by the outbox, so only the log can carry this.
-		c.Log.ErrorContext(ctx, "recording given-up mail failed", "error", err)
-	}
+	k.mail.Send(ctx, c.Now, c.Log, c.queued, k.giveUpRecord(c))
 	c.queued = nil
 }
 
 // DeliverMail sends due mail from the outbox, retrying failures with backoff.
 func (k *Kernel) DeliverMail(ctx context.Context, c *Call) (outbox.Result, error) {
-	res, gaveUp, err := k.mail.Deliver(ctx, c.Now, c.Log)
-	return res, errors.Join(err, k.auditGiveUps(ctx, c, gaveUp))
+	return k.mail.Deliver(ctx, c.Now, c.Log, k.giveUpRecord(c))
 }
 
-func (k *Kernel) auditGiveUps(ctx context.Context, c *Call, mails []domain.Mail) error {
-	for _, m := range mails {
-		if err := k.Audit(ctx, c, domain.AuditRecord{Action: "mail.giveUp", Category: "Notification", Outcome: "failure", Reason: m.LastError,
-			Details: map[string]string{"mail_id": m.ID, "subject": m.Subject}}); err != nil {
-			return err
-		}
+// giveUpRecord makes the audit record the outbox writes with a mail it
+// gives up.
+func (k *Kernel) giveUpRecord(c *Call) outbox.GiveUpRecord {
+	return func(m domain.Mail) domain.AuditRecord {
+		return k.Stamp(c, domain.AuditRecord{Action: "mail.giveUp", Category: "Notification", Outcome: "failure", Reason: m.LastError,
+			Details: map[string]string{"mail_id": m.ID, "subject": m.Subject}})
 	}
-	return nil
 }
 
 // AdminAddresses are the administrators' mail addresses: AdminRecipients,

@@ -68,7 +68,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 	}
 	if r.Kind == domain.KindAssignment && !fresh {
 		// Approved later: the directory may have gained an outside assignment meanwhile.
-		if err := e.refuseOutsideAccess(ctx, r.PrincipalID, r.Target); err != nil {
+		if err := e.refuseOutsideAccess(ctx, c, r.PrincipalID, r.Target); err != nil {
 			if domain.IsCode(err, domain.CodeTransient) {
 				return err
 			}

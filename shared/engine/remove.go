@@ -101,11 +101,18 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 		action = "schedule.expire"
 	}
 	ended := false // else a concurrent caller ended it, and audited it
+	// The first try writes over the schedule as the caller read it (the
+	// write is conditional on its version); a lost race reads it again.
+	known := s.Version != ""
 	err = Retry(func() error {
-		cur, err := e.store.GetSchedule(ctx, s.ID)
-		if err != nil {
-			return err
+		cur := s
+		if !known {
+			var err error
+			if cur, err = e.store.GetSchedule(ctx, s.ID); err != nil {
+				return err
+			}
 		}
+		known = false
 		if cur.Status != domain.ScheduleProvisioned {
 			return nil
 		}

@@ -172,7 +172,9 @@ func (e *Engine) policyFor(ctx context.Context, t domain.Target) (domain.Policy,
 	return e.EffectivePolicy(ctx, t)
 }
 
-// activeUser refuses a disabled or unknown account.
+// activeUser refuses a disabled or unknown account. It always asks the
+// directory (an account disabled a minute ago must not activate) and hands
+// the entry to the name cache, which names and mails the user next.
 func (e *Engine) activeUser(ctx context.Context, id domain.ObjectID) error {
 	u, err := e.dir.GetUser(ctx, id)
 	if domain.IsCode(err, domain.CodeNotFound) {
@@ -180,6 +182,7 @@ func (e *Engine) activeUser(ctx context.Context, id domain.ObjectID) error {
 	} else if err != nil {
 		return err
 	}
+	e.Names().Remember(id, u)
 	if !u.Enabled {
 		return domain.Errorf(domain.CodeForbidden, "the account of %s is disabled", domain.PersonName(u))
 	}

@@ -148,9 +148,9 @@ func (s *countingStore) MailDue(ctx context.Context, t time.Time, limit int) ([]
 	return s.next.MailDue(ctx, t, limit)
 }
 
-func (s *countingStore) UpdateMail(ctx context.Context, m *domain.Mail) error {
+func (s *countingStore) UpdateMail(ctx context.Context, m *domain.Mail, audit ...domain.AuditRecord) error {
 	s.count("UpdateMail")
-	return s.next.UpdateMail(ctx, m)
+	return s.next.UpdateMail(ctx, m, audit...)
 }
 
 func (s *countingStore) ClaimOnce(ctx context.Context, key string, expires time.Time) error {

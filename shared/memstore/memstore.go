@@ -190,7 +190,7 @@ func (s *Store) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]d
 	defer s.mu.Unlock()
 	due := s.schedules.filter(func(sc *domain.Schedule) bool {
 		d := sc.DueAt()
-		return sc.Status == domain.ScheduleProvisioned && !d.IsZero() && !d.After(t)
+		return !d.IsZero() && !d.After(t)
 	})
 	sort.Slice(due, func(i, j int) bool {
 		if di, dj := due[i].DueAt(), due[j].DueAt(); !di.Equal(dj) {
@@ -328,10 +328,10 @@ func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.M
 }
 
 // UpdateMail implements domain.Store.
-func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
+func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail, audit ...domain.AuditRecord) error {
 	s.lock("UpdateMail")
 	defer s.mu.Unlock()
-	return s.mail.update(m.ID, m)
+	return s.withAudit(s.mail.update(m.ID, m), audit)
 }
 
 // ClaimOnce implements domain.Store.

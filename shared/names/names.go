@@ -209,17 +209,22 @@ func (r *Resolver) lookup(ctx context.Context, key string, fetch func(context.Co
 		return entry{}
 	}
 	e.key = key
+	r.keep(e)
+	return e
+}
 
+// keep stores an entry, replacing one under its key, and drops the least
+// recently used beyond MaxEntries.
+func (r *Resolver) keep(e entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if el, ok := r.entries[key]; ok { // a concurrent lookup got there first
+	if el, ok := r.entries[e.key]; ok { // a concurrent lookup got there first
 		r.lru.Remove(el)
 	}
-	r.entries[key] = r.lru.PushFront(&e)
+	r.entries[e.key] = r.lru.PushFront(&e)
 	for r.lru.Len() > r.opts.MaxEntries {
 		old := r.lru.Back()
 		r.lru.Remove(old)
 		delete(r.entries, old.Value.(*entry).key)
 	}
-	return e
 }

@@ -21,8 +21,12 @@ import (
 type Store interface {
 	EnqueueMail(ctx context.Context, m *domain.Mail) error
 	MailDue(ctx context.Context, t time.Time, limit int) ([]domain.Mail, error)
-	UpdateMail(ctx context.Context, m *domain.Mail) error
+	UpdateMail(ctx context.Context, m *domain.Mail, audit ...domain.AuditRecord) error
 }
+
+// GiveUpRecord is the audit record of a mail given up; it is written with
+// the update that gives the mail up, or neither is.
+type GiveUpRecord func(m domain.Mail) domain.AuditRecord
 
 // Outbox queues and sends mail.
 type Outbox struct {
@@ -40,7 +44,8 @@ func New(store Store, mailer domain.Mailer, batch int) *Outbox {
 // Result counts one delivery run.
 type Result struct{ Sent, Failed int }
 
-// MaxAttempts bounds retries; the caller audits a mail given up.
+// MaxAttempts bounds retries; a mail given up is recorded by the record
+// the caller's GiveUpRecord makes.
 const MaxAttempts = 20
 
 var mailNamespace = uuid.MustParse("3c9b5e8e-55a4-4b0b-9d0f-0f4ad1c7e2a7")
@@ -82,77 +87,72 @@ func cleanAddresses(in []string) []string {
 }
 
 // Send sends, right away, those of the given mails that are still due;
-// what fails stays queued for Deliver. It returns the mails given up.
-func (o *Outbox) Send(ctx context.Context, now time.Time, log *slog.Logger, ids []string) []domain.Mail {
+// what fails stays queued for Deliver.
+func (o *Outbox) Send(ctx context.Context, now time.Time, log *slog.Logger, ids []string, giveUp GiveUpRecord) {
 	if len(ids) == 0 || o.mailer == nil {
-		return nil
+		return
 	}
 	due, err := o.store.MailDue(ctx, now, o.batch)
 	if err != nil {
-		return nil
+		return
 	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
-	var gaveUp []domain.Mail
 	for _, m := range due {
 		if want[m.ID] {
-			if _, up := o.send(ctx, now, log, &m); up {
-				gaveUp = append(gaveUp, m)
-			}
+			o.send(ctx, now, log, &m, giveUp)
 		}
 	}
-	return gaveUp
 }
 
-// Deliver sends due mail, retrying failures with backoff. It returns the
-// mails given up besides the counts.
-func (o *Outbox) Deliver(ctx context.Context, now time.Time, log *slog.Logger) (Result, []domain.Mail, error) {
+// Deliver sends due mail, retrying failures with backoff.
+func (o *Outbox) Deliver(ctx context.Context, now time.Time, log *slog.Logger, giveUp GiveUpRecord) (Result, error) {
 	var res Result
 	if o.mailer == nil {
-		return res, nil, nil
+		return res, nil
 	}
 	due, err := o.store.MailDue(ctx, now, o.batch)
 	if err != nil {
-		return res, nil, err
+		return res, err
 	}
-	var gaveUp []domain.Mail
 	for _, m := range due {
-		sent, up := o.send(ctx, now, log, &m)
-		if sent {
+		if o.send(ctx, now, log, &m, giveUp) {
 			res.Sent++
 		} else {
 			res.Failed++
 		}
-		if up {
-			gaveUp = append(gaveUp, m)
-		}
 	}
-	return res, gaveUp, nil
+	return res, nil
 }
 
 // send claims a mail with a conditional write before sending, so two
-// instances never both send it, then records the outcome. gaveUp reports
-// the last attempt failed; m holds the outcome.
-func (o *Outbox) send(ctx context.Context, now time.Time, log *slog.Logger, m *domain.Mail) (sent, gaveUp bool) {
+// instances never both send it, then records the outcome; m holds it. A
+// mail given up is written with its audit record: if that write fails the
+// mail stays claimed with its backoff, and a later run gives it up again.
+func (o *Outbox) send(ctx context.Context, now time.Time, log *slog.Logger, m *domain.Mail, giveUp GiveUpRecord) (sent bool) {
 	m.Attempts++
 	m.NextAttempt = now.Add(domain.RetryBackoff(m.Attempts))
 	if err := o.store.UpdateMail(ctx, m); err != nil {
-		return false, false // another instance has it
+		return false // another instance has it
 	}
 	err := o.mailer.SendMail(ctx, m.To, m.Subject, m.HTML, m.Text)
+	var recs []domain.AuditRecord
 	if err == nil {
 		m.SentAt, m.LastError = now, ""
 	} else {
 		m.LastError = domain.Clip(err.Error(), 1000)
 		if m.Attempts >= MaxAttempts {
-			m.NextAttempt, gaveUp = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), true
+			m.NextAttempt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+			recs = append(recs, giveUp(*m))
+			log.ErrorContext(ctx, "giving up sending mail", "mail_id", m.ID, "attempt", m.Attempts, "error", err)
+		} else {
+			log.WarnContext(ctx, "sending mail failed; will retry", "mail_id", m.ID, "attempt", m.Attempts, "error", err)
 		}
-		log.WarnContext(ctx, "sending mail failed; will retry", "mail_id", m.ID, "attempt", m.Attempts, "error", err)
 	}
-	if uerr := o.store.UpdateMail(ctx, m); uerr != nil {
+	if uerr := o.store.UpdateMail(ctx, m, recs...); uerr != nil {
 		log.ErrorContext(ctx, "recording mail outcome failed", "mail_id", m.ID, "error", uerr)
 	}
-	return err == nil, gaveUp
+	return err == nil
 }

@@ -104,26 +104,43 @@ func testAuditWithChange(t *testing.T, s domain.Store) {
 		t.Fatalf("policies before chaining: %d %v", len(ps), err)
 	}
 
+	// A mail given up carries its record; a stale update of it does not.
+	m := domain.Mail{ID: "mail-audited", Key: "k-audited", To: []string{"a@example.com"}, Subject: "s", Text: "t", CreatedAt: base, NextAttempt: base}
+	if err := s.EnqueueMail(ctx, &m); err != nil {
+		t.Fatal(err)
+	}
+	staleM := m
+	m.Attempts, m.LastError, m.NextAttempt = 20, "refused", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.UpdateMail(ctx, &m, auditRec("m-1", "mail.giveUp", base.Add(9*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	staleM.Attempts = 1
+	wantCode(t, s.UpdateMail(ctx, &staleM, auditRec("lost-5", "mail.giveUp", base.Add(10*time.Second))), domain.CodeConflict)
+	// Whatever a store keeps beside a queued mail is no mail.
+	if due, err := s.MailDue(ctx, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), 0); err != nil || len(due) != 1 || due[0].ID != m.ID {
+		t.Fatalf("mail due before chaining: %d %v", len(due), err)
+	}
+
 	got := auditIDs(chained(t, s))
-	for _, id := range []string{"c-1", "c-2", "u-1", "g-1", "s-1", "s-2", "p-1"} {
+	for _, id := range []string{"c-1", "c-2", "u-1", "g-1", "s-1", "s-2", "p-1", "m-1"} {
 		if !got[id] {
 			t.Errorf("record %s of a stored change is missing from the audit log", id)
 		}
 	}
-	for _, id := range []string{"lost-1", "lost-2", "lost-3", "lost-4"} {
+	for _, id := range []string{"lost-1", "lost-2", "lost-3", "lost-4", "lost-5"} {
 		if got[id] {
 			t.Errorf("record %s describes a refused write, yet it is in the audit log", id)
 		}
 	}
-	if len(got) != 7 {
-		t.Errorf("audit log holds %d records, want 7", len(got))
+	if len(got) != 8 {
+		t.Errorf("audit log holds %d records, want 8", len(got))
 	}
 	// Chaining twice links nothing twice.
 	if _, err := s.ChainAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(chained(t, s)); n != 7 {
-		t.Errorf("after chaining again the log holds %d records, want 7", n)
+	if n := len(chained(t, s)); n != 8 {
+		t.Errorf("after chaining again the log holds %d records, want 8", n)
 	}
 }
 

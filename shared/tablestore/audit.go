@@ -322,6 +322,8 @@ func (s *Store) markTable(name string) *aztables.Client {
 		return s.grants.main
 	case tblPolicies:
 		return s.policies.c
+	case tblMail:
+		return s.mail.c
 	}
 	return nil
 }

@@ -23,21 +23,27 @@
 //	ScheduleIndex  "pL|"{principal}       {start}|{id}|{gen}       live schedules (Status Provisioned)
 //	ScheduleIndex  "pE|"{principal}       {start}|{id}|{gen}       ended schedules
 //	ScheduleIndex  "tL|" / "tE|"{target}  {start}|{id}|{gen}       the same by target key
-//	ScheduleIndex  "end-"YYYYMMDDHH       {end}|{id}|{gen}         due index: live schedules with an end
+//	ScheduleIndex  "end-"YYYYMMDDHH       {due}|{id}|{gen}         due index: Schedule.DueAt of live schedules
 //	Grants         {grant key}            "@"                      the grant
 //	GrantIndex     "unsettled"            {grant key}|{gen}        grants not known to match the directory
 //	Policies       "policy"               {policy id}              all policies, one partition
+//	Policies       "policy"               "~~generation"           replaced by every policy write
 //	Audit          "audit"                {MaxInt64-seq, 19 digits} records, newest first
 //	Audit          "audit"                "head"                   chain head: last seq and hash
 //	Audit          "audit"                "p|"{t}|{t}|{gen}        records pending, not yet chained
 //	Requests, Schedules, Grants  {id}     "~~audit|"{gen}          commit marker of a pending record
+//	Policies       "policy"               "~~audit|"{gen}          the same, for a policy change
+//	Mail           "queue"                "~~audit|"{gen}          the same, for a mail given up
 //
 // Index entities carry the record's raw id and the properties queries
 // filter on (kind, target key, principal), which the service evaluates.
 //
 // # How each query is served
 //
-//   - GetRequest, GetSchedule, GetGrant, GetPolicy: one point read.
+//   - GetRequest, GetSchedule, GetGrant: one point read.
+//   - GetPolicy, ListPolicies: one point read of the generation row, and
+//     the "policy" partition only when the row's ETag differs from the one
+//     the process's cached listing was read under (see Policy cache).
 //   - ListRequests: when every asked status is polled by the engine
 //     (PendingApproval, PendingAdminDecision, Granted, PendingProvisioning),
 //     from those status partitions merged in RowKey order, principal, kind
@@ -92,6 +98,23 @@
 // miss an update first reads the entity (one more round trip, and stale
 // versions fail before anything is written).
 //
+// # Policy cache
+//
+// Every activation needs the effective policy, which may be inherited
+// (a tier, the default), so it needs the whole partition. The store keeps
+// the last listing in process under the ETag of the "~~generation" row,
+// read just before the listing. Each PutPolicy replaces that row in the
+// same entity group transaction as the policy (and its audit markers), so
+// the row's ETag changes exactly when a policy does, in whichever process:
+// a read costs one point read while nothing changed, and a change is seen
+// by the next read anywhere. Read generation-then-listing, a write landing
+// in between leaves a listing newer than its generation, which only causes
+// one more listing later. A store that has no row yet gets one inserted by
+// the first reader. A writer that does not know the row (a binary from
+// before it, during a deployment) is covered by an age bound: a listing is
+// trusted for at most one minute (policyCacheMaxAge). Cached entities are
+// decoded afresh on every read, so callers never share a policy's slices.
+//
 // # Retries
 //
 // The SDK's retry is off; the store retries 429, 5xx, timeouts and broken
@@ -104,8 +127,9 @@
 // # Audit outbox and chain: no record lost, no writer contending
 //
 // A change's audit records are written with the change or not at all.
-// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant
-// and PutPolicy take the records of the change they make:
+// CreateRequest, UpdateRequest, CreateSchedule, UpdateSchedule, PutGrant,
+// PutPolicy and UpdateMail (a mail given up) take the records of the
+// change they make:
 //
 //  0. each record is inserted as a pending row in the audit partition,
 //     RowKey "p|"{record time}|{t written}|{gen} (fresh keys: writers
@@ -170,6 +194,12 @@
 // point read 1; CreateRequest 3; CreateSchedule 4; an update that moves no
 // index entry 1; a schedule ending 6; SchedulesDueBy 1 + one per due
 // schedule; PutGrant 1–2; a write with audit records 2 more (the pending
-// rows and the read-back); AppendAudit 1; ChainAudit 2 when nothing is
-// pending, else 3 + one marker read and one marker delete per record.
+// rows and the read-back); GetPolicy and ListPolicies 1 while no policy
+// changed, else 2; AppendAudit 1; ChainAudit 2 when nothing is pending,
+// else 3 + one marker read and one marker delete per record.
+//
+// The engine adds to these no read of what the same call has just read
+// or written: it reuses the grant it last saw (its writes stay conditional
+// on that version, and a lost race reads afresh). TestRoundTrips holds
+// each operation to its figure.
 package tablestore

@@ -274,6 +274,9 @@ func (s *Store) dropIndex(ctx context.Context, c *aztables.Client, ents []entity
 // if the WriteId is ours, the earlier attempt landed and this is success.
 // maybeApplied reports an attempt that failed in a way that may have
 // written. A non-zero start refuses to send once writeDeadline has passed.
+// marks are more rows of e's partition sent in the same entity group
+// transaction: each inserted, or written whatever is there when its ETag
+// is upsert.
 func (s *Store) writeMain(ctx context.Context, c *aztables.Client, e entity, version string, start time.Time, marks ...entity) (etag string, maybeApplied bool, err error) {
 	body, err := e.marshal()
 	if err != nil {
@@ -293,7 +296,11 @@ func (s *Store) writeMain(ctx context.Context, c *aztables.Client, e entity, ver
 			if err != nil {
 				return "", false, err
 			}
-			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: b})
+			typ := aztables.TransactionTypeAdd
+			if m.ETag == upsert {
+				typ = aztables.TransactionTypeInsertReplace
+			}
+			actions = append(actions, aztables.TransactionAction{ActionType: typ, Entity: b})
 		}
 	}
 	err = s.try(ctx, func(ctx context.Context, retried bool) error {

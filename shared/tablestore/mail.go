@@ -70,7 +70,8 @@ func (s *Store) EnqueueMail(ctx context.Context, m *domain.Mail) error {
 
 // MailDue implements domain.Store: it reads the queue partition only.
 func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.Mail, error) {
-	queued, err := s.mail.list(ctx, partition(mailQueuePK))
+	// Audit markers share the partition; their keys sort after every id.
+	queued, err := s.mail.list(ctx, partition(mailQueuePK)+" and RowKey lt "+odataString(markPrefix[:2]))
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +96,16 @@ func (s *Store) MailDue(ctx context.Context, t time.Time, limit int) ([]domain.M
 // UpdateMail implements domain.Store. A sent mail moves from the queue to
 // the sent partition: the sent copy is written first and the queued one
 // then deleted on its ETag, so a crash in between leaves both, never neither.
-func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail) error {
+// An unsent mail's update carries its audit records (a mail given up) as
+// every audited change does: pending rows, then the mail and their markers
+// in one transaction of the queue partition.
+func (s *Store) UpdateMail(ctx context.Context, m *domain.Mail, audit ...domain.AuditRecord) error {
 	queued := mailKey(mailQueuePK, m.ID)
 	if m.SentAt.IsZero() {
-		return s.mail.put(ctx, queued, m)
+		return s.mail.putAudited(ctx, tblMail, queued, m, audit)
+	}
+	if len(audit) > 0 {
+		return domain.Errorf(domain.CodeInvalid, "tablestore: audit records go with an unsent mail's update, not with its sending")
 	}
 	if p := mailProps(m); p.err != nil {
 		return p.err // before anything is read

@@ -31,7 +31,7 @@ func scheduleWants(s *domain.Schedule) []ixWant {
 		{PK: "p" + le + "|" + EscapeKey(string(s.PrincipalID)), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "TargetKey": tk}},
 		{PK: "t" + le + "|" + EscapeKey(tk), Prefix: prefix, Props: map[string]string{"Kind": string(s.Kind), "PrincipalId": string(s.PrincipalID)}},
 	}
-	if due := s.DueAt(); live && !due.IsZero() {
+	if due := s.DueAt(); !due.IsZero() {
 		w = append(w, ixWant{PK: endBucket(due), Prefix: timeKey(due) + "|" + EscapeKey(s.ID)})
 	}
 	return w
@@ -176,7 +176,7 @@ func (s *Store) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]d
 			if err != nil {
 				return nil, err
 			}
-			if due := sc.DueAt(); sc.Status != domain.ScheduleProvisioned || due.IsZero() || due.After(t) {
+			if due := sc.DueAt(); due.IsZero() || due.After(t) {
 				continue
 			}
 			seen[m.PK] = true

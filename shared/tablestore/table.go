@@ -180,10 +180,11 @@ func (t *table[T]) write(ctx context.Context, k key, v *T, version string, marks
 // putAudited is put with the change's audit records, written as the
 // indexed kinds write theirs (see the package doc): pending rows first,
 // then the record and its markers in one transaction. name is the table's
-// name without prefix.
-func (t *table[T]) putAudited(ctx context.Context, name string, k key, v *T, audit []domain.AuditRecord) error {
+// name without prefix. also are more rows of the record's partition that
+// go in the same transaction (see writeMain).
+func (t *table[T]) putAudited(ctx context.Context, name string, k key, v *T, audit []domain.AuditRecord, also ...entity) error {
 	if len(audit) == 0 {
-		return t.put(ctx, k, v)
+		return t.write(ctx, k, v, *t.ver(v), also...)
 	}
 	if err := k.check(); err != nil {
 		return err
@@ -195,7 +196,7 @@ func (t *table[T]) putAudited(ctx context.Context, name string, k key, v *T, aud
 	if err := t.s.writePending(ctx, pending); err != nil {
 		return t.s.fail(err, "recording the audit records of %s %s", t.what, k.id)
 	}
-	err = t.write(ctx, k, v, *t.ver(v), marks...)
+	err = t.write(ctx, k, v, *t.ver(v), append(marks, also...)...)
 	if domain.IsCode(err, domain.CodeConflict) || domain.IsCode(err, domain.CodeNotFound) || domain.IsCode(err, domain.CodeInvalid) {
 		// Not written: the records describe nothing that happened.
 		t.s.dropIndex(ctx, t.s.audit, pending)

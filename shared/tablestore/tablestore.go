@@ -125,6 +125,8 @@ type Store struct {
 
 	roundTrips atomic.Int64
 
+	policyCache policyCache
+
 	mu    sync.Mutex
 	cache map[string]cached // family|id → index refs of a known version
 	head  auditHead         // last audit chain head this process wrote
