@@ -53,7 +53,7 @@ func TestAzureRoleInThePortal(t *testing.T) {
 	stan.sees("Reader at resource group rg-web")
 	stan.checkA11y("my requests with an Azure role")
 	stan.run("back", chromedp.Click(chromedp.CSS(`nav a[href="/portal/"]`)), chromedp.WaitVisible(chromedp.CSS(`table`)))
-	stan.run("deactivate", chromedp.Click(chromedp.CSS(`form[action="/portal/deactivate"] button`)), chromedp.WaitVisible(chromedp.CSS(`p.note`)))
+	stan.run("deactivate", chromedp.Click(chromedp.CSS(`form[action="/portal/deactivate"]:has(input[name="target"][value*="`+reader+`"]) button`)), chromedp.WaitVisible(chromedp.CSS(`p.note`)))
 	stan.sees("is no longer active")
 	if st.ARM.Has(stanID, reader, rgWeb) {
 		t.Fatal("deactivated, but Azure still holds Stan's Reader assignment on rg-web")

@@ -23,7 +23,7 @@ func TestScheduleDueAtAndUpcoming(t *testing.T) {
 		{"eligibility past its start: in force without the sweep", func(s *domain.Schedule) { s.Kind, s.AwaitingStart = domain.KindEligibility, true }, t0.Add(90 * time.Minute), start, false},
 		{"eligibility stored before its start without the mark: due at its end", func(s *domain.Schedule) { s.Kind = domain.KindEligibility }, t0, end, true},
 		{"permanent and started: never due", func(s *domain.Schedule) { s.End = time.Time{} }, t0.Add(90 * time.Minute), time.Time{}, false},
-		{"ended: not upcoming", func(s *domain.Schedule) { s.Status, s.AwaitingStart = domain.ScheduleRevoked, true }, t0, start, false},
+		{"ended: not upcoming, never due", func(s *domain.Schedule) { s.Status, s.AwaitingStart = domain.ScheduleRevoked, true }, t0, time.Time{}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
