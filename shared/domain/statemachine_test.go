@@ -41,7 +41,7 @@ var transitionGrid = []struct {
 	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart provisioned fail  removalStart removed revoke
 	{sNew /*      */, [14]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, sFail, sPP, sRev, no}},
 	{sPA /*       */, [14]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, sFail, no, no, no}},
-	{sPAD /*      */, [14]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no, no}},
+	{sPAD /*      */, [14]domain.Status{no, no, sGra, no, no, sDen, sCan, sCan, no, no, sFail, no, no, no}},
 	{sGra /*      */, [14]domain.Status{no, no, no, no, no, no, no, no, sPP, sProv, sFail, no, no, no}},
 	{sPP /*       */, [14]domain.Status{no, no, no, no, no, no, no, no, no, sProv, sFail, no, sRev, no}},
 	{sProv /*     */, [14]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, sRev}},

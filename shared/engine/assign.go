@@ -2,23 +2,10 @@ package engine
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
-
-// selfExtend records a request for an administrator to extend or renew.
-func (e *Engine) selfExtend(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
-		return err
-	}
-	if strings.TrimSpace(r.Justification) == "" {
-		return domain.Invalid("justification", "say why the assignment should be extended")
-	}
-	_, err := e.accept(ctx, c, r, domain.EvNeedAdminDecision, validationOnly)
-	return err
-}
 
 func (e *Engine) adminRules(p domain.Policy, kind domain.RequestKind) domain.AdminRules {
 	if kind == domain.KindEligibility {

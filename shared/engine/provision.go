@@ -14,6 +14,9 @@ import (
 // directory match. Each step is idempotent, so a retry, a concurrent
 // approval or the sweep can run it again safely.
 func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) error {
+	if r.Action == domain.ActionSelfExtend {
+		return e.extend(ctx, c, r) // moves an existing schedule's end; creates nothing
+	}
 	fail := func(cause error) error {
 		msg := cause.Error()
 		var de *domain.Error

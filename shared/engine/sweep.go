@@ -93,7 +93,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 		return res, err
 	}
 	e.expireDue(ctx, c, due, &res)
-	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
+	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval, domain.StatusPendingAdminDecision}, Limit: e.cfg.SweepBatch})
 	if err != nil {
 		return res, err
 	}

@@ -60,6 +60,12 @@ var tests = []struct {
 	{"AdminRemoveEligibilityEndsActivation", testAdminRemoveEligibilityEndsActivation},
 	{"AdminValidationOnlyAssign", testAdminValidationOnlyAssign},
 	{"SelfExtendNeedsAdminDecision", testSelfExtendNeedsAdminDecision},
+	{"ExtendOfferedOnlyInLastDays", testExtendOfferedOnlyInLastDays},
+	{"ExtendApprovedMovesEnd", testExtendApprovedMovesEnd},
+	{"ExtendDeniedLeavesIt", testExtendDeniedLeavesIt},
+	{"RenewApproved", testRenewApproved},
+	{"ConcurrentExtendDecisions", testConcurrentExtendDecisions},
+	{"ExtendRacesExpiry", testExtendRacesExpiry},
 
 	{"PolicyTierInheritance", testPolicyTierInheritance},
 	{"PolicyUpdateRefusals", testPolicyUpdateRefusals},
