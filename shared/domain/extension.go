@@ -51,3 +51,14 @@ func NewAdminDecision(now time.Time) *Approval {
 func (r Request) AwaitsDecision() bool {
 	return r.Approval != nil && (r.Status == StatusPendingApproval || r.Status == StatusPendingAdminDecision)
 }
+
+// DefaultExtensionEnd is the end a selfExtend asks for when it names none
+// (the portal's Extend): the assignment's length again, at most as long
+// from its start as the rules allow.
+func DefaultExtensionEnd(s Schedule, rules AdminRules) time.Time {
+	end := s.End.Add(s.End.Sub(s.Start))
+	if !rules.AllowPermanent && rules.MaxDuration > 0 && end.Sub(s.Start) > rules.MaxDuration {
+		end = s.Start.Add(rules.MaxDuration)
+	}
+	return end
+}

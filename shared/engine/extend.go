@@ -46,6 +46,13 @@ func (e *Engine) checkExtend(ctx context.Context, c *Call, r *domain.Request) er
 		return err
 	}
 	_, end := r.Schedule.Window(s.Start)
+	if r.Schedule.ExpirationType == "" {
+		p, err := e.policyFor(ctx, r.Target)
+		if err != nil {
+			return err
+		}
+		end = domain.DefaultExtensionEnd(s, e.adminRules(p, r.Kind))
+	}
 	if !end.IsZero() && !end.After(s.End) {
 		return domain.Invalid("scheduleInfo.expiration", "an extension must end after the current end %s", s.End.UTC().Format(time.RFC3339))
 	}

@@ -231,7 +231,7 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request, token, inv string, 
 	stage := req.Approval.Stages[i]
 	v := view{Request: &req, Target: domain.TargetName(req.Target), Requester: string(req.PrincipalID), Stage: &stage,
 		Confirm: stage.Confirmation, Action: o.self, End: req.EndAt.UTC().Format(time.RFC1123)}
-	if req.Status != domain.StatusPendingApproval || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
+	if !req.AwaitsDecision() || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
 		// Over: say so instead of showing a form that would be refused. A
 		// POST gets the same page (a scanner or a stale tab changes nothing).
 		v.Title, v.Message = "Nothing to decide", requestOverMessage(req, stage)

@@ -52,6 +52,7 @@ type roleRow struct {
 	ActiveUntil       *when
 	ActivateURL       string
 	ExtendURL         string
+	ExtendOffered     bool // in the last 14 days of the eligibility (domain.ExtendOffered)
 	TargetKey         string
 	CSRF              string // the deactivate form's
 }
@@ -157,6 +158,7 @@ func (p *Portal) myRoles(v *visit) {
 			return
 		}
 		r.Needs = needs(pol.Activation)
+		r.ExtendOffered = domain.ExtendOffered(s, v.call.Now)
 	}
 	for _, s := range active {
 		r := row(s.Target)
@@ -170,7 +172,7 @@ func (p *Portal) myRoles(v *visit) {
 		if r.Active && r.Eligible {
 			r.CSRF = p.web.CSRFToken(v.sess, "deactivate")
 		}
-		if r.Eligible && r.EligibleUntil != nil {
+		if r.Eligible && r.ExtendOffered {
 			r.ExtendURL = Prefix + "extend?target=" + url.QueryEscape(k)
 		}
 		pg.Roles = append(pg.Roles, *r)
@@ -415,6 +417,7 @@ type approvalRow struct {
 	Window                  string
 	Requested               *when
 	JustificationIsRequired bool
+	Extension               *extensionView // a selfExtend or selfRenew an admin decides
 }
 
 // approvals is the approver's inbox: requests waiting for the caller, with
@@ -459,7 +462,7 @@ func (p *Portal) approvals(v *visit) {
 		pg.Message = map[bool]string{true: "Approved", false: "Denied"}[strings.EqualFold(f.Get("decision"), domain.ReviewApprove)] +
 			": " + strings.Join(done, "; ") + "."
 	}
-	list, err := p.eng.PendingApprovals(ctx, v.call, domain.KindAssignment)
+	list, err := p.pendingDecisions(v)
 	if err != nil {
 		p.fail(v.w, pg, err)
 		return
@@ -482,6 +485,7 @@ func (p *Portal) approvals(v *visit) {
 		name, _ := targetName(r.Target)
 		row := approvalRow{ID: r.ID, StageID: st.ID, Requester: n.person(r.PrincipalID), What: name, Justification: r.Justification,
 			Ticket: r.Ticket.Number, TicketValidated: r.Ticket.Validated, Requested: at(r.CreatedAt), JustificationIsRequired: st.ApproverJustificationRequired}
+		row.Extension = p.extension(ctx, v.call, r, st)
 		if d := r.Schedule.Duration; d > 0 {
 			row.Window = human(d) + ", counted from approval"
 		} else if !r.EndAt.IsZero() {
