@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"text/tabwriter"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -49,14 +50,14 @@ func (r *runner) printExtensions(ctx context.Context, c *Client, list []requestW
 	tw := tabwriter.NewWriter(r.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUESTER\tTARGET\tASKS\tCURRENT END\tREQUESTED END\tJUSTIFICATION\tID")
 	for i, p := range list {
-		kind, base := "active", rmBase+"roleAssignmentSchedules/"
+		kind, base := "active", rmBase+"roleAssignmentSchedules"
 		switch {
 		case eligible[i] && p.GroupID != "":
-			kind, base = "eligible", pgBase+"eligibilitySchedules/"
+			kind, base = "eligible", pgBase+"eligibilitySchedules"
 		case eligible[i]:
-			kind, base = "eligible", rmBase+"roleEligibilitySchedules/"
+			kind, base = "eligible", rmBase+"roleEligibilitySchedules"
 		case p.GroupID != "":
-			base = pgBase + "assignmentSchedules/"
+			base = pgBase + "assignmentSchedules"
 		}
 		asks := "extend " + kind
 		if a, _ := domain.ParseAction(string(p.Action)); a == domain.ActionSelfRenew {
@@ -64,9 +65,19 @@ func (r *runner) printExtensions(ctx context.Context, c *Client, list []requestW
 		}
 		current := "ended"
 		if id := text(p.TargetScheduleID); id != "" {
-			var s wire.Schedule
-			if err := c.Call(ctx, "GET", base+id, nil, nil, &s); err == nil {
-				current = endOf(s.ScheduleInfo)
+			// Admins read others' schedules through a filtered listing.
+			filter := "principalId eq '" + string(p.PrincipalID) + "' and roleDefinitionId eq '" + string(p.RoleDefinitionID) + "'"
+			if p.GroupID != "" {
+				filter = "principalId eq '" + string(p.PrincipalID) + "' and groupId eq '" + string(p.GroupID) + "'"
+			}
+			scheds, err := wire.ListAll[wire.Schedule](ctx, c, base+"?$filter="+url.QueryEscape(filter))
+			if err != nil {
+				return err
+			}
+			for _, s := range scheds {
+				if s.ID == id {
+					current = endOf(s.ScheduleInfo)
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", requesterName(p), targetName(p), asks, current,
