@@ -19,11 +19,11 @@ func (e *Engine) selfExtend(ctx context.Context, c *Call, r *domain.Request, val
 	if strings.TrimSpace(r.Justification) == "" {
 		return domain.Invalid("justification", "say why the assignment should be extended")
 	}
+	check := e.checkExtend
 	if r.Action == domain.ActionSelfRenew {
-		if err := e.checkRenew(ctx, c, r); err != nil {
-			return err
-		}
-	} else if err := e.checkExtend(ctx, c, r); err != nil {
+		check = e.checkRenew
+	}
+	if err := check(ctx, c, r); err != nil {
 		return err
 	}
 	r.Approval = domain.NewAdminDecision(c.Now)
@@ -38,25 +38,26 @@ func (e *Engine) selfExtend(ctx context.Context, c *Call, r *domain.Request, val
 // checkExtend finds the live schedule a selfExtend asks to lengthen and
 // resolves the requested end from its start, as adminExtend does.
 func (e *Engine) checkExtend(ctx context.Context, c *Call, r *domain.Request) error {
-	s, err := e.targetSchedule(ctx, c, r)
+	s, err := e.targetSchedule(ctx, c, r, "ask for selfRenew")
 	if err != nil {
 		return err
 	}
 	if err := domain.CheckSelfExtend(s, c.Now); err != nil {
 		return err
 	}
+	rules, err := e.holderRules(ctx, r)
+	if err != nil {
+		return err
+	}
 	_, end := r.Schedule.Window(s.Start)
 	if r.Schedule.ExpirationType == "" {
-		p, err := e.policyFor(ctx, r.Target)
-		if err != nil {
-			return err
-		}
-		end = domain.DefaultExtensionEnd(s, e.adminRules(p, r.Kind))
+		end = domain.DefaultExtensionEnd(s, rules)
 	}
 	if !end.IsZero() && !end.After(s.End) {
 		return domain.Invalid("scheduleInfo.expiration", "an extension must end after the current end %s", s.End.UTC().Format(time.RFC3339))
 	}
-	if err := e.checkLength(ctx, r, s.Start, end, c.Now); err != nil {
+	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: rules, Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: s.Start, End: end,
+		Justification: r.Justification, Ticket: r.Ticket}); err != nil {
 		return err
 	}
 	r.TargetScheduleID, r.StartAt, r.EndAt = s.ID, s.Start, end
@@ -72,31 +73,34 @@ func (e *Engine) checkRenew(ctx context.Context, c *Call, r *domain.Request) err
 		return domain.Invalid("action", "%s still holds this %s (until %s): ask for selfExtend in its last %d days",
 			e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), fmtEnd(s.End), int(domain.ExtendWindow/(24*time.Hour)))
 	}
+	rules, err := e.holderRules(ctx, r)
+	if err != nil {
+		return err
+	}
 	start, end := r.Schedule.Window(c.Now)
-	if err := e.checkLength(ctx, r, start, end, c.Now); err != nil {
+	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: rules, Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: start, End: end,
+		Justification: r.Justification, Ticket: r.Ticket}); err != nil {
 		return err
 	}
 	r.StartAt, r.EndAt = start, end
 	return nil
 }
 
-// checkLength applies the policy's admin-assignment length to what the
-// holder asks for, so an administrator is never shown a request the
-// policy would refuse them.
-func (e *Engine) checkLength(ctx context.Context, r *domain.Request, start, end, now time.Time) error {
+// holderRules are the policy's admin-assignment rules of r's kind, for
+// what a holder asks for, so an administrator is never shown a request the
+// policy would refuse them; justification and MFA are the deciding
+// admin's, checked at the decision.
+func (e *Engine) holderRules(ctx context.Context, r *domain.Request) (domain.AdminRules, error) {
 	p, err := e.policyFor(ctx, r.Target)
-	if err != nil {
-		return err
-	}
 	rules := e.adminRules(p, r.Kind)
-	rules.RequireJustification, rules.RequireMFA = false, false // the deciding admin's, checked at the decision
-	return domain.CheckAdminAssignment(domain.AdminCheck{Rules: rules, Kind: r.Kind, Now: now, MinDuration: e.cfg.MinActivation,
-		Start: start, End: end, Justification: r.Justification, Ticket: r.Ticket})
+	rules.RequireJustification, rules.RequireMFA = false, false
+	return rules, err
 }
 
-// targetSchedule is the schedule a selfExtend names (targetScheduleId),
-// or else the holder's live one of the kind; never an activation.
-func (e *Engine) targetSchedule(ctx context.Context, c *Call, r *domain.Request) (domain.Schedule, error) {
+// targetSchedule is the schedule an extension or update names
+// (targetScheduleId), or else the principal's live one of the kind, not
+// an activation; hint says what to ask for when there is none.
+func (e *Engine) targetSchedule(ctx context.Context, c *Call, r *domain.Request, hint string) (domain.Schedule, error) {
 	if r.TargetScheduleID != "" {
 		s, err := e.store.GetSchedule(ctx, r.TargetScheduleID)
 		if domain.IsCode(err, domain.CodeNotFound) || (err == nil && (s.PrincipalID != r.PrincipalID || s.Target != r.Target || s.Kind != r.Kind)) {
@@ -106,7 +110,7 @@ func (e *Engine) targetSchedule(ctx context.Context, c *Call, r *domain.Request)
 	}
 	s, ok, err := e.liveSchedule(ctx, c, r.Kind, r.PrincipalID, r.Target, false)
 	if err == nil && !ok {
-		return s, domain.Errorf(domain.CodeNotFound, "%s has no live %s for %s: ask for selfRenew", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), e.Names().Target(ctx, r.Target))
+		return s, domain.Errorf(domain.CodeNotFound, "%s has no live %s for %s: %s", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), e.Names().Target(ctx, r.Target), hint)
 	}
 	return s, err
 }
@@ -183,9 +187,6 @@ func (e *Engine) moveHolderEnd(ctx context.Context, c *Call, principal domain.Ob
 		for i := range g.Holders {
 			if g.Holders[i].ScheduleID == scheduleID {
 				held = true
-				if g.Holders[i].End.Equal(end) {
-					return nil
-				}
 				g.Holders[i].End, g.ModifiedAt = end, c.Now
 				return Stale(e.store.PutGrant(ctx, &g))
 			}
@@ -195,43 +196,18 @@ func (e *Engine) moveHolderEnd(ctx context.Context, c *Call, principal domain.Ob
 	return held, err
 }
 
-// removeDueHolder is removeHolder for expiry. A holder whose end lies past
-// now was moved by an extension, whose schedule write came first: when the
-// schedule reads live again the holder stays (extended). A holder left
-// later than a schedule that is still due is out of step and goes.
-func (e *Engine) removeDueHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string) (removed, extended bool, err error) {
-	key := domain.GrantKey(principal, t)
-	err = Retry(func() error {
-		removed, extended = false, false
-		g, err := e.store.GetGrant(ctx, key)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil
-		} else if err != nil {
-			return err
+// extendedSince tells expiry which holder of schedule id to keep: one
+// whose end lies past now was moved by an extension, whose schedule write
+// came first, so it stays when the schedule reads live again. A holder
+// later than a schedule still due is out of step and goes.
+func (e *Engine) extendedSince(ctx context.Context, c *Call, id string) func(domain.Holder) (bool, error) {
+	return func(h domain.Holder) (bool, error) {
+		if !h.End.IsZero() && !h.End.After(c.Now) {
+			return false, nil
 		}
-		for _, h := range g.Holders {
-			if h.ScheduleID == scheduleID && (h.End.IsZero() || h.End.After(c.Now)) {
-				s, err := e.store.GetSchedule(ctx, scheduleID)
-				if err != nil {
-					return err
-				}
-				if s.Live(c.Now) {
-					extended = true
-					return nil
-				}
-			}
-		}
-		if !g.RemoveHolder(scheduleID) {
-			return nil
-		}
-		g.ModifiedAt = c.Now
-		if err := e.store.PutGrant(ctx, &g); err != nil {
-			return Stale(err)
-		}
-		removed = true
-		return nil
-	})
-	return removed, extended, err
+		s, err := e.store.GetSchedule(ctx, id)
+		return err == nil && s.Live(c.Now), err
+	}
 }
 
 // adminDecisionGrant is what an administrator's approval of a selfExtend
@@ -247,10 +223,10 @@ func (e *Engine) adminDecisionGrant(ctx context.Context, c *Call, r *domain.Requ
 	} else if ok {
 		return domain.EvFail, "the assignment was given again (schedule " + s.ID + ") before the renewal was decided", nil
 	}
-	if r.Schedule.Start.IsZero() && !r.EndAt.IsZero() {
-		length := r.EndAt.Sub(r.StartAt)
-		r.StartAt, r.EndAt = c.Now, c.Now.Add(length)
-	} else if r.Schedule.Start.IsZero() {
+	if r.Schedule.Start.IsZero() {
+		if !r.EndAt.IsZero() {
+			r.EndAt = c.Now.Add(r.EndAt.Sub(r.StartAt))
+		}
 		r.StartAt = c.Now
 	}
 	return domain.EvGrant, "", nil

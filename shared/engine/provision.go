@@ -98,7 +98,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.reconcile(ctx, c, r.PrincipalID, r.Target); err != nil {
 			// Access did not arrive, whatever the directory's reason: take the claim back so
 			// nothing is granted later (by the sweep's retry) on a request marked Failed.
-			_, _ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID)
+			_, _, _ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID, nil)
 			_ = e.reconcileGrant(ctx, c, r.PrincipalID, r.Target, true)
 			e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
 			return fail(err)

@@ -57,12 +57,11 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 	}
 	var revokeErr error
 	if s.Kind == domain.KindAssignment {
-		removed, extended, err := false, false, error(nil)
+		var keep func(domain.Holder) (bool, error)
 		if status == domain.ScheduleExpired {
-			removed, extended, err = e.removeDueHolder(ctx, c, s.PrincipalID, s.Target, s.ID)
-		} else {
-			removed, err = e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID)
+			keep = e.extendedSince(ctx, c, s.ID)
 		}
+		removed, extended, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID, keep)
 		if err != nil || extended {
 			return false, err // extended since the sweep read it: not due any more
 		}
