@@ -162,9 +162,9 @@ type Recurrence struct {
 	Series int
 }
 
-// SameSeries reports whether o describes the same occurrences as r.
+// SameSeries reports whether o describes the same occurrences as r
+// (Series aside).
 func (r Recurrence) SameSeries(o Recurrence) bool {
-	r.Series, o.Series = 0, 0
 	return r.Type == o.Type && r.Interval == o.Interval && r.StartDate.Equal(o.StartDate) && r.EndDate.Equal(o.EndDate) && r.Occurrences == o.Occurrences
 }
 

@@ -96,11 +96,11 @@ func TestReviewDefinitionUpdateRefusals(t *testing.T) {
 	noDefault.DefaultDecision = ""
 	same := d.DisplayName
 	for _, tc := range []struct {
-		name   string
-		auth   domain.AuthEvidence
-		ch     review.DefinitionChange
-		code   domain.Code
-		field  string
+		name  string
+		auth  domain.AuthEvidence
+		ch    review.DefinitionChange
+		code  domain.Code
+		field string
 	}{
 		{"empty name", rf.MFA(), review.DefinitionChange{DisplayName: &empty}, domain.CodeInvalid, "displayName"},
 		{"unknown reviewer", rf.MFA(), review.DefinitionChange{Reviewers: &ghost}, domain.CodeInvalid, "reviewers"},
