@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func TestExtendDecidedByAdmin(t *testing.T) {
 	}
 	approvedSched, deniedSched := assign(teams), assign(groups)
 	oldEnd := endOf(t, must(t, stan, 200, "GET", "roleManagement/directory/roleAssignmentSchedules/"+approvedSched, nil))
+	deniedEnd := endOf(t, must(t, stan, 200, "GET", "roleManagement/directory/roleAssignmentSchedules/"+deniedSched, nil))
 
 	// Too early: an eligibility ending in 60 days cannot be extended yet.
 	must(t, gina, 201, "POST", eligReqs, map[string]any{"action": "adminAssign", "principalId": stanID, "roleDefinitionId": teams,
@@ -91,7 +93,26 @@ func TestExtendDecidedByAdmin(t *testing.T) {
 	if out := mustCLI(t, "gina", "approve", yes["id"].(string), "--justification", "CAB approved the migration"); !strings.Contains(out, "Approved") {
 		t.Fatalf("jitpim approve: %s", out)
 	}
-	must(t, gina, 204, "PATCH", approval+no["id"].(string)+"/steps/admin", map[string]any{"reviewResult": "Deny", "justification": "hand it to the Teams team"})
+	// The portal's Approve requests screen shows the other one with both
+	// ends, and Gina denies it there with her reason.
+	web := newBrowser(t, user("gina"), true)
+	_, body := web.get(st.HostURL + "/portal/approvals")
+	code, body := web.signInFrom(body)
+	for _, want := range []string{"Stan Developer", "wants Groups Administrator", "Extend the active assignment", "Ends now", "Asked to end",
+		`datetime="` + deniedEnd.UTC().Format(time.RFC3339) + `"`, `datetime="` + deniedEnd.Add(20*24*time.Hour).UTC().Format(time.RFC3339) + `"`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("portal inbox lacks %q: %d %s", want, code, body)
+		}
+	}
+	csrf := formCSRF(body, "/portal/approvals")
+	if csrf == nil {
+		t.Fatalf("no decision form: %s", body)
+	}
+	code, body = web.post(st.HostURL+"/portal/approvals", url.Values{"csrf": {csrf[1]}, "id": {no["id"].(string)}, "stage": {"admin"},
+		"decision": {"Deny"}, "justification": {"hand it to the Teams team"}})
+	if code != 200 || !strings.Contains(body, "Denied: Stan Developer") {
+		t.Fatalf("deny in the portal: %d %s", code, body)
+	}
 	must(t, gina, 409, "PATCH", approval+no["id"].(string)+"/steps/admin", map[string]any{"reviewResult": "Approve", "justification": "changed my mind"})
 
 	if r := must(t, stan, 200, "GET", assignReqs+"/"+yes["id"].(string), nil); r["status"] != "Provisioned" {
@@ -104,7 +125,7 @@ func TestExtendDecidedByAdmin(t *testing.T) {
 	if got := newEnd.Sub(oldEnd); got != 20*24*time.Hour {
 		t.Fatalf("the approved extension moved the end by %s, want 20 days (%s → %s)", got, oldEnd, newEnd)
 	}
-	if e := endOf(t, must(t, stan, 200, "GET", "roleManagement/directory/roleAssignmentSchedules/"+deniedSched, nil)); !e.Equal(oldEnd) && e.Sub(oldEnd).Abs() > time.Minute {
+	if e := endOf(t, must(t, stan, 200, "GET", "roleManagement/directory/roleAssignmentSchedules/"+deniedSched, nil)); !e.Equal(deniedEnd) {
 		t.Fatalf("the denied extension moved the end to %s", e)
 	}
 
