@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,12 @@ func testExtendApprovedMovesEnd(t *testing.T, su suite) {
 	oldEnd, newEnd := T0.Add(10*24*time.Hour), T0.Add(20*24*time.Hour)
 	r := f.MustSubmit(u, selfExtendSub(u, domain.KindAssignment, RoleOther, 20*24*time.Hour))
 	WantStatus(t, r, domain.StatusPendingAdminDecision)
+	if _, err := f.Kernel.DeliverMail(f.Ctx, f.System()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.to(UPN(f.Admin)); len(got) != 1 || !strings.Contains(got[0].html, "the migration runs another month") {
+		t.Fatalf("the admins were not asked to decide: %+v", got)
+	}
 
 	// Admins see it among the approvals they may decide; the requester does not.
 	if p, err := f.Eng.PendingApprovals(f.Ctx, f.Call(f.Admin), domain.KindAssignment); err != nil || len(p) != 1 || p[0].ID != r.ID {
