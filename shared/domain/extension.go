@@ -62,3 +62,18 @@ func DefaultExtensionEnd(s Schedule, rules AdminRules) time.Time {
 	}
 	return end
 }
+
+// LastMoved is when the request was created or last decided, whichever is
+// later: a request granted by a decision just now is still being carried
+// out by its decider, however long ago it was asked for.
+func (r Request) LastMoved() time.Time {
+	t := r.CreatedAt
+	if r.Approval != nil {
+		for _, st := range r.Approval.Stages {
+			if st.ReviewedAt.After(t) {
+				t = st.ReviewedAt
+			}
+		}
+	}
+	return t
+}

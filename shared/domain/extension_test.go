@@ -92,3 +92,22 @@ func TestAdminDecisionApproval(t *testing.T) {
 		t.Fatalf("after grant: %v %s %+v", err, r.Status, r.Approval.Stages)
 	}
 }
+
+func TestLastMovedCountsDecisions(t *testing.T) {
+	created := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	decided := created.Add(72 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		r    domain.Request
+		want time.Time
+	}{
+		{"no approval", domain.Request{CreatedAt: created}, created},
+		{"undecided", domain.Request{CreatedAt: created, Approval: domain.NewAdminDecision(created)}, created},
+		{"decided days later", domain.Request{CreatedAt: created, Approval: &domain.Approval{Stages: []domain.ApprovalStage{
+			{ReviewedAt: created.Add(time.Hour)}, {ReviewedAt: decided}}}}, decided},
+	} {
+		if got := tc.r.LastMoved(); !got.Equal(tc.want) {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

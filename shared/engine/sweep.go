@@ -79,7 +79,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			res.RequestsResumed++
 			continue
 		}
-		if c.Now.Sub(r.CreatedAt) < e.cfg.StuckAfter {
+		if c.Now.Sub(r.LastMoved()) < e.cfg.StuckAfter { // its submitter or decider is still at it
 			continue
 		}
 		if err := e.provision(ctx, c, &r); err != nil {
