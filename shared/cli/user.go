@@ -494,16 +494,31 @@ func (r *runner) approvals(ctx context.Context) error {
 		return err
 	}
 	all := append(roles, groups...)
+	ext, eligible, err := r.extensionRequests(ctx, c, all)
+	if err != nil {
+		return err
+	}
+	all = slices.DeleteFunc(all, func(q requestWithNames) bool { return isExtension(q.Request) })
 	if r.json {
-		plain := make([]wire.Request, len(all))
-		for i, p := range all {
-			plain[i] = p.Request
+		plain := make([]wire.Request, 0, len(all)+len(ext))
+		for _, p := range append(all, ext...) {
+			plain = append(plain, p.Request)
 		}
 		return r.printJSON(map[string]any{"value": nonNil(plain)})
 	}
-	if len(all) == 0 {
+	if len(all) == 0 && len(ext) == 0 {
 		fmt.Fprintln(r.Stdout, "No approvals are waiting for you.")
 		return nil
+	}
+	if len(ext) > 0 {
+		if err := r.printExtensions(ctx, c, ext, eligible); err != nil {
+			return err
+		}
+		if len(all) == 0 {
+			fmt.Fprintln(r.Stdout, "\nDecide with: jitpim approve ID --justification \"…\"   or   jitpim deny ID --justification \"…\"")
+			return nil
+		}
+		fmt.Fprintln(r.Stdout, "\nActivations waiting for approval:")
 	}
 	tw := tabwriter.NewWriter(r.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUESTER\tTARGET\tDURATION\tTICKET\tJUSTIFICATION\tID")

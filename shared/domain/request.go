@@ -208,7 +208,10 @@ type ApprovalStage struct {
 	// Confirmation marks the stage a ticket-originated activation opens for
 	// its own requester: it is passed by the requester signing in with the
 	// MFA the policy asks for, not by an approver.
-	Confirmation      bool
+	Confirmation bool
+	// AdminDecision marks the stage of a selfExtend or selfRenew request:
+	// jitpim's administrators decide it, with MFA, as an admin write.
+	AdminDecision     bool
 	TimeoutDays       int
 	EscalationMinutes int // 0 = no escalation
 	TimeoutAt         time.Time

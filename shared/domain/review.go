@@ -179,6 +179,15 @@ type Recurrence struct {
 	StartDate   time.Time
 	EndDate     time.Time
 	Occurrences int
+	// Series counts the changes of this recurrence: a changed recurrence
+	// numbers its occurrences afresh, under instance ids of their own.
+	Series int
+}
+
+// SameSeries reports whether o describes the same occurrences as r
+// (Series aside).
+func (r Recurrence) SameSeries(o Recurrence) bool {
+	return r.Type == o.Type && r.Interval == o.Interval && r.StartDate.Equal(o.StartDate) && r.EndDate.Equal(o.EndDate) && r.Occurrences == o.Occurrences
 }
 
 // Start returns the start of occurrence k (0-based).

@@ -59,9 +59,11 @@ var transitions = map[Status]map[Event]Status{
 		EvFail:          StatusFailed,
 	},
 	StatusPendingAdminDecision: {
+		EvGrant:   StatusGranted, // an administrator approved the extension or renewal
 		EvDeny:    StatusDenied,
 		EvCancel:  StatusCanceled,
 		EvTimeout: StatusCanceled,
+		EvFail:    StatusFailed, // approved, but the account was disabled meanwhile
 	},
 	StatusGranted: {
 		EvProvisionStart:  StatusPendingProvisioning,
@@ -112,7 +114,7 @@ func (r *Request) Apply(ev Event, now time.Time, reason string) error {
 	if to.Terminal() || to == StatusProvisioned {
 		r.CompletedAt = now
 	}
-	if to != StatusPendingApproval && r.Approval != nil {
+	if r.Approval != nil && !r.AwaitsDecision() {
 		// Canceled, failed or timed out while a stage was open: the stage is
 		// over too, so no approver is shown a decision that cannot be made.
 		for i := range r.Approval.Stages {

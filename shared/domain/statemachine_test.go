@@ -41,7 +41,7 @@ var transitionGrid = []struct {
 	//                 needAppr needAdmin grant stageAppr escalate deny  cancel timeout provStart schedCreated provisioned fail  removalStart removed revoke
 	{sNew /*      */, [15]domain.Status{sPA, sPAD, sGra, no, no, no, no, no, no, no, no, sFail, sPP, sRev, no}},
 	{sPA /*       */, [15]domain.Status{no, no, sGra, sPA, sPA, sDen, sCan, sCan, no, no, no, sFail, no, no, no}},
-	{sPAD /*      */, [15]domain.Status{no, no, no, no, no, sDen, sCan, sCan, no, no, no, no, no, no, no}},
+	{sPAD /*      */, [15]domain.Status{no, no, sGra, no, no, sDen, sCan, sCan, no, no, no, sFail, no, no, no}},
 	{sGra /*      */, [15]domain.Status{no, no, no, no, no, no, no, no, sPP, sSC, sProv, sFail, no, no, no}},
 	{sPP /*       */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, sProv, sFail, no, sRev, no}},
 	{sProv /*     */, [15]domain.Status{no, no, no, no, no, no, no, no, no, no, no, no, no, no, sRev}},

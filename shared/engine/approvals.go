@@ -85,6 +85,10 @@ func (e *Engine) DecisionStepUp(ctx context.Context, c *Call, r domain.Request, 
 		}
 		return domain.StepUpOf(p.Activation), domain.CheckStepUp(p.Activation, c.Caller.Auth, c.Now, e.cfg.MFAFreshness), nil
 	}
+	if st.AdminDecision {
+		// Extending or renewing someone's access is an admin write.
+		return domain.StepUp{MFA: e.cfg.AdminMFA}, e.RequireAdminWrite(ctx, c, "deciding an extension or renewal"), nil
+	}
 	need = domain.StepUp{MFA: e.cfg.ApproverMFA}
 	if need.MFA && !c.Caller.Auth.MFA {
 		return need, domain.Errorf(domain.CodeForbidden, "approvers must sign in with multi-factor authentication"), nil
@@ -138,7 +142,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 				return domain.Errorf(domain.CodeForbidden, "you are not an approver of this stage")
 			}
 		}
-		if r.Status != domain.StatusPendingApproval || (st.Status != domain.StageInProgress && st.Status != domain.StageEscalated) {
+		if !r.AwaitsDecision() || (st.Status != domain.StageInProgress && st.Status != domain.StageEscalated) {
 			if st.ReviewResult != domain.ReviewNotReviewed {
 				return domain.Errorf(domain.CodeConflict, "this stage was already decided: %s by %s", st.ReviewResult, st.ReviewedBy)
 			}
@@ -161,6 +165,11 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 					return err
 				}
 				ev, reason = domain.EvFail, err.Error()
+			} else if st.AdminDecision {
+				ev, reason, err = e.adminDecisionGrant(ctx, c, &r)
+				if err != nil {
+					return err
+				}
 			} else if _, err := e.eligibilityNow(ctx, c, r.PrincipalID, r.Target); err != nil {
 				if domain.IsCode(err, domain.CodeTransient) {
 					return err
@@ -209,7 +218,7 @@ func (e *Engine) Decide(ctx context.Context, c *Call, approvalID string, d Decis
 
 // PendingApprovals lists requests waiting on a stage the caller may decide.
 func (e *Engine) PendingApprovals(ctx context.Context, c *Call, kind domain.RequestKind) ([]domain.Request, error) {
-	q := domain.RequestQuery{Kind: kind, Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: 200}
+	q := domain.RequestQuery{Kind: kind, Statuses: []domain.Status{domain.StatusPendingApproval, domain.StatusPendingAdminDecision}, Limit: 200}
 	var out []domain.Request
 	for {
 		p, err := e.store.ListRequests(ctx, q)

@@ -2,23 +2,10 @@ package engine
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
 )
-
-// selfExtend records a request for an administrator to extend or renew.
-func (e *Engine) selfExtend(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	if err := e.activeUser(ctx, r.PrincipalID); err != nil {
-		return err
-	}
-	if strings.TrimSpace(r.Justification) == "" {
-		return domain.Invalid("justification", "say why the assignment should be extended")
-	}
-	_, err := e.accept(ctx, c, r, domain.EvNeedAdminDecision, validationOnly)
-	return err
-}
 
 func (e *Engine) adminRules(p domain.Policy, kind domain.RequestKind) domain.AdminRules {
 	if kind == domain.KindEligibility {
@@ -73,20 +60,7 @@ func kindWord(k domain.RequestKind) string {
 
 // adminUpdate handles adminUpdate and adminExtend: a new end for a live schedule.
 func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, validationOnly bool) error {
-	var s domain.Schedule
-	var err error
-	if r.TargetScheduleID != "" {
-		s, err = e.store.GetSchedule(ctx, r.TargetScheduleID)
-		if domain.IsCode(err, domain.CodeNotFound) || (err == nil && (s.PrincipalID != r.PrincipalID || s.Target != r.Target || s.Kind != r.Kind)) {
-			return domain.Errorf(domain.CodeNotFound, "targetScheduleId %s is not a schedule of this principal and target", r.TargetScheduleID)
-		}
-	} else {
-		var ok bool
-		s, ok, err = e.liveSchedule(ctx, c, r.Kind, r.PrincipalID, r.Target, false)
-		if err == nil && !ok {
-			return domain.Errorf(domain.CodeNotFound, "%s has no live %s for %s: use adminAssign or adminRenew", e.Names().Person(ctx, r.PrincipalID), kindWord(r.Kind), e.Names().Target(ctx, r.Target))
-		}
-	}
+	s, err := e.targetSchedule(ctx, c, r, "use adminAssign or adminRenew")
 	if err != nil {
 		return err
 	}
@@ -130,7 +104,7 @@ func (e *Engine) adminUpdate(ctx context.Context, c *Call, r *domain.Request, va
 		return err
 	}
 	if r.Kind == domain.KindAssignment {
-		if err := e.setHolderEnd(ctx, c, r.PrincipalID, r.Target, s.ID, end); err != nil && !domain.IsCode(err, domain.CodeNotFound) {
+		if _, err := e.moveHolderEnd(ctx, c, r.PrincipalID, r.Target, s.ID, end); err != nil {
 			return err
 		}
 	}

@@ -38,12 +38,22 @@ func (e *Engine) addHolder(ctx context.Context, c *Call, principal domain.Object
 
 // removeHolder drops a schedule from the grant; the directory follows in
 // reconcile. removed reports whether this call dropped it: of concurrent
-// callers only one does.
-func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string) (removed bool, err error) {
+// callers only one does. A holder that keep (if given) says to keep stays
+// (kept).
+func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string,
+	keep func(domain.Holder) (bool, error)) (removed, kept bool, err error) {
 	err = Retry(func() error {
+		removed, kept = false, false
 		g, found, err := e.grant(ctx, c, principal, t)
 		if err != nil || !found {
 			return err
+		}
+		for _, h := range g.Holders {
+			if h.ScheduleID == scheduleID && keep != nil {
+				if kept, err = keep(h); err != nil || kept {
+					return err
+				}
+			}
 		}
 		if !g.RemoveHolder(scheduleID) {
 			return nil
@@ -55,28 +65,7 @@ func (e *Engine) removeHolder(ctx context.Context, c *Call, principal domain.Obj
 		removed = true
 		return nil
 	})
-	return removed, err
-}
-
-// setHolderEnd moves a holder's end, for extensions and updates.
-func (e *Engine) setHolderEnd(ctx context.Context, c *Call, principal domain.ObjectID, t domain.Target, scheduleID string, end time.Time) error {
-	return Retry(func() error {
-		g, found, err := e.grant(ctx, c, principal, t)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return domain.Errorf(domain.CodeNotFound, "grant %s not found", domain.GrantKey(principal, t))
-		}
-		for i := range g.Holders {
-			if g.Holders[i].ScheduleID == scheduleID {
-				g.Holders[i].End = end
-				g.ModifiedAt = c.Now
-				return Stale(e.putGrant(ctx, c, &g))
-			}
-		}
-		return nil
-	})
+	return removed, kept, err
 }
 
 // reconcile makes the directory match the grant's holders: it grants when

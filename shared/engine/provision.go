@@ -14,6 +14,9 @@ import (
 // directory match. Each step is idempotent, so a retry, a concurrent
 // approval or the sweep can run it again safely.
 func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) error {
+	if r.Action == domain.ActionSelfExtend {
+		return e.extend(ctx, c, r) // moves an existing schedule's end; creates nothing
+	}
 	fail := func(cause error) error {
 		msg := cause.Error()
 		var de *domain.Error
@@ -109,7 +112,7 @@ func (e *Engine) provision(ctx context.Context, c *Call, r *domain.Request) erro
 		if err := e.reconcile(ctx, c, r.PrincipalID, r.Target); err != nil {
 			// Access did not arrive, whatever the directory's reason: take the claim back so
 			// nothing is granted later (by the sweep's retry) on a request marked Failed.
-			_, _ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID)
+			_, _, _ = e.removeHolder(ctx, c, r.PrincipalID, r.Target, sc.ID, nil)
 			_ = e.reconcileGrant(ctx, c, r.PrincipalID, r.Target, true)
 			e.endScheduleRecord(ctx, c, sc.ID, domain.ScheduleRevoked)
 			return fail(err)

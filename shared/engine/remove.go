@@ -55,11 +55,20 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			return false, err
 		}
 	}
+	if status == domain.ScheduleExpired && s.Kind == domain.KindEligibility {
+		if cur, err := e.store.GetSchedule(ctx, s.ID); err != nil || cur.Live(c.Now) {
+			return false, err // extended since the sweep found it due
+		}
+	}
 	var revokeErr error
 	if s.Kind == domain.KindAssignment {
-		removed, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID)
-		if err != nil {
-			return false, err
+		var keep func(domain.Holder) (bool, error)
+		if status == domain.ScheduleExpired {
+			keep = e.extendedSince(ctx, c, s.ID)
+		}
+		removed, extended, err := e.removeHolder(ctx, c, s.PrincipalID, s.Target, s.ID, keep)
+		if err != nil || extended {
+			return false, err // extended since the sweep read it: not due any more
 		}
 		// When a concurrent caller dropped the holder, it makes the directory call: a second
 		// one would revoke twice (and if it crashed, the grant is unsettled: the sweep retries).
@@ -113,8 +122,8 @@ func (e *Engine) endSchedule(ctx context.Context, c *Call, s domain.Schedule, st
 			}
 		}
 		known = false
-		if cur.Status != domain.ScheduleProvisioned {
-			return nil
+		if cur.Status != domain.ScheduleProvisioned || (status == domain.ScheduleExpired && cur.Live(c.Now)) {
+			return nil // ended by someone else, or extended since it was found due
 		}
 		cur.Status, cur.EndedAt, cur.ModifiedAt = status, c.Now, c.Now
 		if cur.End.IsZero() || cur.End.After(c.Now) {

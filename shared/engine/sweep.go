@@ -81,7 +81,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 			res.RequestsResumed++
 			continue
 		}
-		if c.Now.Sub(r.CreatedAt) < e.cfg.StuckAfter {
+		if c.Now.Sub(r.LastMoved()) < e.cfg.StuckAfter { // its submitter or decider is still at it
 			continue
 		}
 		if err := e.provision(ctx, c, &r); err != nil {
@@ -104,7 +104,7 @@ func (e *Engine) Sweep(ctx context.Context, c *Call) (SweepResult, error) {
 	}
 	e.startDue(ctx, c, starting, &res)
 	e.expireDue(ctx, c, ending, &res)
-	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval}, Limit: e.cfg.SweepBatch})
+	pending, err := e.store.ListRequests(ctx, domain.RequestQuery{Statuses: []domain.Status{domain.StatusPendingApproval, domain.StatusPendingAdminDecision}, Limit: e.cfg.SweepBatch})
 	if err != nil {
 		return res, err
 	}

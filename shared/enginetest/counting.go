@@ -16,6 +16,9 @@ import (
 type countingStore struct {
 	next domain.Store
 	n    map[string]*atomic.Int64
+	// afterDue, when set, runs once right after the due index is read: a
+	// test puts a concurrent call between the sweep's read and its writes.
+	afterDue func()
 }
 
 var storeOps = []string{
@@ -90,7 +93,12 @@ func (s *countingStore) ListSchedules(ctx context.Context, q domain.ScheduleQuer
 
 func (s *countingStore) SchedulesDueBy(ctx context.Context, t time.Time, limit int) ([]domain.Schedule, error) {
 	s.count("SchedulesDueBy")
-	return s.next.SchedulesDueBy(ctx, t, limit)
+	due, err := s.next.SchedulesDueBy(ctx, t, limit)
+	if h := s.afterDue; h != nil {
+		s.afterDue = nil
+		h()
+	}
+	return due, err
 }
 
 func (s *countingStore) GetGrant(ctx context.Context, key string) (domain.Grant, error) {

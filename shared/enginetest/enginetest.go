@@ -62,6 +62,12 @@ var tests = []struct {
 	{"SelfExtendNeedsAdminDecision", testSelfExtendNeedsAdminDecision},
 	{"RenewableEligibilities", testRenewableEligibilities},
 	{"TicketCheckWhileTyping", testTicketCheckWhileTyping},
+	{"ExtendOfferedOnlyInLastDays", testExtendOfferedOnlyInLastDays},
+	{"ExtendApprovedMovesEnd", testExtendApprovedMovesEnd},
+	{"ExtendDeniedLeavesIt", testExtendDeniedLeavesIt},
+	{"RenewApproved", testRenewApproved},
+	{"ConcurrentExtendDecisions", testConcurrentExtendDecisions},
+	{"ExtendRacesExpiry", testExtendRacesExpiry},
 
 	{"PolicyTierInheritance", testPolicyTierInheritance},
 	{"PolicyUpdateRefusals", testPolicyUpdateRefusals},

@@ -107,7 +107,11 @@ func (s *Server) approvalJSON(ctx context.Context, c *engine.Call, r domain.Requ
 			mine, _ = s.eng.IsApprover(ctx, c, st)
 			mine = mine && c.Caller.ID != r.PrincipalID
 		}
-		so := wire.ApprovalStep{ID: st.ID, AssignedToMe: mine, DisplayName: "Stage " + string(rune('1'+i)), Justification: strPtr(st.Justification),
+		name := "Stage " + string(rune('1'+i))
+		if st.AdminDecision {
+			name = "Administrator decision" // a selfExtend or selfRenew
+		}
+		so := wire.ApprovalStep{ID: st.ID, AssignedToMe: mine, DisplayName: name, Justification: strPtr(st.Justification),
 			ReviewResult: st.ReviewResult, ReviewedDateTime: timeJSON(st.ReviewedAt), Status: st.Status}
 		if st.ReviewedBy != "" {
 			set := actorSet(st.ReviewedBy)

@@ -23,6 +23,8 @@ func (s *Server) reviewRoutes() {
 	s.handle("POST "+ar, s.createReviewDefinition)
 	s.handle("GET "+ar, s.listReviewDefinitions)
 	s.handle("GET "+ar+"/{id}", s.getReviewDefinition)
+	s.handle("PATCH "+ar+"/{id}", s.updateReviewDefinition)
+	s.handle("PUT "+ar+"/{id}", s.updateReviewDefinition)
 	s.handle("DELETE "+ar+"/{id}", func(ctx context.Context, c *engine.Call, r *http.Request) (int, any, error) {
 		if err := s.reviews.DeleteReviewDefinition(ctx, c, r.PathValue("id")); err != nil {
 			return 0, nil, err

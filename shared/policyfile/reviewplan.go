@@ -274,8 +274,9 @@ func (r *Review) summary() string {
 }
 
 // planReviews compares the file's access reviews with the live
-// definitions by display name. The API cannot update a definition, so a
-// changed one is deleted and created again, only with --allow-removals.
+// definitions by display name. A changed one is updated in place (PATCH,
+// from its next instance); one whose scope changed is deleted and created
+// again, only with --allow-removals.
 func (pl *Plan) planReviews(f *File, live *Live, o PlanOptions) {
 	if !f.ReviewsDeclared {
 		return
@@ -316,9 +317,14 @@ func (pl *Plan) planReviews(f *File, live *Live, o PlanOptions) {
 			pl.Unchanged = append(pl.Unchanged, subject+" ("+have[0].ID+")")
 			continue
 		}
-		details := append([]string{"differs: delete and re-create with --allow-removals"}, diff...)
-		pl.Changes = append(pl.Changes, Change{Op: "change", Kind: "review", Subject: subject + " (" + have[0].ID + ")", Details: details,
-			Held: !o.AllowRemovals, Calls: []APICall{{"DELETE", pathReviews + "/" + have[0].ID, nil}, {"POST", pathReviews, r.Body()}}})
+		if have[0].Shape.Scope != want.Scope {
+			// What a review covers never changes in place (Graph's update takes no scope).
+			details := append([]string{"its scope differs: delete and re-create with --allow-removals"}, diff...)
+			pl.Changes = append(pl.Changes, Change{Op: "change", Kind: "review", Subject: subject + " (" + have[0].ID + ")", Details: details,
+				Held: !o.AllowRemovals, Calls: []APICall{{"DELETE", pathReviews + "/" + have[0].ID, nil}, {"POST", pathReviews, r.Body()}}})
+			continue
+		}
+		pl.Changes = append(pl.Changes, reviewUpdate(f, r, have[0], want))
 	}
 	for _, lr := range live.Reviews {
 		if inFile[lr.DisplayName] && byName[lr.DisplayName][0].ID == lr.ID {

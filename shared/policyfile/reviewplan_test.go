@@ -70,6 +70,7 @@ func reviewPlan(t *testing.T, allow bool) (*policyfile.File, *policyfile.Plan) {
 	}
 	changed := byName["Changed review"].Shape()
 	changed.DurationInDays = 10
+	changed.Reviewers = []string{"/users/4d0013b9-f403-43b3-9ed8-22bfdf76040f"} // gina
 	l := &policyfile.Live{Policies: map[string]domain.Policy{}, Default: domain.DefaultPolicy(),
 		BreakGlass: map[domain.ObjectID]policyfile.BreakGlassCheck{bg1: {Protected: true, Answer: "refused"}, bg2: {Protected: true, Answer: "refused"}},
 		Reviews: []policyfile.LiveReview{
@@ -86,14 +87,14 @@ func TestPlanAccessReviews(t *testing.T) {
 	for _, want := range []string{
 		"Access reviews\n",
 		"+ access review \"New review\"\n      Global Administrator, every 3 months, reviewed by alice, default Deny",
-		`~ access review "Changed review" (d-changed)  [held back: pass --allow-removals to delete and re-create]`,
-		"differs: delete and re-create with --allow-removals", "duration in days: 10 → 7",
+		"~ update access review \"Changed review\" (d-changed)\n", "update in place, from the next instance",
+		"reviewers: gina → alice", "duration in days: 10 → 7",
 		`- access review "Gone review" (d-gone), not in the file  [held back: pass --allow-removals to remove]`,
 		`= access review "Same review" (d-same)`,
 		"access reviews without a default decision: not applied", `"No default"`,
 		"App settings to set", "JITPIM_ALERT_GLOBAL_ADMIN_COUNT=4", "JITPIM_ALERT_GLOBAL_ADMIN_PERCENT=20", "JITPIM_ALERT_REMOVE_OUTSIDE=false",
 		"JITPIM_ALERT_UNUSED_DAYS=30", "JITPIM_ALERT_STALE_DAYS=60", "JITPIM_ALERT_ACTIVATION_COUNT=3", "JITPIM_ALERT_ACTIVATION_WINDOW=12h",
-		"JITPIM_BREAK_GLASS_IDS=" + bg1 + "," + bg2, "Plan: 1 to add, 0 to change, 0 to remove. 2 removal(s) held back",
+		"JITPIM_BREAK_GLASS_IDS=" + bg1 + "," + bg2, "Plan: 1 to add, 1 to change, 0 to remove. 1 removal(s) held back",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("plan lacks %q:\n%s", want, text)
@@ -112,17 +113,25 @@ func TestPlanAccessReviews(t *testing.T) {
 		}
 	}
 
+	for _, c := range pl.Changes {
+		if c.Kind == "review" && len(c.Calls) == 1 && c.Calls[0].Method == "PATCH" {
+			if _, ok := c.Calls[0].Body.(map[string]any)["scope"]; ok {
+				t.Errorf("the update sends a scope, which Graph's update refuses: %v", c.Calls[0].Body)
+			}
+		}
+	}
 	api := &recordingAPI{}
 	res, err := policyfile.Apply(context.Background(), api, pl, nil)
-	if err != nil || res.Added != 1 || res.Held != 2 || strings.Join(api.calls, "|") != "POST identityGovernance/accessReviews/definitions" {
+	if err != nil || res.Added != 1 || res.Changed != 1 || res.Held != 1 ||
+		strings.Join(api.calls, "|") != "POST identityGovernance/accessReviews/definitions|PATCH identityGovernance/accessReviews/definitions/d-changed" {
 		t.Fatalf("apply: %+v %v %v", res, err, api.calls)
 	}
 
 	_, all := reviewPlan(t, true)
 	api = &recordingAPI{}
 	res, err = policyfile.Apply(context.Background(), api, all, nil)
-	want := "POST identityGovernance/accessReviews/definitions|DELETE identityGovernance/accessReviews/definitions/d-changed|" +
-		"POST identityGovernance/accessReviews/definitions|DELETE identityGovernance/accessReviews/definitions/d-gone"
+	want := "POST identityGovernance/accessReviews/definitions|PATCH identityGovernance/accessReviews/definitions/d-changed|" +
+		"DELETE identityGovernance/accessReviews/definitions/d-gone"
 	if err != nil || res.Added != 1 || res.Changed != 1 || res.Removed != 1 || strings.Join(api.calls, "|") != want {
 		t.Fatalf("apply --allow-removals: %+v %v %v", res, err, api.calls)
 	}

@@ -159,7 +159,7 @@ func (p *Portal) approvalLink(v *visit, claims approvallink.Claims) {
 		return
 	}
 	stage := req.Approval.Stages[i]
-	if req.Status != domain.StatusPendingApproval || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
+	if !req.AwaitsDecision() || (stage.Status != domain.StageInProgress && stage.Status != domain.StageEscalated) {
 		// Over: say so instead of showing a form that would be refused. A
 		// POST gets the same page (a scanner or a stale tab changes nothing).
 		pg.Title, pg.Message = "Nothing to decide", requestOverMessage(req, stage)

@@ -60,6 +60,7 @@ type roleRow struct {
 	ExtendURL         string
 	ExpiredAt         *when // ran out; may be renewed at RenewURL
 	RenewURL          string
+	ExtendOffered     bool // in the last 14 days of the eligibility (domain.ExtendOffered)
 	TargetKey         string
 	CSRF              string // the deactivate form's
 }
@@ -157,6 +158,7 @@ func (p *Portal) myRoles(v *visit) {
 			return
 		}
 		r.Needs = needs(pol.Activation)
+		r.ExtendOffered = domain.ExtendOffered(s, v.call.Now)
 	}
 	for _, s := range active {
 		r := row(s.Target)
@@ -174,7 +176,7 @@ func (p *Portal) myRoles(v *visit) {
 		if r.Active && r.Eligible {
 			r.CSRF = p.web.CSRFToken(v.sess, "deactivate")
 		}
-		if r.Eligible && r.EligibleUntil != nil {
+		if r.Eligible && r.ExtendOffered {
 			r.ExtendURL = Prefix + "extend?target=" + url.QueryEscape(k)
 		}
 		pg.Roles = append(pg.Roles, *r)
@@ -434,6 +436,7 @@ type approvalRow struct {
 	JustificationIsRequired bool
 	Confirm                 bool   // the requester's own confirmation stage
 	Action, CSRF            string // where its form posts, and its token
+	Extension               *extensionView // a selfExtend or selfRenew an admin decides
 }
 
 // approvals is the approver's inbox: requests waiting for the caller, with
@@ -478,7 +481,7 @@ func (p *Portal) approvals(v *visit) {
 		pg.Message = map[bool]string{true: "Approved", false: "Denied"}[strings.EqualFold(f.Get("decision"), domain.ReviewApprove)] +
 			": " + strings.Join(done, "; ") + "."
 	}
-	list, err := p.eng.PendingApprovals(ctx, v.call, domain.KindAssignment)
+	list, err := p.pendingDecisions(v)
 	if err != nil {
 		p.fail(v.w, pg, err)
 		return
@@ -500,6 +503,7 @@ func (p *Portal) approvals(v *visit) {
 		}
 		row := p.approvalRow(v, n, r, st)
 		row.Action, row.CSRF = Prefix+"approvals", p.web.CSRFToken(v.sess, "approvals")
+		row.Extension = p.extension(ctx, v.call, r, st)
 		pg.Approvals = append(pg.Approvals, row)
 	}
 	pg.ApprovalsCSRF = p.web.CSRFToken(v.sess, "approvals")

@@ -96,7 +96,9 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <dl>
 <dt>Who</dt><dd>{{.Requester.Name}}{{if .Requester.UPN}} <small>{{.Requester.UPN}}</small>{{end}} <small class="id">{{.Requester.ID}}</small></dd>
 <dt>What</dt><dd>{{.What}}</dd>
-<dt>How long</dt><dd>{{.Window}}</dd>
+{{with .Extension}}<dt>Asks</dt><dd>{{.Asks}}</dd>
+{{if not .Ended}}<dt>Ends now</dt><dd>{{template "when" .CurrentEnd}}</dd>{{end}}
+<dt>Asked to end</dt><dd>{{template "when" .RequestedEnd}}</dd>{{else}}<dt>How long</dt><dd>{{.Window}}</dd>{{end}}
 <dt>Why</dt><dd>{{.Justification}}</dd>
 {{if .Ticket}}<dt>Ticket</dt><dd>{{.Ticket}}{{if .TicketValidated}} (validated in ServiceNow){{end}}</dd>{{end}}
 <dt>Asked</dt><dd>{{template "when" .Requested}}</dd>

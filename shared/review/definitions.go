@@ -96,6 +96,15 @@ func InstanceID(definitionID string, k int) string {
 	return uuid.NewSHA1(reviewNamespace, []byte("instance\x00"+definitionID+"\x00"+strconv.Itoa(k))).String()
 }
 
+// OccurrenceID is the id of occurrence k of d's current recurrence: the
+// first series keeps InstanceID's ids, a changed one gets its own.
+func OccurrenceID(d domain.ReviewDefinition, k int) string {
+	if n := d.Settings.Recurrence.Series; n > 0 {
+		return InstanceID(d.ID+"\x00series"+strconv.Itoa(n), k)
+	}
+	return InstanceID(d.ID, k)
+}
+
 // DecisionID is the id of the decision item of a schedule in an instance.
 func DecisionID(instanceID, scheduleID string) string {
 	return uuid.NewSHA1(reviewNamespace, []byte("item\x00"+instanceID+"\x00"+scheduleID)).String()

@@ -84,7 +84,7 @@ func (svc *Service) ensureDueInstance(ctx context.Context, c *engine.Call, d dom
 	if !ok {
 		return nil
 	}
-	id := InstanceID(d.ID, k)
+	id := OccurrenceID(d, k)
 	if _, err := svc.reviews.GetReviewInstance(ctx, id); err == nil {
 		return nil
 	} else if !domain.IsCode(err, domain.CodeNotFound) {
