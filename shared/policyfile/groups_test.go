@@ -46,8 +46,8 @@ func TestDemoFileAppliesEveryLine(t *testing.T) {
 			}
 		}
 	}
-	if groupAssigns != 9 || reviews != 3 {
-		t.Fatalf("%d group role assignments and %d reviews planned, want 9 and 3:\n%s", groupAssigns, reviews, pl.Text())
+	if groupAssigns != 9 || reviews != 4 {
+		t.Fatalf("%d group role assignments and %d reviews planned, want 9 and 4:\n%s", groupAssigns, reviews, pl.Text())
 	}
 }
 

@@ -67,7 +67,7 @@ func TestDemoFileIsValid(t *testing.T) {
 	for _, d := range f.Diagnostics {
 		t.Errorf("%s", d)
 	}
-	if len(f.Targets) == 0 || len(f.Tiers) != 3 || len(f.BreakGlass) != 2 || len(f.Reviews) != 3 || f.Alerts == nil {
+	if len(f.Targets) == 0 || len(f.Tiers) != 3 || len(f.BreakGlass) != 2 || len(f.Reviews) != 4 || f.Alerts == nil {
 		t.Fatalf("demo file read incompletely: %d targets, %d tiers", len(f.Targets), len(f.Tiers))
 	}
 }

@@ -434,8 +434,8 @@ type approvalRow struct {
 	Window                  string
 	Requested               *when
 	JustificationIsRequired bool
-	Confirm                 bool   // the requester's own confirmation stage
-	Action, CSRF            string // where its form posts, and its token
+	Confirm                 bool           // the requester's own confirmation stage
+	Action, CSRF            string         // where its form posts, and its token
 	Extension               *extensionView // a selfExtend or selfRenew an admin decides
 }
 
