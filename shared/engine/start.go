@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
@@ -56,36 +55,13 @@ func (e *Engine) markStarted(ctx context.Context, c *Call, r *domain.Request, id
 // startDue starts the due schedules that await their start, expiryWorkers
 // at a time, as expireDue ends the others.
 func (e *Engine) startDue(ctx context.Context, c *Call, due []domain.Schedule, res *SweepResult) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, expiryWorkers)
-	forks := make([]*Call, len(due))
-	for i, s := range due {
-		if e.isBreakGlass(s.PrincipalID) {
-			continue
+	e.eachDue(ctx, c, due, "start", func(fc *Call, s domain.Schedule) (func(*SweepResult), error) {
+		started, err := e.startSchedule(ctx, fc, s)
+		if !started {
+			return nil, err
 		}
-		forks[i] = c.Fork()
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			started, err := e.startSchedule(ctx, forks[i], s)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				res.Errors++
-				c.Log.ErrorContext(ctx, "start failed", "schedule_id", s.ID, "error", err)
-			case started:
-				res.Started++
-			}
-		})
-	}
-	wg.Wait()
-	for _, f := range forks {
-		if f != nil {
-			c.Join(f)
-		}
-	}
+		return func(r *SweepResult) { r.Started++ }, err
+	}, res)
 }
 
 // startSchedule grants the access of a schedule whose start has come. It

@@ -201,11 +201,24 @@ func (e *Engine) raise(ctx context.Context, c *Call, definitionID, severity stri
 // see at most this many calls in flight from one sweep.
 const expiryWorkers = 16
 
-// expireDue ends the due schedules, expiryWorkers at a time. Each worker
+// expireDue ends the due schedules, expiryWorkers at a time.
+func (e *Engine) expireDue(ctx context.Context, c *Call, due []domain.Schedule, res *SweepResult) {
+	e.eachDue(ctx, c, due, "expiry", func(fc *Call, s domain.Schedule) (func(*SweepResult), error) {
+		pending, err := e.endSchedule(ctx, fc, s, domain.ScheduleExpired, "reached its end")
+		if pending {
+			return func(r *SweepResult) { r.RevokesPending++ }, err // the directory still holds it: it stays listed, and due
+		}
+		return func(r *SweepResult) { r.Expired++ }, err
+	}, res)
+}
+
+// eachDue runs act on the due schedules, expiryWorkers at a time, and
+// counts each outcome (what act returns, or an error) into res. Each worker
 // has its own fork of the call (mail merged back at the end); two
 // schedules of one grant racing are settled by the conditional writes, as
-// concurrent API calls are.
-func (e *Engine) expireDue(ctx context.Context, c *Call, due []domain.Schedule, res *SweepResult) {
+// concurrent API calls are. Break-glass accounts are skipped.
+func (e *Engine) eachDue(ctx context.Context, c *Call, due []domain.Schedule, what string,
+	act func(*Call, domain.Schedule) (func(*SweepResult), error), res *SweepResult) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, expiryWorkers)
@@ -218,17 +231,16 @@ func (e *Engine) expireDue(ctx context.Context, c *Call, due []domain.Schedule, 
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			pending, err := e.endSchedule(ctx, forks[i], s, domain.ScheduleExpired, "reached its end")
+			count, err := act(forks[i], s)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err != nil:
+			if err != nil {
 				res.Errors++
-				c.Log.ErrorContext(ctx, "expiry failed", "schedule_id", s.ID, "error", err)
-			case pending:
-				res.RevokesPending++ // the directory still holds it: it stays listed, and due
-			default:
-				res.Expired++
+				c.Log.ErrorContext(ctx, what+" failed", "schedule_id", s.ID, "error", err)
+				return
+			}
+			if count != nil {
+				count(res)
 			}
 		})
 	}
