@@ -63,6 +63,16 @@ func DefaultExtensionEnd(s Schedule, rules AdminRules) time.Time {
 	return end
 }
 
+// DefaultRenewalEnd is the end a selfRenew asks for when it names none
+// (the portal's Renew): permanent where the rules allow it, else as long
+// from start as they allow.
+func DefaultRenewalEnd(start time.Time, rules AdminRules) time.Time {
+	if rules.AllowPermanent || rules.MaxDuration <= 0 {
+		return time.Time{}
+	}
+	return start.Add(rules.MaxDuration)
+}
+
 // LastMoved is when the request was created or last decided, whichever is
 // later: a request granted by a decision just now is still being carried
 // out by its decider, however long ago it was asked for.

@@ -73,6 +73,23 @@ func TestDefaultExtensionEnd(t *testing.T) {
 	}
 }
 
+func TestDefaultRenewalEnd(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name  string
+		rules domain.AdminRules
+		want  time.Time
+	}{
+		{"permanent where allowed", domain.AdminRules{AllowPermanent: true, MaxDuration: 90 * day}, time.Time{}},
+		{"the maximum where an end is required", domain.AdminRules{MaxDuration: 180 * day}, start.Add(180 * day)},
+	} {
+		if got := domain.DefaultRenewalEnd(start, tc.rules); !got.Equal(tc.want) {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestAdminDecisionApproval(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	a := domain.NewAdminDecision(now)

@@ -78,6 +78,9 @@ func (e *Engine) checkRenew(ctx context.Context, c *Call, r *domain.Request) err
 		return err
 	}
 	start, end := r.Schedule.Window(c.Now)
+	if r.Schedule.ExpirationType == "" {
+		end = domain.DefaultRenewalEnd(start, rules)
+	}
 	if err := domain.CheckAdminAssignment(domain.AdminCheck{Rules: rules, Kind: r.Kind, Now: c.Now, MinDuration: e.cfg.MinActivation, Start: start, End: end,
 		Justification: r.Justification, Ticket: r.Ticket}); err != nil {
 		return err
