@@ -481,4 +481,17 @@ func TestAdminFormsTakePeopleByName(t *testing.T) {
 			t.Errorf("%s form by user principal name: the change does not name %s", tc.name, user)
 		}
 	}
+	// A directory that cannot answer is no refusal of the name: the page
+	// says to try again (503), and nothing changes.
+	a.f.Dir.Fail = func(op string) error {
+		if op == "FindUser" {
+			return domain.Errorf(domain.CodeTransient, "graph is down")
+		}
+		return nil
+	}
+	before := a.f.Snapshot()
+	if code, body := a.post(c, forms[0].path, forms[0].form("someone.else@contoso.example")); code != http.StatusServiceUnavailable || !strings.Contains(body, "Nothing was changed") {
+		t.Errorf("while the directory is down: %d, want 503:\n%s", code, body)
+	}
+	a.f.AssertNoWrites(t, before)
 }
