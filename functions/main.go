@@ -134,7 +134,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 
 	// The kernel first: the alarms need it, and the engine raises through them.
 	links := approvallink.NewLinks(signer, cfg.PublicURL, store, now)
-	kernel := engine.NewKernel(store, dir, dir, cfg.Engine)
+	kernel := engine.NewKernel(store, dir, azure, dir, cfg.Engine)
 	alarms := alert.NewAlarms(kernel, store, log)
 	mail := notices.New(kernel, store, tickets, links)
 	eng := engine.New(kernel, engine.Deps{Tickets: tickets, Alarm: alarms, Notices: mail, Azure: azure})

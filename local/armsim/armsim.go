@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +38,9 @@ type Seed struct {
 	Subscriptions []Subscription `json:"subscriptions"`
 	// ManagementGroups are known management group names.
 	ManagementGroups []string `json:"managementGroups,omitempty"`
+	// ManagementGroupDisplayNames names management groups by id; one
+	// without an entry is displayed by its id, as Azure does.
+	ManagementGroupDisplayNames map[string]string `json:"managementGroupDisplayNames,omitempty"`
 	// RoleAssignments exist from the start (made outside jitpim).
 	RoleAssignments []Assignment `json:"roleAssignments,omitempty"`
 }
@@ -125,6 +129,11 @@ func New(seed Seed, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// The seed is the server's own: NameScope changes it, and a caller's
+	// seed may be shared by parallel tests.
+	seed.Subscriptions = slices.Clone(seed.Subscriptions)
+	seed.ManagementGroups = slices.Clone(seed.ManagementGroups)
+	seed.ManagementGroupDisplayNames = maps.Clone(seed.ManagementGroupDisplayNames)
 	s := &Server{seed: seed, opts: opts}
 	s.Reset()
 	return s
@@ -340,6 +349,9 @@ const authzProvider = "/providers/microsoft.authorization/"
 func (s *Server) serveARM(r *http.Request) (int, any, *armError) {
 	path := r.URL.Path
 	i := strings.LastIndex(strings.ToLower(path), authzProvider)
+	if i < 0 && r.Method == http.MethodGet {
+		return s.getScope(r)
+	}
 	if i < 0 {
 		return 0, nil, errorf(http.StatusNotFound, "NotFound", "no route for %s %s", r.Method, path)
 	}
@@ -405,6 +417,8 @@ func (s *Server) serveARM(r *http.Request) (int, any, *armError) {
 // groups and management groups. Resources below a known resource group
 // are taken to exist.
 func (s *Server) checkScopeExists(scope string) *armError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	segs := strings.Split(strings.TrimPrefix(scope, "/"), "/")
 	if segs[0] == "providers" {
 		if !slices.ContainsFunc(s.seed.ManagementGroups, func(m string) bool { return strings.EqualFold(m, segs[3]) }) {
@@ -577,7 +591,10 @@ func (s *Server) listRoleDefinitions(r *http.Request, scope string) (int, any, *
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/_sim/"), "/") + " " + r.Method {
 	case "state GET":
-		writeJSON(w, http.StatusOK, map[string]any{"subscriptions": s.seed.Subscriptions, "roleAssignments": s.Assignments()})
+		s.mu.Lock()
+		subs := slices.Clone(s.seed.Subscriptions)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"subscriptions": subs, "roleAssignments": s.Assignments()})
 	case "requests GET":
 		writeJSON(w, http.StatusOK, map[string]any{"value": s.Requests()})
 	case "reset POST":

@@ -69,6 +69,13 @@ func (s seeder) Seed(a domain.AzureRoleAssignment) {
 	}
 }
 
+func (s seeder) NameScope(scope, displayName string) {
+	s.t.Helper()
+	if err := s.sim.NameScope(scope, displayName); err != nil {
+		s.t.Fatalf("naming a scope in the simulator: %v", err)
+	}
+}
+
 const (
 	rg    = "/subscriptions/6f2c9d1e-8a4b-4c3d-9e5f-1a2b3c4d5e6f/resourcegroups/rg-app"
 	user  = domain.ObjectID("a11ce000-0000-4000-8000-000000000001")

@@ -13,7 +13,7 @@ import (
 
 // TestAzureRoleInThePortal: Gina makes Stan eligible for Reader on the
 // rg-web resource group (the ARM-shaped API); Stan sees it on My roles by
-// role and scope, marked an Azure role, activates it with a
+// role and scope (the subscription by its display name), marked an Azure role, activates it with a
 // justification, and Azure holds the assignment; he ends it and Azure no
 // longer does. Every screen passes axe.
 func TestAzureRoleInThePortal(t *testing.T) {
@@ -33,7 +33,8 @@ func TestAzureRoleInThePortal(t *testing.T) {
 	stan.run("open the portal", chromedp.Navigate(st.HostURL+"/"), chromedp.WaitVisible(chromedp.CSS(`main a.button`)),
 		chromedp.Click(chromedp.CSS(`main a.button`)))
 	stan.signIn(true)
-	stan.sees("My roles", "Reader at resource group rg-web", "Azure role", "MFA, justification, at most 8 hours")
+	// The subscription by the name Azure gives it, not its id.
+	stan.sees("My roles", "Reader at resource group rg-web (subscription Contoso Production)", "Azure role", "MFA, justification, at most 8 hours")
 	stan.checkA11y("my roles with an Azure role")
 	stan.shot("my-roles-azure")
 	stan.run("open Activate", chromedp.Click(chromedp.CSS(`a[href*="`+reader+`"]`)), chromedp.WaitVisible(chromedp.CSS(`#justification`)))

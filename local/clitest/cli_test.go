@@ -96,7 +96,7 @@ func newHarnessWith(t *testing.T, tickets domain.TicketSystem) *harness {
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	k := engine.NewKernel(h.store, h.dir, nil, engine.Config{AdminGroupID: admins, BreakGlass: breakGlass, MFAFreshness: 15 * time.Minute, ApproverMFA: true})
+	k := engine.NewKernel(h.store, h.dir, nil, nil, engine.Config{AdminGroupID: admins, BreakGlass: breakGlass, MFAFreshness: 15 * time.Minute, ApproverMFA: true})
 	// Like a deployment without alerts and access reviews: the CLI must say
 	// what it could not apply.
 	alarms := alert.NewAlarms(k, nil, log)

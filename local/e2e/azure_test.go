@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,24 @@ func TestAzureResourceRoleThroughARMClients(t *testing.T) {
 	if err != nil || *read.Properties.Status != armauthorization.StatusProvisioned {
 		t.Fatalf("after the Owner's approval: %v %+v", err, read.Properties)
 	}
+	// The mails name the subscription as Azure does (its displayName in
+	// the demo estate), never by its id.
+	const named = "Contributor at resource group rg-web (subscription Contoso Production)"
+	var toAlice, toStan bool
+	for _, m := range st.Graph.Outbox() {
+		if !strings.Contains(m.Subject+m.Body, "rg-web") {
+			continue
+		}
+		if strings.Contains(m.Subject+m.Body, "(subscription 8f1c2a63") {
+			t.Fatalf("mail %q to %v names the subscription by id:\n%s", m.Subject, m.To, m.Body)
+		}
+		mentions := strings.Contains(m.Subject+m.Body, named)
+		toAlice = toAlice || (mentions && slices.ContainsFunc(m.To, func(a string) bool { return strings.HasPrefix(a, "alice") }))
+		toStan = toStan || (mentions && slices.ContainsFunc(m.To, func(a string) bool { return strings.HasPrefix(a, "stan") }))
+	}
+	if !toAlice || !toStan {
+		t.Fatalf("mail naming %q: to Alice (approver) %v, to Stan (activated) %v; outbox %v", named, toAlice, toStan, outboxSubjects())
+	}
 	want := domain.AzureAssignmentName(domain.CanonicalID(stanID), domain.AzureRoleTarget(domain.AzureRoleContributor, strings.ToLower(demoRGWeb)))
 	if !st.ARM.Has(stanID, string(domain.AzureRoleContributor), demoRGWeb) || len(st.ARM.Assignments()) != len(seeded)+1 {
 		t.Fatalf("Azure after approval: %+v", st.ARM.Assignments())
@@ -312,4 +331,12 @@ func TestARMShapedAPIRefusals(t *testing.T) {
 	if len(st.ARM.Assignments()) != before {
 		t.Fatal("a refused request changed Azure")
 	}
+}
+
+func outboxSubjects() []string {
+	var out []string
+	for _, m := range st.Graph.Outbox() {
+		out = append(out, fmt.Sprint(m.To, " ", m.Subject))
+	}
+	return out
 }

@@ -66,7 +66,7 @@ func (s *scan) outsideAzure(ctx context.Context) {
 				}
 			}
 			s.add(def, domain.AlertIncident{ID: "outside:" + domain.GrantKey(ra.PrincipalID, t) + ":" + ra.Name, PrincipalID: ra.PrincipalID, Target: t,
-				Description: fmt.Sprintf("%s holds %s through an Azure role assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), domain.TargetName(t)),
+				Description: fmt.Sprintf("%s holds %s through an Azure role assignment jitpim did not grant", s.name(ctx, ra.PrincipalID), s.svc.eng.Names().Target(ctx, t)),
 				Details:     map[string]string{"assignmentName": ra.Name, "scope": ra.Scope}})
 		}
 	}

@@ -14,7 +14,11 @@
 //
 // The managed identity needs Microsoft.Authorization/roleAssignments/write
 // and /delete at each managed scope: User Access Administrator, Role Based
-// Access Control Administrator, or a custom role with those actions.
+// Access Control Administrator, or a custom role with those actions. To
+// name subscriptions and management groups it reads them
+// (Microsoft.Resources/subscriptions/read, which those roles' */read
+// holds, and Microsoft.Management/managementGroups/read); without it
+// people see the ids.
 package azurerbac
 
 import (
@@ -68,7 +72,10 @@ type Config struct {
 
 // Client is safe for concurrent use.
 type Client struct {
-	ra      *armauthorization.RoleAssignmentsClient
+	ra *armauthorization.RoleAssignmentsClient
+	// arm sends the reads the SDK has no module for here (display names),
+	// through the same pipeline: credential, retries, endpoint.
+	arm     *arm.Client
 	timeout time.Duration
 }
 
@@ -134,7 +141,11 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, domain.Wrap(domain.CodeInvalid, err, "Azure Resource Manager client")
 	}
-	return &Client{ra: ra, timeout: cfg.Timeout}, nil
+	raw, err := arm.NewClient("jitpim/azurerbac", "v1.0.0", cred, opts)
+	if err != nil {
+		return nil, domain.Wrap(domain.CodeInvalid, err, "Azure Resource Manager client")
+	}
+	return &Client{ra: ra, arm: raw, timeout: cfg.Timeout}, nil
 }
 
 // simulatorCredential is the placeholder token sent to the local simulator.

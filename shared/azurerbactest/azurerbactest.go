@@ -24,6 +24,9 @@ import (
 // simulator's seeding API. A seeding call that fails fails the test.
 type Seeder interface {
 	Seed(a domain.AzureRoleAssignment)
+	// NameScope gives a subscription or management group (spelt as Azure
+	// spells it) its display name, creating it when it is new.
+	NameScope(scope, displayName string)
 }
 
 // Fixed scopes and principals. Seeded scopes use Azure's own spelling
@@ -55,6 +58,7 @@ func Run(t *testing.T, newRBAC func(t *testing.T) (domain.AzureRBAC, Seeder)) {
 		{"ListAboveAtAndBelow", testListScopes},
 		{"ListMany", testListMany},
 		{"InvalidInput", testInvalid},
+		{"ScopeDisplayNames", testScopeDisplayNames},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,5 +215,34 @@ func testInvalid(t *testing.T, r domain.AzureRBAC, _ Seeder) {
 	}
 	if got := list(t, r, rg, ""); len(got) != 0 {
 		t.Fatalf("invalid input made %v", got)
+	}
+}
+
+// Subscriptions and management groups are named as Azure names them,
+// whatever the spelling of the scope; one Azure does not know is not
+// found, and any other scope is refused before Azure is asked.
+func testScopeDisplayNames(t *testing.T, r domain.AzureRBAC, s Seeder) {
+	ctx := context.Background()
+	const mg = "/providers/Microsoft.Management/managementGroups/Contoso"
+	s.NameScope(sub, "Contoso Production")
+	s.NameScope(mg, "Contoso Root")
+	for _, tc := range []struct{ scope, want string }{
+		{sub, "Contoso Production"},
+		{strings.ToUpper(sub[:14]) + sub[14:] + "/", "Contoso Production"},
+		{strings.ToLower(mg), "Contoso Root"},
+	} {
+		got, err := r.ScopeDisplayName(ctx, tc.scope)
+		if err != nil || got != tc.want {
+			t.Errorf("ScopeDisplayName(%q) = %q, %v; want %q", tc.scope, got, err, tc.want)
+		}
+	}
+	unknown := "/subscriptions/00000000-0000-4000-8000-0000000000aa"
+	if got, err := r.ScopeDisplayName(ctx, unknown); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("ScopeDisplayName(unknown subscription) = %q, %v; want not found", got, err)
+	}
+	for _, bad := range []string{rg, resource, "/", "/subscriptions/x", sub + "/resourcegroups/../../x"} {
+		if got, err := r.ScopeDisplayName(ctx, bad); domain.ErrorCode(err) != domain.CodeInvalid {
+			t.Errorf("ScopeDisplayName(%q) = %q, %v; want invalid input", bad, got, err)
+		}
 	}
 }

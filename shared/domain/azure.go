@@ -139,6 +139,51 @@ func AzureScopeName(scope string) string {
 	return "resource " + segs[len(segs)-1] + " (" + scope + ")"
 }
 
+// AzureScopeHead is the subscription or management group a canonical
+// scope lies in (the scope itself when it is one): the part of a scope
+// Azure keeps a display name for. Resource groups and resources are named
+// by their ids already.
+func AzureScopeHead(scope string) string {
+	segs := strings.SplitN(strings.TrimPrefix(scope, "/"), "/", 5)
+	switch {
+	case strings.HasPrefix(scope, azureManagementGroupScopePrefix) && len(segs) >= 4:
+		return "/" + strings.Join(segs[:4], "/")
+	case len(segs) >= 2 && segs[0] == "subscriptions":
+		return "/" + segs[0] + "/" + segs[1]
+	}
+	return ""
+}
+
+// AzureScopeNamed is AzureScopeName with the display name of the scope's
+// subscription or management group (AzureScopeHead) in place of its id:
+// "resource group rg-web (subscription Contoso Production)". An empty
+// headName keeps the id.
+func AzureScopeNamed(scope, headName string) string {
+	if headName == "" {
+		return AzureScopeName(scope)
+	}
+	segs := strings.Split(strings.TrimPrefix(scope, "/"), "/")
+	switch {
+	case strings.HasPrefix(scope, azureManagementGroupScopePrefix):
+		return "management group " + headName
+	case len(segs) == 2:
+		return "subscription " + headName
+	case len(segs) == 4:
+		return "resource group " + segs[3] + " (subscription " + headName + ")"
+	}
+	return "resource " + segs[len(segs)-1] + " (" + scope + ", subscription " + headName + ")"
+}
+
+// AzureTargetName names an Azure role target given the display name of its
+// scope's subscription or management group (empty: the id shows).
+func AzureTargetName(t Target, headName string) string {
+	name := string(t.RoleDefinitionID)
+	if r, ok := AzureBuiltInRoleByID(t.RoleDefinitionID); ok {
+		name = r.DisplayName
+	}
+	return name + " at " + AzureScopeNamed(t.ResourceScope, headName)
+}
+
 // AzureAssignmentName is the name (a GUID, as Azure requires) of the role
 // assignment jitpim makes for principal on t. It is derived, not random, so
 // that a retried grant finds its own assignment instead of making a second

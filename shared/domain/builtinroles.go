@@ -75,11 +75,7 @@ func TargetName(t Target) string {
 		return t.AccessID + " of group " + string(t.GroupID)
 	}
 	if t.Kind == TargetAzureRole {
-		name := string(t.RoleDefinitionID)
-		if r, ok := AzureBuiltInRoleByID(t.RoleDefinitionID); ok {
-			name = r.DisplayName
-		}
-		return name + " at " + AzureScopeName(t.ResourceScope)
+		return AzureTargetName(t, "")
 	}
 	name := string(t.RoleDefinitionID)
 	if r, ok := BuiltInRoleByID(t.RoleDefinitionID); ok {

@@ -188,4 +188,9 @@ type AzureRBAC interface {
 	// there or inherited from a scope above it) and those made below it;
 	// principalID narrows the list to one principal when given.
 	ListRoleAssignments(ctx context.Context, scope string, principalID ObjectID) ([]AzureRoleAssignment, error)
+	// ScopeDisplayName reads what people call the subscription or
+	// management group at scope (AzureScopeHead gives it for any scope):
+	// its displayName in Azure. CodeNotFound when Azure knows none;
+	// CodeInvalid for any other scope, before Azure is called.
+	ScopeDisplayName(ctx context.Context, scope string) (string, error)
 }

@@ -50,7 +50,7 @@ func (e *Engine) refuseOutsideAzure(ctx context.Context, principal domain.Object
 		if ra.PrincipalID == principal && ra.RoleDefinitionID == t.RoleDefinitionID && ra.Scope == t.ResourceScope && ra.Name != own {
 			return domain.Errorf(domain.CodeConflict, "%s already holds %s through a role assignment made outside jitpim (assignment %s); "+
 				"jitpim never takes over or removes access it did not grant: remove that assignment in Azure first, or keep using it",
-				principal, domain.TargetName(t), ra.Name)
+				e.Names().Person(ctx, principal), e.Names().Target(ctx, t), ra.Name)
 		}
 	}
 	return nil

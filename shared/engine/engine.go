@@ -67,8 +67,9 @@ type Kernel struct {
 	cfg   Config
 }
 
-// NewKernel builds the kernel; mailer may be nil (mail stays queued).
-func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, cfg Config) *Kernel {
+// NewKernel builds the kernel; mailer may be nil (mail stays queued), and
+// so may azure, which names Azure subscriptions (nil: they show by id).
+func NewKernel(store domain.Store, dir domain.Directory, azure names.Azure, mailer domain.Mailer, cfg Config) *Kernel {
 	d := DefaultConfig()
 	if cfg.SweepBatch <= 0 {
 		cfg.SweepBatch = d.SweepBatch
@@ -79,7 +80,7 @@ func NewKernel(store domain.Store, dir domain.Directory, mailer domain.Mailer, c
 	if cfg.MinActivation <= 0 {
 		cfg.MinActivation = d.MinActivation
 	}
-	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), names: names.New(dir, cfg.Names), cfg: cfg}
+	return &Kernel{store: store, dir: dir, mail: outbox.New(store, mailer, cfg.SweepBatch), names: names.New(dir, azure, cfg.Names), cfg: cfg}
 }
 
 // Notifier tells people what happened to requests and assignments

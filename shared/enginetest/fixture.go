@@ -31,7 +31,7 @@ type Setup struct {
 // functions/main.go does: the kernel, the alert write path the engine
 // raises through (when the store keeps alerts), the engine and policies.
 func (f *Fixture) newEngine(store domain.Store, s Setup) {
-	f.Kernel = engine.NewKernel(f.Store, f.Dir, s.Mailer, s.Config)
+	f.Kernel = engine.NewKernel(f.Store, f.Dir, f.ARM, s.Mailer, s.Config)
 	f.Notices = notices.New(f.Kernel, f.Store, s.Tickets, s.Links)
 	deps := engine.Deps{Tickets: s.Tickets, Notices: f.Notices, Azure: f.ARM}
 	if as, ok := store.(domain.AlertStore); ok {

@@ -21,6 +21,7 @@ import (
 type RBAC struct {
 	mu    sync.Mutex
 	byKey map[string]domain.AzureRoleAssignment // scope|name
+	names map[string]string                     // subscription or management group scope → display name
 	calls map[string]int
 	// Fail, when set, is asked before every port call; a non-nil error is
 	// returned instead.
@@ -31,7 +32,7 @@ var _ domain.AzureRBAC = (*RBAC)(nil)
 
 // New returns an empty RBAC.
 func New() *RBAC {
-	return &RBAC{byKey: map[string]domain.AzureRoleAssignment{}, calls: map[string]int{}}
+	return &RBAC{byKey: map[string]domain.AzureRoleAssignment{}, names: map[string]string{}, calls: map[string]int{}}
 }
 
 func key(scope, name string) string { return scope + "|" + strings.ToLower(name) }
@@ -160,4 +161,37 @@ func (r *RBAC) ListRoleAssignments(ctx context.Context, scope string, principal 
 		}
 	}
 	return out, nil
+}
+
+// NameScope gives a subscription or management group its display name, as
+// creating it in Azure does (test setup; not counted). It panics on a
+// scope that is neither: test data is wrong.
+func (r *RBAC) NameScope(scope, displayName string) {
+	s, err := canonScope(scope)
+	if err != nil || domain.AzureScopeHead(s) != s {
+		panic("fakearm: NameScope needs a subscription or management group scope, got " + scope)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names[s] = displayName
+}
+
+// ScopeDisplayName implements domain.AzureRBAC.
+func (r *RBAC) ScopeDisplayName(ctx context.Context, scope string) (string, error) {
+	if err := r.enter("ScopeDisplayName"); err != nil {
+		return "", err
+	}
+	s, err := canonScope(scope)
+	if err != nil {
+		return "", err
+	}
+	if domain.AzureScopeHead(s) != s {
+		return "", domain.Invalid("scope", "only a subscription or a management group has a display name, got %q", scope)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.names[s]; ok && n != "" {
+		return n, nil
+	}
+	return "", domain.Errorf(domain.CodeNotFound, "%s has no display name", s)
 }

@@ -25,7 +25,7 @@ type services struct {
 }
 
 func newServices(store *memstore.Store, dir *fakedir.Dir, cfg engine.Config, links *approvallink.Links) services {
-	k := engine.NewKernel(store, dir, nil, cfg)
+	k := engine.NewKernel(store, dir, nil, nil, cfg)
 	alarms := alert.NewAlarms(k, store, slog.New(slog.DiscardHandler))
 	var reviewLinks review.Links
 	var mailLinks notices.Links

@@ -41,7 +41,7 @@ func BenchmarkInboxNames(b *testing.B) {
 			calls := 0
 			for b.Loop() {
 				b.StopTimer()
-				r := names.New(d, names.Options{})
+				r := names.New(d, nil, names.Options{})
 				if warm {
 					inbox(r)
 				}

@@ -1,5 +1,7 @@
 // Package names tells people who and what jitpim means: display names of
-// users, groups and roles, read through the directory port and kept in a
+// users, groups and roles, read through the directory port, and of Azure
+// subscriptions and management groups, read through the Azure RBAC port,
+// kept in a
 // bounded, time-limited cache so that a busy sweep or an approver's inbox
 // costs a few Graph calls, not one per line. Every mail, work note,
 // message and command-line answer gets its names here, so there is one
@@ -25,6 +27,12 @@ type Directory interface {
 	domain.DirectoryNames
 }
 
+// Azure is what names reads of Azure Resource Manager: what people call
+// a subscription or management group (domain.AzureRBAC has it).
+type Azure interface {
+	ScopeDisplayName(ctx context.Context, scope string) (string, error)
+}
+
 // Options bound the cache; zero values take the defaults.
 type Options struct {
 	// TTL is how long a name is kept (default 10 minutes): a renamed group
@@ -44,8 +52,9 @@ type Options struct {
 
 // Resolver names directory objects. It is safe for concurrent use.
 type Resolver struct {
-	dir  Directory
-	opts Options
+	dir   Directory
+	azure Azure
+	opts  Options
 
 	mu      sync.Mutex
 	entries map[string]*list.Element
@@ -60,8 +69,9 @@ type entry struct {
 	expires time.Time
 }
 
-// New builds a resolver on a directory.
-func New(dir Directory, o Options) *Resolver {
+// New builds a resolver on a directory and, for Azure role targets, Azure
+// (nil: subscriptions and management groups are named by id).
+func New(dir Directory, azure Azure, o Options) *Resolver {
 	if o.TTL <= 0 {
 		o.TTL = 10 * time.Minute
 	}
@@ -77,7 +87,7 @@ func New(dir Directory, o Options) *Resolver {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Resolver{dir: dir, opts: o, entries: map[string]*list.Element{}, lru: list.New()}
+	return &Resolver{dir: dir, azure: azure, opts: o, entries: map[string]*list.Element{}, lru: list.New()}
 }
 
 // User returns the user's directory entry as cached (Mail, Enabled and
@@ -165,15 +175,35 @@ func (r *Resolver) roleName(ctx context.Context, id domain.ObjectID) string {
 }
 
 // Target names what a request or schedule is for: "Exchange
-// Administrator", "member of group PAG-DEV-TEAM" (domain.NameTarget).
+// Administrator", "member of group PAG-DEV-TEAM" (domain.NameTarget),
+// "Reader at resource group rg-web (subscription Contoso Production)"
+// (domain.AzureTargetName).
 func (r *Resolver) Target(ctx context.Context, t domain.Target) string {
 	if t.Kind == domain.TargetAzureRole { // Azure's built-in roles, named without the directory
-		return domain.TargetName(t)
+		return domain.AzureTargetName(t, r.scopeName(ctx, domain.AzureScopeHead(t.ResourceScope)))
 	}
 	if t.Kind == domain.TargetGroup {
 		return domain.NameTarget(t, r.groupName(ctx, t.GroupID))
 	}
 	return domain.NameTarget(t, r.roleName(ctx, t.RoleDefinitionID))
+}
+
+// scopeName is the display name of a subscription or management group;
+// empty when it cannot be read, so the id shows.
+func (r *Resolver) scopeName(ctx context.Context, head string) string {
+	if r.azure == nil {
+		return ""
+	}
+	e := r.lookup(ctx, "s:"+head, func(ctx context.Context) (entry, error) {
+		n, err := r.azure.ScopeDisplayName(ctx, head)
+		if domain.IsCode(err, domain.CodeForbidden) {
+			// jitpim may not read it (no */read at the subscription):
+			// that will not change in a minute, so it is kept as a miss.
+			return entry{}, nil
+		}
+		return entry{name: n}, err
+	})
+	return e.name
 }
 
 // lookup answers from the cache, or asks the directory once and keeps the

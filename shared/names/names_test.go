@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jitpim/jitpim/shared/domain"
+	"github.com/jitpim/jitpim/shared/fakearm"
 	"github.com/jitpim/jitpim/shared/fakedir"
 	"github.com/jitpim/jitpim/shared/names"
 )
@@ -31,7 +32,23 @@ func setup(o names.Options) (*names.Resolver, *fakedir.Dir, *clock) {
 	d.AddRoleDefinition(domain.RoleDefinition{ID: custom, DisplayName: "Mailbox Helper"})
 	c := &clock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	o.Now = c.now
-	return names.New(d, o), d, c
+	return names.New(d, nil, o), d, c
+}
+
+// prodSub is a subscription Azure names; otherSub one it does not.
+const (
+	prodSub  = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+	otherSub = "/subscriptions/5e0c0000-0000-4000-8000-000000000001"
+	rootMG   = "/providers/microsoft.management/managementgroups/contoso"
+)
+
+func setupAzure(o names.Options) (*names.Resolver, *fakearm.RBAC, *clock) {
+	a := fakearm.New()
+	a.NameScope(prodSub, "Contoso Production")
+	a.NameScope(rootMG, "Contoso Root")
+	c := &clock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	o.Now = c.now
+	return names.New(fakedir.New(), a, o), a, c
 }
 
 func TestNames(t *testing.T) {
@@ -52,7 +69,7 @@ func TestNames(t *testing.T) {
 		{"role target", r.Target(ctx, domain.Target{Kind: domain.TargetRole, RoleDefinitionID: domain.RoleGlobalAdministrator, DirectoryScopeID: "/"}), "Global Administrator"},
 		{"scoped role target", r.Target(ctx, domain.Target{Kind: domain.TargetRole, RoleDefinitionID: custom, DirectoryScopeID: "/administrativeUnits/x"}), "Mailbox Helper at /administrativeUnits/x"},
 		{"group target", r.Target(ctx, domain.Target{Kind: domain.TargetGroup, GroupID: dev, AccessID: "member"}), "member of group PAG-DEV-TEAM"},
-		{"Azure role target", r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleContributor, "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-web")), "Contributor at resource group rg-web (subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590)"},
+		{"Azure role target without Azure", r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleContributor, "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-web")), "Contributor at resource group rg-web (subscription 0b1f6471-1bf0-4dda-aec3-cb9272f09590)"},
 		{"unknown group target", r.Target(ctx, domain.Target{Kind: domain.TargetGroup, GroupID: nobody, AccessID: "owner"}), "owner of group " + string(nobody) + " (name not found)"},
 	} {
 		if tc.got != tc.want {
@@ -131,10 +148,84 @@ func (slowDir) GetUser(ctx context.Context, id domain.ObjectID) (domain.User, er
 }
 
 func TestSlowDirectoryIsCutShort(t *testing.T) {
-	r := names.New(slowDir{}, names.Options{Timeout: 20 * time.Millisecond})
+	r := names.New(slowDir{}, nil, names.Options{Timeout: 20 * time.Millisecond})
 	start := time.Now()
 	got := r.Person(context.Background(), adam)
 	if time.Since(start) > 2*time.Second || got != "user "+string(adam)+" (name not found)" {
 		t.Fatalf("a hung directory: %q after %s", got, time.Since(start))
+	}
+}
+
+// Azure role targets name their subscription or management group as Azure
+// does, and show the id, visibly, for one Azure does not name.
+func TestAzureTargets(t *testing.T) {
+	ctx := context.Background()
+	r, _, _ := setupAzure(names.Options{})
+	for _, tc := range []struct {
+		role  domain.ObjectID
+		scope string
+		want  string
+	}{
+		{domain.AzureRoleReader, prodSub + "/resourcegroups/rg-web", "Reader at resource group rg-web (subscription Contoso Production)"},
+		{domain.AzureRoleOwner, prodSub, "Owner at subscription Contoso Production"},
+		{domain.AzureRoleContributor, prodSub + "/resourcegroups/rg-web/providers/microsoft.web/sites/shop",
+			"Contributor at resource shop (" + prodSub + "/resourcegroups/rg-web/providers/microsoft.web/sites/shop, subscription Contoso Production)"},
+		{domain.AzureRoleReader, rootMG, "Reader at management group Contoso Root"},
+		{domain.AzureRoleReader, otherSub + "/resourcegroups/rg-x", "Reader at resource group rg-x (subscription 5e0c0000-0000-4000-8000-000000000001)"},
+	} {
+		if got := r.Target(ctx, domain.AzureRoleTarget(tc.role, tc.scope)); got != tc.want {
+			t.Errorf("Target(%s at %s) = %q, want %q", tc.role, tc.scope, got, tc.want)
+		}
+	}
+}
+
+// A subscription's name is read once per TTL however many targets lie in
+// it; one Azure does not know, or will not show jitpim, is asked again
+// after MissTTL; an outage is not kept at all.
+func TestAzureNamesCached(t *testing.T) {
+	ctx := context.Background()
+	r, a, c := setupAzure(names.Options{TTL: 10 * time.Minute, MissTTL: time.Minute})
+	for range 5 {
+		r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleReader, prodSub+"/resourcegroups/rg-web"))
+		r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, prodSub))
+		r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleReader, otherSub))
+	}
+	if got := a.Calls()["ScopeDisplayName"]; got != 2 {
+		t.Fatalf("five rounds over two subscriptions asked Azure %d times, want 2", got)
+	}
+	a.NameScope(prodSub, "Contoso Prod (renamed)")
+	a.NameScope(otherSub, "Contoso Test")
+	if got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, otherSub)); got != "Owner at subscription "+otherSub[len("/subscriptions/"):] {
+		t.Fatalf("within the miss TTL: %q", got)
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	if got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, otherSub)); got != "Owner at subscription Contoso Test" {
+		t.Fatalf("after the miss TTL: %q", got)
+	}
+	if got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, prodSub)); got != "Owner at subscription Contoso Production" {
+		t.Fatalf("within the TTL: %q", got)
+	}
+	c.t = c.t.Add(10 * time.Minute)
+	if got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, prodSub)); got != "Owner at subscription Contoso Prod (renamed)" {
+		t.Fatalf("after the TTL: %q", got)
+	}
+
+	for _, tc := range []struct {
+		err  error
+		kept bool
+	}{
+		{domain.Errorf(domain.CodeForbidden, "AuthorizationFailed"), true},
+		{domain.Errorf(domain.CodeTransient, "ARM is down"), false},
+	} {
+		r, a, _ := setupAzure(names.Options{})
+		a.Fail = func(string) error { return tc.err }
+		if got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, prodSub)); !strings.Contains(got, prodSub[len("/subscriptions/"):]) {
+			t.Fatalf("while Azure answers %v: %q, want the id", tc.err, got)
+		}
+		a.Fail = nil
+		got := r.Target(ctx, domain.AzureRoleTarget(domain.AzureRoleOwner, prodSub))
+		if kept := !strings.Contains(got, "Contoso Production"); kept != tc.kept {
+			t.Fatalf("after %v: %q; want the miss kept = %v", tc.err, got, tc.kept)
+		}
 	}
 }

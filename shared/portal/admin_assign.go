@@ -158,9 +158,9 @@ func (p *Portal) changeAssignment(v *visit, f url.Values) (string, error) {
 	if kind != domain.KindEligibility && kind != domain.KindAssignment {
 		return "", domain.Invalid("kind", "choose eligible or active")
 	}
-	who, err := domain.ParseObjectID("principal", strings.TrimSpace(f.Get("principal")))
+	who, err := p.eng.ResolveUser(ctx, "principal", f.Get("principal"))
 	if err != nil {
-		return "", domain.Invalid("principal", "give the person's object id (a GUID, as Entra shows it)")
+		return "", err
 	}
 	t, err := domain.ParseTargetKey(f.Get("target"))
 	if err != nil {

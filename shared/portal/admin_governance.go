@@ -194,9 +194,9 @@ func (p *Portal) changeReviews(ctx context.Context, v *visit) (string, error) {
 		case "manager":
 			d.Reviewers = []domain.Reviewer{{Kind: domain.ReviewerManager}}
 		default:
-			id, err := domain.ParseObjectID("reviewer", strings.TrimSpace(f.Get("reviewer")))
+			id, err := p.eng.ResolveUser(ctx, "reviewer", f.Get("reviewer"))
 			if err != nil {
-				return "", domain.Invalid("reviewer", "give the reviewer's object id, or choose the people themselves or their managers")
+				return "", err
 			}
 			d.Reviewers = []domain.Reviewer{{Kind: domain.ReviewerUser, ID: id}}
 		}

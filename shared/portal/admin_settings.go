@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -187,7 +188,13 @@ func (p *Portal) adminPolicy(v *visit, pg page) {
 	}
 	status := http.StatusOK
 	if v.r.Method == http.MethodPost {
-		saved, err := p.adm.Policies.UpdatePolicy(ctx, v.call, id, func(pol *domain.Policy) error { return applyPolicyForm(pol, form) })
+		// People are looked up once, before the conditional write (whose
+		// change may be retried), never inside it.
+		resolved, err := p.resolveApprovers(ctx, form)
+		var saved domain.Policy
+		if err == nil {
+			saved, err = p.adm.Policies.UpdatePolicy(ctx, v.call, id, func(pol *domain.Policy) error { return applyPolicyForm(pol, resolved) })
+		}
 		if err != nil {
 			pg.Message, pg.Problem, status = "Nothing was changed: "+messageOf(err), true, httpapi.StatusOf(err)
 		} else {
@@ -234,6 +241,33 @@ func (p *Portal) adminPolicy(v *visit, pg page) {
 	p.adminPage(v, pg, status, pg.Title, adminView{Tab: "admin/settings", PolicyForm: f})
 }
 
+// approverTokens splits the approvers field: one a line, or separated by
+// commas, semicolons or spaces.
+func approverTokens(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == ';' })
+}
+
+// resolveApprovers returns the form with every person named by user
+// principal name (or e-mail) in the approvers field replaced by their
+// object id, read once from the directory; an unknown or ambiguous name is
+// refused naming the field. Groups stay as given (group:{object id}).
+func (p *Portal) resolveApprovers(ctx context.Context, form url.Values) (url.Values, error) {
+	toks := approverTokens(form.Get("approvers"))
+	for i, tok := range toks {
+		if strings.HasPrefix(tok, "group:") || domain.IsGUID(tok) {
+			continue
+		}
+		id, err := p.eng.ResolveUser(ctx, "approvers", tok)
+		if err != nil {
+			return nil, err
+		}
+		toks[i] = string(id)
+	}
+	out := maps.Clone(form)
+	out.Set("approvers", strings.Join(toks, "\n"))
+	return out, nil
+}
+
 // applyPolicyForm changes pol to what the form says; a field it cannot
 // read is refused by name. The policy's own Validate (in the service)
 // decides what is allowed.
@@ -268,7 +302,7 @@ func applyPolicyForm(pol *domain.Policy, f url.Values) error {
 	a.RequireJustification, a.RequireTicket, a.ValidateTicket = on("justification"), on("ticket"), on("validateTicket")
 	a.ApprovalRequired = on("approval")
 	var approvers []domain.Approver
-	for _, tok := range strings.FieldsFunc(f.Get("approvers"), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == ';' }) {
+	for _, tok := range approverTokens(f.Get("approvers")) {
 		kind := domain.ApproverUser
 		if g, ok := strings.CutPrefix(tok, "group:"); ok {
 			kind, tok = domain.ApproverGroup, g

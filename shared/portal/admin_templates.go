@@ -37,8 +37,8 @@ const adminTemplates = `{{define "admin"}}{{$tab := .Tab}}<nav aria-label="Admin
 <form method="post" action="/portal/admin/assignments" class="stack card" id="add">
 <input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="filter" value="{{.Filter}}"><input type="hidden" name="op" value="add">
 <h2>Add an assignment</h2>
-<label for="principal">Person (object id)</label>
-<input id="principal" name="principal" type="text" maxlength="64" autocomplete="off" required value="{{.Principal}}">
+<label for="principal">Person: user principal name or object id</label>
+<input id="principal" name="principal" type="text" maxlength="256" autocomplete="off" required value="{{.Principal}}">
 <label for="target">Role, group or Azure role</label>
 <select id="target" name="target">{{range .Targets}}<option value="{{.Key}}"{{if .Selected}} selected{{end}}>{{.Name}}</option>{{end}}</select>
 <fieldset><legend>Assignment type</legend>
@@ -76,7 +76,7 @@ const adminTemplates = `{{define "admin"}}{{$tab := .Tab}}<nav aria-label="Admin
 <label class="pick"><input type="checkbox" name="validateTicket"{{if .ValidateTicket}} checked{{end}}> Check the ticket in ServiceNow</label>
 <h2>Approval</h2>
 <label class="pick"><input type="checkbox" name="approval"{{if .Approval}} checked{{end}}> Require approval to activate</label>
-<label for="approvers">Approvers: object ids, one a line; group: before a group's{{if .ApproverNames}} (now: {{.ApproverNames}}){{end}}</label>
+<label for="approvers">Approvers: user principal names or object ids, one a line; group: before a group's object id{{if .ApproverNames}} (now: {{.ApproverNames}}){{end}}</label>
 <textarea id="approvers" name="approvers" rows="3">{{.Approvers}}</textarea>
 {{if .MoreStages}}<p class="note">This policy has a second approval stage; it is kept as it is (change it with the API or a policy file).</p>{{end}}
 <label class="pick"><input type="checkbox" name="approverJustification"{{if .ApproverJustification}} checked{{end}}> Approvers must give a justification</label>
@@ -115,7 +115,7 @@ const adminTemplates = `{{define "admin"}}{{$tab := .Tab}}<nav aria-label="Admin
 <label class="pick"><input type="radio" name="reviewers" value="self" checked> Each person reviews their own access</label>
 <label class="pick"><input type="radio" name="reviewers" value="manager"> Each person's manager</label>
 <label class="pick"><input type="radio" name="reviewers" value="user"> This person:</label></fieldset>
-<label for="reviewer">Reviewer (object id, when one person reviews)</label><input id="reviewer" name="reviewer" type="text" maxlength="64">
+<label for="reviewer">Reviewer, when one person reviews: user principal name or object id</label><input id="reviewer" name="reviewer" type="text" maxlength="256">
 <label for="rrec">Runs</label><select id="rrec" name="recurrence"><option value="">once</option><option value="weekly">weekly</option><option value="absoluteMonthly">monthly</option></select>
 <label for="rdays">Days reviewers have</label><input id="rdays" name="days" type="number" min="1" max="365" value="14">
 <label for="rdef">When a reviewer does not answer</label><select id="rdef" name="default"><option value="Recommendation">follow the recommendation</option><option value="Deny">remove access</option><option value="Approve">keep access</option></select>

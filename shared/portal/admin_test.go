@@ -32,6 +32,7 @@ type adminFix struct {
 	f   *enginetest.Fixture
 	web *weblogin.Web
 	p   *portal.Portal
+	rev *review.Service
 }
 
 func newAdminFix(t *testing.T) *adminFix {
@@ -54,7 +55,7 @@ func newAdminFix(t *testing.T) *adminFix {
 	alerts := alert.New(alert.Deps{Engine: f.Eng, Alarms: f.Alarms, Store: f.Store, Directory: f.Dir, Reader: f.Dir, SignIns: f.Dir}, alert.DefaultSettings())
 	p := portal.New(web, f.Eng, reviews, nil, time.Now, slog.New(slog.DiscardHandler),
 		portal.Admin{Policies: f.Policies, Reviews: reviews, Alerts: alerts})
-	return &adminFix{t: t, f: f, web: web, p: p}
+	return &adminFix{t: t, f: f, web: web, p: p, rev: reviews}
 }
 
 // signIn signs user in through the dev issuer and returns the session cookie.
@@ -398,4 +399,99 @@ func TestAdminAssignsAnAzureRole(t *testing.T) {
 	if !strings.Contains(body, "Contributor") || !strings.Contains(body, "rg-web") || !strings.Contains(body, u.DisplayName) {
 		t.Errorf("the listing lacks the Azure assignment by name:\n%s", body)
 	}
+}
+
+// TestAdminFormsTakePeopleByName: the assignment, review and settings
+// forms take a person by user principal name (any case) or e-mail address
+// as well as by object id, looked up once in the directory; an unknown or
+// ambiguous name is refused with a 400 naming the field, and changes
+// nothing.
+func TestAdminFormsTakePeopleByName(t *testing.T) {
+	a := newAdminFix(t)
+	c := a.signIn(a.f.Admin, true)
+	ctx := context.Background()
+	user := a.f.NewUser()
+	upn := enginetest.UPN(user)
+	// Two people share a mail address: that address names nobody in particular.
+	twinA, twinB := a.f.NewUser(), a.f.NewUser()
+	for _, id := range []domain.ObjectID{twinA, twinB} {
+		a.f.Dir.AddUser(domain.User{ID: id, UserPrincipalName: enginetest.UPN(id), Mail: "oncall@contoso.example", DisplayName: "On call", Enabled: true})
+	}
+	policyID := domain.PolicyID(enginetest.RoleOther)
+
+	forms := []struct {
+		name, path, field string
+		form              func(person string) url.Values
+		holds             func() bool // the change the form asks for, with user
+	}{
+		{"assignment", "/portal/admin/assignments", "principal", func(person string) url.Values {
+			return url.Values{"op": {"add"}, "kind": {"eligibility"}, "principal": {person}, "target": {enginetest.RoleOther.Key()},
+				"end": {"P30D"}, "justification": {"on-call rota"}}
+		}, func() bool { return len(a.f.SchedulesOf(user, domain.KindEligibility)) == 1 }},
+		{"review", "/portal/admin/reviews", "reviewer", func(person string) url.Values {
+			return url.Values{"op": {"create"}, "name": {"Other role, quarterly"}, "scope": {"role:" + string(enginetest.RoleOther.RoleDefinitionID)},
+				"reviewers": {"user"}, "reviewer": {person}, "days": {"14"}, "default": {"Recommendation"}, "recurrence": {domain.RecurrenceOnce}}
+		}, func() bool {
+			defs, err := a.rev.ListReviewDefinitions(ctx, a.f.Call(a.f.Admin))
+			for _, d := range defs {
+				if len(d.Reviewers) == 1 && d.Reviewers[0].ID == user {
+					return err == nil
+				}
+			}
+			return false
+		}},
+		{"settings", "/portal/admin/settings/edit", "approvers", func(person string) url.Values {
+			f := policyForm(policyID, "PT1H")
+			f.Set("approval", "on")
+			f.Set("approvers", "group:"+string(a.f.NewID())+"\n"+person)
+			return f
+		}, func() bool {
+			pol, err := a.f.Policies.GetPolicy(ctx, policyID)
+			if err != nil || len(pol.Activation.Stages) == 0 {
+				return false
+			}
+			for _, ap := range pol.Activation.Stages[0].PrimaryApprovers {
+				if ap.Kind == domain.ApproverUser && ap.ID == user {
+					return true
+				}
+			}
+			return false
+		}},
+	}
+	for _, tc := range forms {
+		for _, bad := range []struct{ what, person, want string }{
+			{"unknown name", "ghost@contoso.example", "no user in the directory"},
+			{"ambiguous name", "oncall@contoso.example", "more than one user"},
+			{"neither name nor id", "Rita", "user principal name"},
+		} {
+			before := a.f.Snapshot()
+			code, body := a.post(c, tc.path, tc.form(bad.person))
+			if code != http.StatusBadRequest || !strings.Contains(body, tc.field) || !strings.Contains(body, bad.want) || !strings.Contains(body, "Nothing was changed") {
+				t.Errorf("%s form, %s: %d, want 400 naming %q and saying %q:\n%s", tc.name, bad.what, code, tc.field, bad.want, body)
+			}
+			a.f.AssertNoWrites(t, before)
+		}
+		if tc.holds() {
+			t.Fatalf("%s form: the change holds before a good form was sent", tc.name)
+		}
+		if code, body := a.post(c, tc.path, tc.form(strings.ToUpper(upn))); code != http.StatusOK {
+			t.Errorf("%s form by user principal name %q: %d\n%s", tc.name, strings.ToUpper(upn), code, body)
+		}
+		if !tc.holds() {
+			t.Errorf("%s form by user principal name: the change does not name %s", tc.name, user)
+		}
+	}
+	// A directory that cannot answer is no refusal of the name: the page
+	// says to try again (503), and nothing changes.
+	a.f.Dir.Fail = func(op string) error {
+		if op == "FindUser" {
+			return domain.Errorf(domain.CodeTransient, "graph is down")
+		}
+		return nil
+	}
+	before := a.f.Snapshot()
+	if code, body := a.post(c, forms[0].path, forms[0].form("someone.else@contoso.example")); code != http.StatusServiceUnavailable || !strings.Contains(body, "Nothing was changed") {
+		t.Errorf("while the directory is down: %d, want 503:\n%s", code, body)
+	}
+	a.f.AssertNoWrites(t, before)
 }
