@@ -11,7 +11,7 @@ const adminTemplates = `{{define "admin"}}{{$tab := .Tab}}<nav aria-label="Admin
 {{with .Assignments}}{{template "assignments" .}}{{end}}
 {{with .Settings}}{{template "settings" .}}{{end}}
 {{with .PolicyForm}}{{template "policy" .}}{{end}}
-{{with .Reviews}}{{template "reviews" .}}{{end}}
+{{with .Reviews}}{{template "adminReviews" .}}{{end}}
 {{with .Alerts}}{{template "alerts" .}}{{end}}
 {{with .Audit}}{{template "audit" .}}{{end}}{{end}}
 
@@ -98,7 +98,7 @@ const adminTemplates = `{{define "admin"}}{{$tab := .Tab}}<nav aria-label="Admin
 <p><button type="submit" class="primary">Save settings</button> <a href="/portal/admin/settings">Back to the settings table</a></p>
 </form>{{end}}
 
-{{define "reviews"}}{{$csrf := .CSRF}}{{range .Definitions}}{{$def := .ID}}
+{{define "adminReviews"}}{{$csrf := .CSRF}}{{range .Definitions}}{{$def := .ID}}
 <section class="card" aria-labelledby="r-{{.ID}}"><h2 id="r-{{.ID}}">{{.Name}}</h2>
 <dl><dt>Covers</dt><dd>{{.Scope}}</dd><dt>Reviewers</dt><dd>{{.Reviewers}}</dd><dt>Runs</dt><dd>{{.Recurrence}}</dd><dt>Unanswered</dt><dd>{{.Default}}</dd></dl>
 {{if .Instances}}<table><caption>Reviews of {{.Name}}</caption><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col"><span class="sr">Action</span></th></tr></thead><tbody>

@@ -4,7 +4,10 @@ import "html/template"
 
 // screens renders every screen: one frame (header, navigation, sign-out),
 // then the parts the page holds. html/template escapes every value.
-var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!doctype html>
+var screens = template.Must(template.New("page").Parse(screenTemplates + reviewTemplates))
+
+// screenTemplates are the frame and the requester's and approver's parts.
+const screenTemplates = `{{define "page"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · jitpim</title>
 <link rel="stylesheet" href="/portal/static/app.css">
@@ -111,4 +114,4 @@ var screens = template.Must(template.New("page").Parse(`{{define "page"}}<!docty
 <textarea id="j-{{.ID}}" name="justification" rows="2" maxlength="500"{{if .JustificationIsRequired}} required{{end}}></textarea>
 <p><button type="submit" name="decision" value="Approve" class="primary">Approve</button> <button type="submit" name="decision" value="Deny">Deny</button></p>{{end}}
 </form></section>{{end}}{{end}}
-` + reviewTemplates))
+`

@@ -159,7 +159,9 @@ func TestRoundTripsPortal(t *testing.T) {
 	add("portal My roles (2 eligible)", "/portal/", reqCookie, "Activate", 11, 1)
 	add("portal Activate form", "/portal/activate?target="+url.QueryEscape(roleApp.Key()), reqCookie, "How long", 3, 1)
 	add("portal My requests (1)", "/portal/requests", reqCookie, "waiting for", 4, 2)
-	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 3, 2)
+	// The inbox lists both kinds (activations, eligibilities) in the two
+	// statuses that wait for a decision (an approver's, an admin's).
+	add("portal Approve requests (1)", "/portal/approvals", apprCookie, "wants", 5, 2)
 	add("portal Access reviews (1)", "/portal/reviews", apprCookie, "0 of 1 decided", 4, 1)
 	add("portal Access review (1 item)", "/portal/review?definition="+url.QueryEscape(def.ID)+"&instance="+url.QueryEscape(insts[0].ID), apprCookie,
 		"Accept recommendations", 2, 1)
@@ -175,7 +177,9 @@ func TestRoundTripsPortal(t *testing.T) {
 	add("portal Admin assignments (3)", "/portal/admin/assignments", adminCookie, "Add an assignment", 6, 3)
 	add("portal Admin settings", "/portal/admin/settings", adminCookie, "Activation duration", 2, 3)
 	add("portal Admin settings edit", "/portal/admin/settings/edit?id="+url.QueryEscape(domain.PolicyID(other)), adminCookie, "Save settings", 2, 3)
-	add("portal Admin reviews (1)", "/portal/admin/reviews", adminCookie, "Define an access review", 2, 2)
+	// One definition with one running instance: its instances and items
+	// (for the progress), and the reviewer's name.
+	add("portal Admin reviews (1)", "/portal/admin/reviews", adminCookie, "Define an access review", 5, 3)
 	add("portal Admin alerts", "/portal/admin/alerts", adminCookie, "Break-glass accounts", 2, 4)
 	add("portal Admin audit", "/portal/admin/audit", adminCookie, "Hash chain", 14, 4)
 	add("portal Admin audit verify", "/portal/admin/audit/verify", adminCookie, "Intact", 6, 4)
