@@ -66,14 +66,26 @@ func (p *Portal) renew(v *visit) {
 		p.render(v.w, http.StatusOK, pg)
 		return
 	}
-	req, err := p.eng.Submit(ctx, v.call, engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionSelfRenew,
-		PrincipalID: v.sess.ObjectID, Target: t, Justification: strings.TrimSpace(form.Get("justification"))})
+	req, ok := p.askAdmin(v, pg, domain.ActionSelfRenew, t, form.Get("justification"))
+	if !ok {
+		return
+	}
+	pg.Title, pg.Message = "Renewal asked", "Your request to renew "+name+" is "+p.outcomeWords(v, req)+"."
+	p.render(v.w, http.StatusOK, pg)
+}
+
+// askAdmin submits the person's selfExtend or selfRenew of the
+// eligibility t, with their reason, for an administrator to decide. false
+// means it was refused, and the page already says why.
+func (p *Portal) askAdmin(v *visit, pg page, action domain.Action, t domain.Target, justification string) (domain.Request, bool) {
+	ctx := v.r.Context()
+	req, err := p.eng.Submit(ctx, v.call, engine.Submission{Kind: domain.KindEligibility, Action: action,
+		PrincipalID: v.sess.ObjectID, Target: t, Justification: strings.TrimSpace(justification)})
 	p.eng.FlushMail(ctx, v.call)
 	if err != nil {
 		p.fail(v.w, pg, err)
-		return
+		return req, false
 	}
-	v.call.Log.Info("renewal asked through the portal", "request_id", req.ID, "status", req.Status)
-	pg.Title, pg.Message = "Renewal asked", "Your request to renew "+name+" is "+p.outcomeWords(v, req)+"."
-	p.render(v.w, http.StatusOK, pg)
+	v.call.Log.Info("asked an administrator through the portal", "action", action, "request_id", req.ID, "status", req.Status)
+	return req, true
 }

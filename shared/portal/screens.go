@@ -544,7 +544,6 @@ func (p *Portal) extend(v *visit) {
 		return
 	}
 	name, kind := p.targetName(v.r.Context(), t)
-	ctx := v.r.Context()
 	if v.r.Method != http.MethodPost {
 		elig, err := p.schedules(v, domain.KindEligibility)
 		if err != nil {
@@ -561,14 +560,9 @@ func (p *Portal) extend(v *visit) {
 		p.render(v.w, http.StatusOK, pg)
 		return
 	}
-	req, err := p.eng.Submit(ctx, v.call, engine.Submission{Kind: domain.KindEligibility, Action: domain.ActionSelfExtend,
-		PrincipalID: v.sess.ObjectID, Target: t, Justification: strings.TrimSpace(form.Get("justification"))})
-	p.eng.FlushMail(ctx, v.call)
-	if err != nil {
-		p.fail(v.w, pg, err)
+	if _, ok := p.askAdmin(v, pg, domain.ActionSelfExtend, t, form.Get("justification")); !ok {
 		return
 	}
-	v.call.Log.Info("extension asked through the portal", "request_id", req.ID, "status", req.Status)
 	pg.Title, pg.Message = "Extension asked", "Your request to extend "+name+" waits for an administrator."
 	p.render(v.w, http.StatusOK, pg)
 }
