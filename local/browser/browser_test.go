@@ -100,16 +100,9 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "stack: %v\n%s", err, logs.String())
 		return 1
 	}
-	if err := st.Seed(ctx); err != nil {
+	if err := st.SeedAndStartReviews(ctx); err != nil {
 		st.Close()
-		fmt.Fprintf(os.Stderr, "seed: %v\n%s", err, logs.String())
-		return 1
-	}
-	// As make run does: the policy file's access reviews start now, so the
-	// tests' own reviews are the only ones a later timer run starts.
-	if _, err := st.RunTimer(ctx, "accessReviews"); err != nil {
-		st.Close()
-		fmt.Fprintf(os.Stderr, "access reviews: %v\n%s", err, logs.String())
+		fmt.Fprintf(os.Stderr, "%v\n%s", err, logs.String())
 		return 1
 	}
 	code := m.Run()

@@ -200,3 +200,16 @@ func (s *Stack) checkDirectory(f *policyfile.File) error {
 	}
 	return nil
 }
+
+// SeedAndStartReviews is Seed, then a run of the accessReviews timer, as
+// make run does: the policy file's access reviews start their first
+// instance now, so a test's own review is the only one a later run starts.
+func (s *Stack) SeedAndStartReviews(ctx context.Context) error {
+	if err := s.Seed(ctx); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if out, err := s.RunTimer(ctx, "accessReviews"); err != nil {
+		return fmt.Errorf("access reviews: %w (%s)", err, out)
+	}
+	return nil
+}
